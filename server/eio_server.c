@@ -1,0 +1,368 @@
+/* eio_server: session table, handshake data, heartbeats, upgrades and the
+ * transport-agnostic send path. See eio_server.h for the contract. */
+#include "eio_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+uint64_t eio_now_ms(eio_server *srv)
+{
+    return uv_now(srv->loop);
+}
+
+void eio_generate_sid(char out[EIO_SID_LEN + 1])
+{
+    unsigned char raw[15];
+    unsigned char b64[24];
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        abort(); /* no CSPRNG: refusing to hand out guessable session ids */
+    EVP_EncodeBlock(b64, raw, sizeof(raw)); /* 15 bytes -> exactly 20 chars, no padding */
+    for (int i = 0; i < EIO_SID_LEN; i++)
+        out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
+    out[EIO_SID_LEN] = '\0';
+}
+
+/* ---- timers ---------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t)
+{
+    eio_server *srv = t->data;
+    uint64_t now = eio_now_ms(srv);
+    srv->timer_due = UINT64_MAX;
+    deadline_list_expire(&srv->ping_due, now);
+    deadline_list_expire(&srv->pong_due, now);
+    deadline_list_expire(&srv->upgrade_due, now);
+    eio_server_timer_update(srv);
+}
+
+void eio_server_timer_update(eio_server *srv)
+{
+    uint64_t due = deadline_list_next_due(&srv->ping_due);
+    uint64_t d = deadline_list_next_due(&srv->pong_due);
+    if (d < due)
+        due = d;
+    d = deadline_list_next_due(&srv->upgrade_due);
+    if (d < due)
+        due = d;
+    if (due == srv->timer_due)
+        return;
+    srv->timer_due = due;
+    if (due == UINT64_MAX) {
+        uv_timer_stop(&srv->timer);
+        return;
+    }
+    uint64_t now = eio_now_ms(srv);
+    uv_timer_start(&srv->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void arm(eio_server *srv, deadline_list *l, deadline_entry *e)
+{
+    deadline_arm(l, e, eio_now_ms(srv));
+    if (e->due_ms < srv->timer_due)
+        eio_server_timer_update(srv);
+}
+
+#define SESSION_OF(entry, member) \
+    ((eio_session *)((char *)(entry) - offsetof(eio_session, member)))
+
+static void on_ping_due(deadline_entry *e, void *ctx)
+{
+    eio_session *s = SESSION_OF(e, heartbeat);
+    if (s->state != SESSION_OPEN) {
+        eio_session_destroy(s, s->close_reason);
+        return;
+    }
+    s->awaiting_pong = 1;
+    s->refreshed_timeout = 0;
+    arm(s->srv, &s->srv->pong_due, &s->heartbeat);
+    eio_session_send(s, s->srv->ping_frame);
+}
+
+static void on_pong_due(deadline_entry *e, void *ctx)
+{
+    eio_session_destroy(SESSION_OF(e, heartbeat), "ping timeout");
+}
+
+static void on_upgrade_due(deadline_entry *e, void *ctx)
+{
+    eio_session *s = SESSION_OF(e, upgrade_timer);
+    struct lws *probe = s->probe_ws;
+    s->upgrade = UPGRADE_NONE;
+    s->probe_ws = NULL;
+    if (probe) { /* the probe never completed: drop it, keep polling */
+        eio_conn *c = lws_wsi_user(probe);
+        if (c)
+            c->session = NULL;
+        lws_set_timeout(probe, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+}
+
+/* ---- server ---------------------------------------------------------------- */
+
+eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_handler *h)
+{
+    eio_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return NULL;
+    srv->loop = loop;
+    srv->cfg = *cfg;
+    srv->handler = *h;
+    hashmap_init(&srv->sessions);
+    deadline_list_init(&srv->ping_due, cfg->ping_interval_ms, on_ping_due, srv);
+    deadline_list_init(&srv->pong_due, cfg->ping_timeout_ms, on_pong_due, srv);
+    deadline_list_init(&srv->upgrade_due, cfg->upgrade_timeout_ms, on_upgrade_due, srv);
+    uv_timer_init(loop, &srv->timer);
+    srv->timer.data = srv;
+    srv->timer_due = UINT64_MAX;
+    srv->ping_frame = frame_new_text('2', NULL, 0);
+    srv->pong_probe_frame = frame_new_text('3', "probe", 5);
+    srv->noop_frame = frame_new_text('6', NULL, 0);
+    srv->close_frame = frame_new_text('1', NULL, 0);
+    snprintf(srv->open_json_tail, sizeof(srv->open_json_tail),
+             ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}",
+             cfg->ping_interval_ms, cfg->ping_timeout_ms, cfg->max_payload);
+    if (!srv->ping_frame || !srv->pong_probe_frame || !srv->noop_frame || !srv->close_frame) {
+        eio_server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+static void free_server_memory(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void eio_server_free(eio_server *srv)
+{
+    if (!srv)
+        return;
+    const char *k;
+    size_t klen;
+    void *v;
+    size_t it = 0;
+    /* destroying mutates the map: restart the scan after each removal */
+    while (hashmap_next(&srv->sessions, &it, &k, &klen, &v)) {
+        eio_session_destroy(v, "server shutting down");
+        it = 0;
+    }
+    hashmap_free(&srv->sessions);
+    frame_unref(srv->ping_frame);
+    frame_unref(srv->pong_probe_frame);
+    frame_unref(srv->noop_frame);
+    frame_unref(srv->close_frame);
+    uv_timer_stop(&srv->timer);
+    uv_close((uv_handle_t *)&srv->timer, free_server_memory);
+}
+
+const eio_config *eio_server_config(const eio_server *srv)
+{
+    return &srv->cfg;
+}
+
+size_t eio_server_session_count(const eio_server *srv)
+{
+    return srv->sessions.count;
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+eio_session *eio_session_find(eio_server *srv, const char *sid)
+{
+    return hashmap_get(&srv->sessions, sid, strlen(sid));
+}
+
+eio_session *eio_session_create(eio_server *srv, unsigned transport, const char *sid,
+                                struct lws *wsi)
+{
+    eio_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    memcpy(s->sid, sid, EIO_SID_LEN + 1);
+    s->srv = srv;
+    s->transport = (uint8_t)transport;
+    s->state = SESSION_OPEN;
+    if (eio_fill_request_info(s, wsi) || hashmap_put(&srv->sessions, s->sid, EIO_SID_LEN, s)) {
+        free(s->req_storage);
+        free(s);
+        return NULL;
+    }
+    arm(srv, &srv->ping_due, &s->heartbeat);
+    return s;
+}
+
+/* A POST in flight finishes on its own ("ok", or 400 if its body is still coming). */
+static void detach_post(struct lws *wsi)
+{
+    eio_conn *c = wsi ? lws_wsi_user(wsi) : NULL;
+    if (c) {
+        c->session = NULL;
+        c->kind = CONN_DONE;
+    }
+}
+
+void eio_session_destroy(eio_session *s, const char *reason)
+{
+    if (s->state == SESSION_CLOSED)
+        return;
+    s->state = SESSION_CLOSED;
+    eio_server *srv = s->srv;
+    deadline_disarm(&s->heartbeat);
+    deadline_disarm(&s->upgrade_timer);
+    hashmap_remove(&srv->sessions, s->sid, EIO_SID_LEN);
+    if (srv->handler.on_close)
+        srv->handler.on_close(srv->handler.ctx, s, reason ? reason : "forced close");
+    send_queue_clear(&s->queue);
+    eio_ws_release(s->ws, s->close_ws_code);
+    eio_ws_release(s->probe_ws, s->close_ws_code);
+    if (s->poll_get) /* a held poll learns of the end from a close packet */
+        eio_polling_release(s->poll_get, '1');
+    detach_post(s->poll_post);
+    free(s->req_storage);
+    free(s);
+}
+
+void eio_session_wake(eio_session *s)
+{
+    if (s->transport == EIO_TRANSPORT_WEBSOCKET) {
+        if (s->ws)
+            lws_callback_on_writable(s->ws);
+    } else if (s->poll_get) {
+        lws_callback_on_writable(s->poll_get);
+    }
+}
+
+int eio_session_send(eio_session *s, frame *f)
+{
+    if (s->state == SESSION_CLOSED)
+        return -1;
+    send_queue_limits lim = {s->srv->cfg.max_queue_frames, s->srv->cfg.max_queue_bytes};
+    if (send_queue_push(&s->queue, f, &lim)) {
+        eio_session_destroy(s, "slow consumer");
+        return -1;
+    }
+    if (s->queue.count == 1)
+        eio_session_wake(s);
+    return 0;
+}
+
+int eio_session_send_volatile(eio_session *s, frame *f)
+{
+    int writable = s->transport == EIO_TRANSPORT_WEBSOCKET ? s->ws != NULL : s->poll_get != NULL;
+    if (s->state != SESSION_OPEN || s->queue.count || !writable)
+        return -1;
+    return eio_session_send(s, f);
+}
+
+void eio_session_close(eio_session *s, const char *reason)
+{
+    if (s->state != SESSION_OPEN)
+        return;
+    s->state = SESSION_CLOSING;
+    s->close_reason = reason ? reason : "forced close";
+    if (s->transport == EIO_TRANSPORT_POLLING) {
+        send_queue_limits lim = {UINT32_MAX, SIZE_MAX};
+        send_queue_push(&s->queue, s->srv->close_frame, &lim);
+    }
+    eio_session_wake(s);
+    /* a client that never polls again is let go at the next heartbeat */
+}
+
+int eio_open_packet(eio_session *s, bytebuf *out)
+{
+    const eio_config *cfg = &s->srv->cfg;
+    int upgrades = s->transport == EIO_TRANSPORT_POLLING && cfg->allow_upgrades &&
+                   (cfg->transports & EIO_TRANSPORT_WEBSOCKET);
+    if (bytebuf_append_str(out, "{\"sid\":\"") || bytebuf_append(out, s->sid, EIO_SID_LEN) ||
+        bytebuf_append_str(out, upgrades ? "\",\"upgrades\":[\"websocket\"]" : "\",\"upgrades\":[]") ||
+        bytebuf_append_str(out, s->srv->open_json_tail))
+        return -1;
+    return 0;
+}
+
+static void handle_probe_packet(eio_session *s, const eio_packet *p)
+{
+    eio_server *srv = s->srv;
+    if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0 &&
+        s->upgrade == UPGRADE_PROBING) {
+        s->upgrade = UPGRADE_PROBED;
+        eio_ws_send_control(s->probe_ws, srv->pong_probe_frame);
+        /* force the pending poll to return so the client can pause polling */
+        if (s->poll_get && !s->queue.count)
+            eio_session_send(s, srv->noop_frame);
+        return;
+    }
+    if (p->type == EIO_UPGRADE && s->upgrade == UPGRADE_PROBED) {
+        deadline_disarm(&s->upgrade_timer);
+        s->upgrade = UPGRADE_NONE;
+        s->transport = EIO_TRANSPORT_WEBSOCKET;
+        s->ws = s->probe_ws;
+        s->probe_ws = NULL;
+        if (s->poll_get) { /* a poll still held is answered with a noop */
+            eio_polling_release(s->poll_get, '6');
+            s->poll_get = NULL;
+        }
+        if (s->queue.count)
+            lws_callback_on_writable(s->ws);
+        if (s->state == SESSION_CLOSING)
+            eio_session_wake(s);
+        return;
+    }
+    /* anything else on a probe aborts the upgrade (engine.io closes the probe) */
+    on_upgrade_due(&s->upgrade_timer, NULL);
+    deadline_disarm(&s->upgrade_timer);
+}
+
+void eio_session_on_packet(eio_session *s, const eio_packet *p)
+{
+    eio_server *srv = s->srv;
+    if (s->state != SESSION_OPEN)
+        return;
+    if (s->awaiting_pong && !s->refreshed_timeout && p->type != EIO_PONG) {
+        s->refreshed_timeout = 1; /* engine.io extends the ping timeout once per cycle */
+        arm(srv, &srv->pong_due, &s->heartbeat);
+    }
+    switch (p->type) {
+    case EIO_PONG:
+        s->awaiting_pong = 0;
+        arm(srv, &srv->ping_due, &s->heartbeat);
+        break;
+    case EIO_MESSAGE:
+        if (srv->handler.on_message)
+            srv->handler.on_message(srv->handler.ctx, s, p);
+        break;
+    case EIO_CLOSE:
+        eio_session_destroy(s, "transport close");
+        break;
+    case EIO_NOOP:
+        break;
+    default: /* open, ping (wrong direction), upgrade outside a probe */
+        eio_session_destroy(s, "transport error");
+        break;
+    }
+}
+
+void eio_session_on_probe_packet(eio_session *s, const eio_packet *p)
+{
+    if (s->state != SESSION_OPEN)
+        return;
+    handle_probe_packet(s, p);
+}
+
+void eio_session_start_probe(eio_session *s, struct lws *wsi)
+{
+    s->probe_ws = wsi;
+    s->upgrade = UPGRADE_PROBING;
+    arm(s->srv, &s->srv->upgrade_due, &s->upgrade_timer);
+}
+
+const char *eio_session_id(const eio_session *s) { return s->sid; }
+unsigned eio_session_transport(const eio_session *s) { return s->transport; }
+const eio_request_info *eio_session_request(const eio_session *s) { return &s->req; }
+void eio_session_set_user(eio_session *s, void *user) { s->user = user; }
+void *eio_session_user(const eio_session *s) { return s->user; }

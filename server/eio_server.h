@@ -1,0 +1,67 @@
+/* eio_server: Engine.IO v4 sessions over libwebsockets, on the edge thread.
+ *
+ * An eio_server owns the sessions handshaken on one path (e.g. "/socket.io/"):
+ * the sid table, heartbeats, upgrades and every session's bounded send queue.
+ * The transports (eio_polling.c, eio_websocket.c) feed it requests and frames;
+ * the layer above (Socket.IO, or an echo) sees only eio_handler callbacks and
+ * sends shared frames. Everything here runs on the edge thread's loop.
+ *
+ * Ownership: the server owns its sessions; a session is freed right after
+ * on_close returns, so the upper layer must drop its pointer there. Frames passed
+ * to eio_session_send() are borrowed (the queue takes its own reference). */
+#ifndef SIO_EIO_SERVER_H
+#define SIO_EIO_SERVER_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "eio_config.h"
+#include "eio_packet.h"
+#include "frame.h"
+
+typedef struct eio_server eio_server;
+typedef struct eio_session eio_session;
+
+typedef struct eio_handler {
+    void *ctx;
+    void (*on_open)(void *ctx, eio_session *s);
+    /* A MESSAGE packet; `p->data` is valid only during the call. */
+    void (*on_message)(void *ctx, eio_session *s, const eio_packet *p);
+    /* The session is gone after this returns. `reason` as engine.io names it:
+     * "transport close", "transport error", "ping timeout", "parse error",
+     * "forced close", "server shutting down". */
+    void (*on_close)(void *ctx, eio_session *s, const char *reason);
+} eio_handler;
+
+/* What the upper layer may want to know of the handshake request. */
+typedef struct eio_request_info {
+    const char *remote_addr;   /* peer IP, or X-Forwarded-For's first hop */
+    const char *query;         /* raw query string of the handshake */
+    const char *user_agent;    /* "" when absent */
+    const char *origin;
+    const char *authorization; /* Authorization header, "" when absent */
+    const char *url;           /* path + query */
+    int64_t issued_ms;         /* wall clock at handshake */
+} eio_request_info;
+
+eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_handler *h);
+/* Closes every session (on_close with "server shutting down") and frees. */
+void eio_server_free(eio_server *srv);
+const eio_config *eio_server_config(const eio_server *srv);
+size_t eio_server_session_count(const eio_server *srv);
+
+/* 0: queued. -1: the queue is full; the session is closing as a slow consumer. */
+int eio_session_send(eio_session *s, frame *f);
+/* Sends only when the transport can take it right now (queue empty); else drops. */
+int eio_session_send_volatile(eio_session *s, frame *f);
+/* Flushes what is queued, then closes ("forced close" when `reason` is NULL). */
+void eio_session_close(eio_session *s, const char *reason);
+
+const char *eio_session_id(const eio_session *s);
+unsigned eio_session_transport(const eio_session *s); /* EIO_TRANSPORT_* */
+const eio_request_info *eio_session_request(const eio_session *s);
+void eio_session_set_user(eio_session *s, void *user);
+void *eio_session_user(const eio_session *s);
+
+#endif

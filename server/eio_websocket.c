@@ -1,0 +1,231 @@
+/* eio_websocket: the WebSocket transport on lws, both direct
+ * (transport=websocket without sid) and as the target of an upgrade from
+ * polling (2probe / 3probe / 5). One queued frame is written per WRITEABLE
+ * callback, straight from the shared frame (its headroom takes lws's header). */
+#include "eio_internal.h"
+
+#include <string.h>
+
+int eio_ws_filter(eio_server *srv, struct lws *wsi, eio_conn *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->srv = srv;
+    c->kind = CONN_WS_HANDSHAKE;
+    if (!(srv->cfg.transports & EIO_TRANSPORT_WEBSOCKET) || eio_cors_check(srv, wsi, c))
+        return -1;
+    char tbuf[32], sbuf[64], ebuf[16];
+    const char *transport = lws_get_urlarg_by_name(wsi, "transport=", tbuf, sizeof(tbuf));
+    const char *sid = lws_get_urlarg_by_name(wsi, "sid=", sbuf, sizeof(sbuf));
+    const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", ebuf, sizeof(ebuf));
+    if (!transport || strcmp(transport, "websocket") != 0)
+        return -1;
+    if (!sid) { /* direct WebSocket handshake */
+        if (!eio || strcmp(eio, "4") != 0)
+            return -1;
+        do
+            eio_generate_sid(c->sid);
+        while (eio_session_find(srv, c->sid));
+        c->set_cookie = srv->cfg.cookie_name != NULL;
+        return 0;
+    }
+    eio_session *s = eio_session_find(srv, sid);
+    /* an upgrade: only from an open polling session not already upgrading */
+    if (!s || s->state != SESSION_OPEN || s->transport != EIO_TRANSPORT_POLLING ||
+        s->upgrade != UPGRADE_NONE || !srv->cfg.allow_upgrades)
+        return -1;
+    memcpy(c->sid, s->sid, sizeof(c->sid));
+    return 0;
+}
+
+int eio_ws_add_headers(eio_conn *c, struct lws *wsi, void *in)
+{
+    if (!c->set_cookie)
+        return 0;
+    struct lws_process_html_args *args = in;
+    unsigned char *p = (unsigned char *)args->p, *end = p + args->max_len;
+    char value[EIO_SID_LEN + 128];
+    int n = snprintf(value, sizeof(value), "%s=%s; Path=/; HttpOnly; SameSite=Lax",
+                     c->srv->cfg.cookie_name, c->sid);
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+                                    (const unsigned char *)value, n, &p, end))
+        return -1;
+    args->max_len -= (int)(p - (unsigned char *)args->p);
+    args->p = (char *)p;
+    return 0;
+}
+
+int eio_ws_established(eio_conn *c, struct lws *wsi)
+{
+    eio_server *srv = c->srv;
+    c->kind = CONN_WS;
+    if (!c->set_cookie) { /* upgrade: the session must still be there */
+        eio_session *s = eio_session_find(srv, c->sid);
+        if (!s || s->state != SESSION_OPEN || s->transport != EIO_TRANSPORT_POLLING ||
+            s->upgrade != UPGRADE_NONE)
+            return -1;
+        c->session = s;
+        eio_session_start_probe(s, wsi);
+        return 0;
+    }
+    c->set_cookie = 0;
+    eio_session *s = eio_session_create(srv, EIO_TRANSPORT_WEBSOCKET, c->sid, wsi);
+    if (!s)
+        return -1;
+    s->ws = wsi;
+    c->session = s;
+    bytebuf open = BYTEBUF_INIT;
+    frame *f = NULL;
+    if (eio_open_packet(s, &open) == 0)
+        f = frame_new_text('0', open.data, open.len);
+    bytebuf_free(&open);
+    if (!f) {
+        eio_session_destroy(s, "transport error");
+        return -1;
+    }
+    eio_session_send(s, f);
+    frame_unref(f);
+    if (srv->handler.on_open)
+        srv->handler.on_open(srv->handler.ctx, s);
+    return 0;
+}
+
+static void on_message(eio_conn *c, struct lws *wsi, const uint8_t *data, size_t len,
+                       int binary)
+{
+    eio_session *s = c->session;
+    eio_packet p;
+    if (binary) {
+        eio_decode_binary_frame(data, len, &p);
+    } else if (eio_decode_text_frame(data, len, &p) != EIO_OK) {
+        eio_session_destroy(s, "parse error");
+        return;
+    }
+    if (s->probe_ws == wsi)
+        eio_session_on_probe_packet(s, &p);
+    else if (s->ws == wsi)
+        eio_session_on_packet(s, &p);
+}
+
+int eio_ws_receive(eio_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    eio_session *s = c->session;
+    if (!s)
+        return 0; /* released: the close is on its way */
+    int binary = lws_frame_is_binary(wsi);
+    int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    size_t max = c->srv->cfg.max_payload;
+    if (c->rx.len + len > max) {
+        bytebuf_free(&c->rx);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+        eio_session *owner = c->session;
+        c->session = NULL;
+        if (owner && owner->ws == wsi) {
+            owner->ws = NULL;
+            eio_session_destroy(owner, "transport error");
+        } else if (owner && owner->probe_ws == wsi) {
+            owner->probe_ws = NULL;
+            owner->upgrade = UPGRADE_NONE;
+            deadline_disarm(&owner->upgrade_timer);
+        }
+        return -1;
+    }
+    if (last && c->rx.len == 0) { /* the common case: a whole message in one piece */
+        on_message(c, wsi, in, len, binary);
+        return 0;
+    }
+    if (bytebuf_append(&c->rx, in, len))
+        return -1;
+    if (last) {
+        bytebuf msg = c->rx;
+        c->rx = (bytebuf)BYTEBUF_INIT;
+        on_message(c, wsi, msg.data, msg.len, binary);
+        bytebuf_free(&msg);
+    }
+    return 0;
+}
+
+void eio_ws_send_control(struct lws *wsi, frame *f)
+{
+    eio_conn *c = lws_wsi_user(wsi);
+    if (!c || c->control)
+        return;
+    c->control = frame_ref(f);
+    lws_callback_on_writable(wsi);
+}
+
+void eio_ws_release(struct lws *wsi, uint16_t code)
+{
+    if (!wsi)
+        return;
+    eio_conn *c = lws_wsi_user(wsi);
+    if (c) {
+        c->session = NULL;
+        c->kind = CONN_DONE;
+        c->close_code = code ? code : LWS_CLOSE_STATUS_NORMAL;
+    }
+    lws_callback_on_writable(wsi);
+}
+
+static int write_frame(struct lws *wsi, frame *f)
+{
+    int n = lws_write(wsi, frame_bytes(f), f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    return n < (int)f->len ? -1 : 0;
+}
+
+int eio_ws_writable(eio_conn *c, struct lws *wsi)
+{
+    if (c->control) {
+        frame *f = c->control;
+        c->control = NULL;
+        int rc = write_frame(wsi, f);
+        frame_unref(f);
+        if (rc)
+            return -1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    eio_session *s = c->session;
+    if (!s) { /* released by the session: close with the status it chose */
+        lws_close_reason(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1;
+    }
+    if (s->ws != wsi)
+        return 0; /* a probe waits for "5" before it carries data */
+    frame *f = send_queue_pop(&s->queue);
+    if (f) {
+        int rc = write_frame(wsi, f);
+        frame_unref(f);
+        if (rc)
+            return -1;
+    }
+    if (s->queue.count) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (s->state == SESSION_CLOSING) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1; /* eio_ws_closed() destroys the session with its close reason */
+    }
+    return 0;
+}
+
+void eio_ws_closed(eio_conn *c, struct lws *wsi)
+{
+    eio_session *s = c->session;
+    bytebuf_free(&c->rx);
+    if (c->control) {
+        frame_unref(c->control);
+        c->control = NULL;
+    }
+    c->session = NULL;
+    if (!s)
+        return;
+    if (s->ws == wsi) {
+        s->ws = NULL;
+        eio_session_destroy(s, s->state == SESSION_CLOSING ? s->close_reason : "transport close");
+    } else if (s->probe_ws == wsi) {
+        s->probe_ws = NULL;
+        s->upgrade = UPGRADE_NONE;
+        deadline_disarm(&s->upgrade_timer);
+    }
+}

@@ -1,0 +1,43 @@
+#include "frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+frame *frame_alloc(int binary, size_t len)
+{
+    if (len > UINT32_MAX)
+        return NULL;
+    frame *f = malloc(sizeof(*f) + FRAME_HEADROOM + len);
+    if (!f)
+        return NULL;
+    atomic_init(&f->refs, 1);
+    f->len = (uint32_t)len;
+    f->binary = binary ? 1 : 0;
+    return f;
+}
+
+frame *frame_new_text(char type_digit, const void *data, size_t len)
+{
+    frame *f = frame_alloc(0, len + 1);
+    if (!f)
+        return NULL;
+    uint8_t *p = frame_bytes(f);
+    p[0] = (uint8_t)type_digit;
+    if (len)
+        memcpy(p + 1, data, len);
+    return f;
+}
+
+frame *frame_new_binary(const void *data, size_t len)
+{
+    frame *f = frame_alloc(1, len);
+    if (f && len)
+        memcpy(frame_bytes(f), data, len);
+    return f;
+}
+
+void frame_unref(frame *f)
+{
+    if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+        free(f);
+}
