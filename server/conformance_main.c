@@ -1,6 +1,11 @@
 /* sio-conformance: the reference test server of the official Engine.IO and
- * Socket.IO test suites. Engine.IO echo on /engine.io/; port 3000 (--port N),
- * pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000, CORS "*". */
+ * Socket.IO test suites, port 3000 (--port N), pingInterval 300 ms,
+ * pingTimeout 200 ms, maxPayload 1000000, CORS "*":
+ *  - /engine.io/: Engine.IO echo of every message, text and binary;
+ *  - /socket.io/: connectTimeout 1000 ms; on "/" and "/custom" emit "auth" with
+ *    the handshake auth; on "/", "message" -> "message-back" with the same
+ *    arguments and "message-with-ack" acknowledged with the same arguments;
+ *    any other namespace is refused ("Invalid namespace"). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +13,13 @@
 
 #include "edge.h"
 #include "eio_server.h"
+#include "sio.h"
 
 typedef struct conformance {
     uv_loop_t loop;
     edge *edge;
     eio_server *eio_echo;
+    sio_server *io;
     uv_signal_t sigterm, sigint;
 } conformance;
 
@@ -26,6 +33,47 @@ static void echo_message(void *ctx, eio_session *s, const eio_packet *p)
     frame_unref(f);
 }
 
+static void emit_auth(sio_socket *s, void *ud)
+{
+    json_t *args = json_pack("[O]", sio_socket_auth(s));
+    sio_args a = {.json = args};
+    sio_emit(s, "auth", &a);
+    json_decref(args);
+}
+
+static void message_back(sio_socket *s, const char *event, const sio_args *args,
+                         const sio_ack_handle *ack, void *ud)
+{
+    sio_emit(s, "message-back", args);
+}
+
+static void message_with_ack(sio_socket *s, const char *event, const sio_args *args,
+                             const sio_ack_handle *ack, void *ud)
+{
+    if (ack)
+        sio_ack(ud, ack, args);
+}
+
+static sio_server *socketio_reference(uv_loop_t *loop)
+{
+    sio_config sc;
+    sio_config_defaults(&sc);
+    sc.engine.ping_interval_ms = 300;
+    sc.engine.ping_timeout_ms = 200;
+    sc.engine.max_payload = 1000000;
+    sc.engine.cors_origins = "*";
+    sc.connect_timeout_ms = 1000;
+    sio_server *io = sio_server_new(loop, &sc);
+    if (!io)
+        return NULL;
+    sio_namespace *root = sio_of(io, "/");
+    sio_on_connection(root, emit_auth, NULL);
+    sio_on(root, "message", message_back, NULL);
+    sio_on(root, "message-with-ack", message_with_ack, io);
+    sio_on_connection(sio_of(io, "/custom"), emit_auth, NULL);
+    return io;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     conformance *app = h->data;
@@ -35,6 +83,8 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&app->sigint, NULL);
     eio_server_free(app->eio_echo);
     app->eio_echo = NULL;
+    sio_server_free(app->io);
+    app->io = NULL;
     edge_destroy(app->edge);
     app->edge = NULL;
 }
@@ -42,8 +92,10 @@ static void on_signal(uv_signal_t *h, int signum)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: sio-conformance [--port N]\n"
-                 "  Engine.IO echo on /engine.io/ (pingInterval 300, pingTimeout 200,\n"
-                 "  maxPayload 1000000, CORS *), for the official test suites.\n");
+                 "  The reference server of the official Engine.IO and Socket.IO test suites:\n"
+                 "  Engine.IO echo on /engine.io/, Socket.IO reference behaviour on\n"
+                 "  /socket.io/ (pingInterval 300, pingTimeout 200, maxPayload 1000000,\n"
+                 "  connectTimeout 1000, CORS *).\n");
 }
 
 int main(int argc, char **argv)
@@ -84,10 +136,12 @@ int main(int argc, char **argv)
     ec.cookie_name = "io";
     eio_handler echo = {.ctx = &app, .on_message = echo_message};
     app.eio_echo = eio_server_new(&app.loop, &ec, &echo);
+    app.io = socketio_reference(&app.loop);
 
     edge_config edc = {.port = port, .max_header_bytes = 16384};
-    app.edge = app.eio_echo ? edge_new(&app.loop, &edc) : NULL;
-    if (!app.edge || edge_mount(app.edge, app.eio_echo)) {
+    app.edge = app.eio_echo && app.io ? edge_new(&app.loop, &edc) : NULL;
+    if (!app.edge || edge_mount(app.edge, app.eio_echo) ||
+        edge_mount(app.edge, sio_server_engine(app.io))) {
         fprintf(stderr, "sio-conformance: cannot listen on port %d\n", port);
         return 1;
     }

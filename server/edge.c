@@ -77,6 +77,13 @@ static int edge_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             eio_polling_closed(c, wsi);
         return 0;
 
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+        char uri[512];
+        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
+            return -1;
+        eio_server *srv = route(e, uri);
+        return srv ? eio_ws_confirm_upgrade(srv, wsi) : -1;
+    }
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         char uri[512];
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
@@ -140,6 +147,11 @@ edge *edge_new(uv_loop_t *loop, const edge_config *cfg)
         return NULL;
     }
     e->vhost = lws_get_vhost_by_name(e->ctx, "sio");
+    if (!e->vhost || lws_get_vhost_listen_port(e->vhost) <= 0) { /* e.g. port in use */
+        lws_context_destroy(e->ctx);
+        free(e);
+        return NULL;
+    }
     return e;
 }
 

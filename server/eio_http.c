@@ -64,6 +64,11 @@ int eio_http_respond(struct lws *wsi, const eio_conn *c, unsigned status, const 
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+const char *eio_error_message(int code)
+{
+    return code >= 0 && code <= 5 ? error_messages[code] : "Bad request";
+}
+
 int eio_http_error(struct lws *wsi, const eio_conn *c, int code)
 {
     char body[96];

@@ -12,6 +12,7 @@
 
 #include "bytebuf.h"
 #include "deadline_list.h"
+#include "deadline_timer.h"
 #include "eio_server.h"
 #include "hashmap.h"
 #include "send_queue.h"
@@ -29,6 +30,8 @@ struct eio_session {
     uint8_t upgrade;        /* eio_upgrade_state */
     uint8_t awaiting_pong;
     uint8_t refreshed_timeout; /* the ping timeout was extended once this cycle */
+    uint8_t doomed;         /* queued for the reaper: sends fail until it is destroyed */
+    eio_session *reap_next;
     struct lws *ws;         /* active WebSocket */
     struct lws *poll_get;   /* held long-polling GET */
     struct lws *poll_post;  /* POST in flight */
@@ -51,6 +54,7 @@ typedef struct eio_conn {
     uint8_t kind;            /* eio_conn_kind */
     uint8_t body_too_large;
     uint8_t set_cookie;       /* handshake response: send the stickiness cookie */
+    uint8_t ws_upgrade;       /* WebSocket: upgrades an existing polling session */
     char respond_with;        /* polling: answer the held GET with this packet, then done */
     frame *control;           /* WebSocket: a frame to write before the queue (3probe) */
     uint16_t close_code;      /* WebSocket: status to close with once released */
@@ -70,8 +74,10 @@ struct eio_server {
     deadline_list ping_due;    /* delay: ping interval */
     deadline_list pong_due;    /* delay: ping timeout */
     deadline_list upgrade_due; /* delay: upgrade timeout */
-    uv_timer_t timer;
-    uint64_t timer_due;        /* UINT64_MAX when idle */
+    deadline_timer timer;      /* drives the three lists above */
+    uv_timer_t reaper;         /* destroys slow consumers outside of any send */
+    eio_session *reap_list;
+    int open_handles;
     frame *ping_frame, *pong_probe_frame, *noop_frame, *close_frame;
     char open_json_tail[160];  /* ,"pingInterval":..} */
 };
@@ -89,7 +95,6 @@ void eio_generate_sid(char out[EIO_SID_LEN + 1]);
 void eio_session_wake(eio_session *s); /* ask the active transport to write */
 void eio_session_on_probe_packet(eio_session *s, const eio_packet *p);
 void eio_session_start_probe(eio_session *s, struct lws *wsi);
-void eio_server_timer_update(eio_server *srv);
 uint64_t eio_now_ms(eio_server *srv);
 
 /* eio_polling.c */
@@ -104,11 +109,14 @@ void eio_polling_release(struct lws *wsi, char packet_type);
 int eio_http_respond(struct lws *wsi, const eio_conn *c, unsigned status, const char *ctype,
                      const char *extra_headers, const void *body, size_t len);
 int eio_http_error(struct lws *wsi, const eio_conn *c, int code);
+const char *eio_error_message(int code);
 /* Fills c->cors_*; returns -1 when the Origin is refused. */
 int eio_cors_check(eio_server *srv, struct lws *wsi, eio_conn *c);
 int eio_fill_request_info(eio_session *s, struct lws *wsi);
 
 /* eio_websocket.c */
+/* HTTP_CONFIRM_UPGRADE: 0 proceed, -1 hang up, 1 answered with engine.io's 400. */
+int eio_ws_confirm_upgrade(eio_server *srv, struct lws *wsi);
 int eio_ws_filter(eio_server *srv, struct lws *wsi, eio_conn *c); /* upgrade request */
 int eio_ws_add_headers(eio_conn *c, struct lws *wsi, void *in);
 int eio_ws_established(eio_conn *c, struct lws *wsi);

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include "random_id.h"
 
 uint64_t eio_now_ms(eio_server *srv)
 {
@@ -17,54 +16,14 @@ uint64_t eio_now_ms(eio_server *srv)
 
 void eio_generate_sid(char out[EIO_SID_LEN + 1])
 {
-    unsigned char raw[15];
-    unsigned char b64[24];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        abort(); /* no CSPRNG: refusing to hand out guessable session ids */
-    EVP_EncodeBlock(b64, raw, sizeof(raw)); /* 15 bytes -> exactly 20 chars, no padding */
-    for (int i = 0; i < EIO_SID_LEN; i++)
-        out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
-    out[EIO_SID_LEN] = '\0';
+    random_id(out);
 }
 
 /* ---- timers ---------------------------------------------------------------- */
 
-static void on_timer(uv_timer_t *t)
-{
-    eio_server *srv = t->data;
-    uint64_t now = eio_now_ms(srv);
-    srv->timer_due = UINT64_MAX;
-    deadline_list_expire(&srv->ping_due, now);
-    deadline_list_expire(&srv->pong_due, now);
-    deadline_list_expire(&srv->upgrade_due, now);
-    eio_server_timer_update(srv);
-}
-
-void eio_server_timer_update(eio_server *srv)
-{
-    uint64_t due = deadline_list_next_due(&srv->ping_due);
-    uint64_t d = deadline_list_next_due(&srv->pong_due);
-    if (d < due)
-        due = d;
-    d = deadline_list_next_due(&srv->upgrade_due);
-    if (d < due)
-        due = d;
-    if (due == srv->timer_due)
-        return;
-    srv->timer_due = due;
-    if (due == UINT64_MAX) {
-        uv_timer_stop(&srv->timer);
-        return;
-    }
-    uint64_t now = eio_now_ms(srv);
-    uv_timer_start(&srv->timer, on_timer, due > now ? due - now : 0, 0);
-}
-
 static void arm(eio_server *srv, deadline_list *l, deadline_entry *e)
 {
-    deadline_arm(l, e, eio_now_ms(srv));
-    if (e->due_ms < srv->timer_due)
-        eio_server_timer_update(srv);
+    deadline_timer_arm(&srv->timer, l, e);
 }
 
 #define SESSION_OF(entry, member) \
@@ -116,9 +75,12 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
     deadline_list_init(&srv->ping_due, cfg->ping_interval_ms, on_ping_due, srv);
     deadline_list_init(&srv->pong_due, cfg->ping_timeout_ms, on_pong_due, srv);
     deadline_list_init(&srv->upgrade_due, cfg->upgrade_timeout_ms, on_upgrade_due, srv);
-    uv_timer_init(loop, &srv->timer);
-    srv->timer.data = srv;
-    srv->timer_due = UINT64_MAX;
+    deadline_timer_init(&srv->timer, loop);
+    deadline_timer_add_list(&srv->timer, &srv->ping_due);
+    deadline_timer_add_list(&srv->timer, &srv->pong_due);
+    deadline_timer_add_list(&srv->timer, &srv->upgrade_due);
+    uv_timer_init(loop, &srv->reaper);
+    srv->reaper.data = srv;
     srv->ping_frame = frame_new_text('2', NULL, 0);
     srv->pong_probe_frame = frame_new_text('3', "probe", 5);
     srv->noop_frame = frame_new_text('6', NULL, 0);
@@ -135,7 +97,9 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
 
 static void free_server_memory(uv_handle_t *h)
 {
-    free(h->data);
+    eio_server *srv = h->data;
+    if (--srv->open_handles == 0)
+        free(srv);
 }
 
 void eio_server_free(eio_server *srv)
@@ -156,8 +120,11 @@ void eio_server_free(eio_server *srv)
     frame_unref(srv->pong_probe_frame);
     frame_unref(srv->noop_frame);
     frame_unref(srv->close_frame);
-    uv_timer_stop(&srv->timer);
-    uv_close((uv_handle_t *)&srv->timer, free_server_memory);
+    srv->open_handles = 2;
+    srv->timer.timer.data = srv;
+    deadline_timer_close(&srv->timer, free_server_memory);
+    uv_timer_stop(&srv->reaper);
+    uv_close((uv_handle_t *)&srv->reaper, free_server_memory);
 }
 
 const eio_config *eio_server_config(const eio_server *srv)
@@ -212,16 +179,24 @@ void eio_session_destroy(eio_session *s, const char *reason)
         return;
     s->state = SESSION_CLOSED;
     eio_server *srv = s->srv;
+    if (s->doomed) { /* destroyed before the reaper came: unlink it */
+        for (eio_session **p = &srv->reap_list; *p; p = &(*p)->reap_next)
+            if (*p == s) {
+                *p = s->reap_next;
+                break;
+            }
+    }
     deadline_disarm(&s->heartbeat);
     deadline_disarm(&s->upgrade_timer);
     hashmap_remove(&srv->sessions, s->sid, EIO_SID_LEN);
+    const char *why = reason ? reason : "forced close";
     if (srv->handler.on_close)
-        srv->handler.on_close(srv->handler.ctx, s, reason ? reason : "forced close");
+        srv->handler.on_close(srv->handler.ctx, s, why);
     send_queue_clear(&s->queue);
     eio_ws_release(s->ws, s->close_ws_code);
     eio_ws_release(s->probe_ws, s->close_ws_code);
-    if (s->poll_get) /* a held poll learns of the end from a close packet */
-        eio_polling_release(s->poll_get, '1');
+    if (s->poll_get) /* a held poll ends: noop when the client closed, else a close packet */
+        eio_polling_release(s->poll_get, strcmp(why, "transport close") == 0 ? '6' : '1');
     detach_post(s->poll_post);
     free(s->req_storage);
     free(s);
@@ -237,13 +212,35 @@ void eio_session_wake(eio_session *s)
     }
 }
 
+static void on_reap(uv_timer_t *t)
+{
+    eio_server *srv = t->data;
+    while (srv->reap_list) {
+        eio_session *s = srv->reap_list;
+        srv->reap_list = s->reap_next;
+        eio_session_destroy(s, "slow consumer");
+    }
+}
+
+/* A session whose queue overflowed is destroyed from the reaper, never inside a
+ * send: senders (broadcast loops) must not see rooms change under them. */
+static void doom(eio_session *s)
+{
+    eio_server *srv = s->srv;
+    s->doomed = 1;
+    s->reap_next = srv->reap_list;
+    srv->reap_list = s;
+    send_queue_clear(&s->queue);
+    uv_timer_start(&srv->reaper, on_reap, 0, 0);
+}
+
 int eio_session_send(eio_session *s, frame *f)
 {
-    if (s->state == SESSION_CLOSED)
+    if (s->state == SESSION_CLOSED || s->doomed)
         return -1;
     send_queue_limits lim = {s->srv->cfg.max_queue_frames, s->srv->cfg.max_queue_bytes};
     if (send_queue_push(&s->queue, f, &lim)) {
-        eio_session_destroy(s, "slow consumer");
+        doom(s);
         return -1;
     }
     if (s->queue.count == 1)
@@ -254,7 +251,7 @@ int eio_session_send(eio_session *s, frame *f)
 int eio_session_send_volatile(eio_session *s, frame *f)
 {
     int writable = s->transport == EIO_TRANSPORT_WEBSOCKET ? s->ws != NULL : s->poll_get != NULL;
-    if (s->state != SESSION_OPEN || s->queue.count || !writable)
+    if (s->state != SESSION_OPEN || s->doomed || s->queue.count || !writable)
         return -1;
     return eio_session_send(s, f);
 }

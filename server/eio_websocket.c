@@ -6,34 +6,79 @@
 
 #include <string.h>
 
+/* What engine.io's verify() and onWebSocket() decide for an upgrade request:
+ * WS_OK, WS_HANG_UP (engine.io accepts then closes), or an Engine.IO error code. */
+enum { WS_OK = -1, WS_HANG_UP = -2 };
+
+static int ws_verdict(eio_server *srv, struct lws *wsi, eio_conn *c, eio_session **session)
+{
+    char tbuf[32], sbuf[64], ebuf[16];
+    const char *transport = lws_get_urlarg_by_name(wsi, "transport=", tbuf, sizeof(tbuf));
+    const char *sid = lws_get_urlarg_by_name(wsi, "sid=", sbuf, sizeof(sbuf));
+    const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", ebuf, sizeof(ebuf));
+    *session = NULL;
+    if (!(srv->cfg.transports & EIO_TRANSPORT_WEBSOCKET) || !transport ||
+        strcmp(transport, "websocket") != 0)
+        return 0;
+    if (eio_cors_check(srv, wsi, c))
+        return 4;
+    if (!sid)
+        return eio && strcmp(eio, "4") == 0 ? WS_OK : 5;
+    eio_session *s = eio_session_find(srv, sid);
+    if (!s)
+        return 1;
+    /* an upgrade: only from an open polling session not already upgrading */
+    if (s->state != SESSION_OPEN || s->transport != EIO_TRANSPORT_POLLING ||
+        s->upgrade != UPGRADE_NONE || !srv->cfg.allow_upgrades)
+        return WS_HANG_UP;
+    *session = s;
+    return WS_OK;
+}
+
+int eio_ws_confirm_upgrade(eio_server *srv, struct lws *wsi)
+{
+    eio_conn scratch;
+    eio_session *s;
+    memset(&scratch, 0, sizeof(scratch));
+    int verdict = ws_verdict(srv, wsi, &scratch, &s);
+    if (verdict == WS_OK)
+        return 0;
+    if (verdict == WS_HANG_UP)
+        return -1;
+    /* engine.io's abortUpgrade(): 400, text/html, the bare message */
+    const char *msg = eio_error_message(verdict);
+    unsigned char hdr[LWS_PRE + 512];
+    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    unsigned char body[LWS_PRE + 64];
+    size_t len = strlen(msg);
+    memcpy(body + LWS_PRE, msg, len);
+    if (lws_add_http_common_headers(wsi, 400 | LWSAHH_FLAG_NO_SERVER_NAME, "text/html", len, &p,
+                                    end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                    (const unsigned char *)"close", 5, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end) ||
+        lws_write(wsi, body + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) < (int)len)
+        return -1;
+    return 1;
+}
+
 int eio_ws_filter(eio_server *srv, struct lws *wsi, eio_conn *c)
 {
     memset(c, 0, sizeof(*c));
     c->srv = srv;
     c->kind = CONN_WS_HANDSHAKE;
-    if (!(srv->cfg.transports & EIO_TRANSPORT_WEBSOCKET) || eio_cors_check(srv, wsi, c))
+    eio_session *s;
+    if (ws_verdict(srv, wsi, c, &s) != WS_OK)
         return -1;
-    char tbuf[32], sbuf[64], ebuf[16];
-    const char *transport = lws_get_urlarg_by_name(wsi, "transport=", tbuf, sizeof(tbuf));
-    const char *sid = lws_get_urlarg_by_name(wsi, "sid=", sbuf, sizeof(sbuf));
-    const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", ebuf, sizeof(ebuf));
-    if (!transport || strcmp(transport, "websocket") != 0)
-        return -1;
-    if (!sid) { /* direct WebSocket handshake */
-        if (!eio || strcmp(eio, "4") != 0)
-            return -1;
-        do
-            eio_generate_sid(c->sid);
-        while (eio_session_find(srv, c->sid));
-        c->set_cookie = srv->cfg.cookie_name != NULL;
+    if (s) {
+        memcpy(c->sid, s->sid, sizeof(c->sid));
+        c->ws_upgrade = 1;
         return 0;
     }
-    eio_session *s = eio_session_find(srv, sid);
-    /* an upgrade: only from an open polling session not already upgrading */
-    if (!s || s->state != SESSION_OPEN || s->transport != EIO_TRANSPORT_POLLING ||
-        s->upgrade != UPGRADE_NONE || !srv->cfg.allow_upgrades)
-        return -1;
-    memcpy(c->sid, s->sid, sizeof(c->sid));
+    do /* a direct WebSocket handshake */
+        eio_generate_sid(c->sid);
+    while (eio_session_find(srv, c->sid));
+    c->set_cookie = srv->cfg.cookie_name != NULL;
     return 0;
 }
 
@@ -58,7 +103,7 @@ int eio_ws_established(eio_conn *c, struct lws *wsi)
 {
     eio_server *srv = c->srv;
     c->kind = CONN_WS;
-    if (!c->set_cookie) { /* upgrade: the session must still be there */
+    if (c->ws_upgrade) { /* the polling session must still be there */
         eio_session *s = eio_session_find(srv, c->sid);
         if (!s || s->state != SESSION_OPEN || s->transport != EIO_TRANSPORT_POLLING ||
             s->upgrade != UPGRADE_NONE)

@@ -1,0 +1,217 @@
+/* api_http: the internal HTTP API on the cluster thread (libevent evhttp):
+ *   POST /v1/broadcast  {"namespace","rooms","except","event","data"|"args","volatile"}
+ *                       or an array of those -> 202 {"ok":true}
+ *   GET  /health        -> 200 {"status","connections",...}
+ * Requests are validated and encoded here, once; the edge only fans out. */
+#include "cluster_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/crypto.h>
+
+#include "glob.h"
+#include "sio_packet.h"
+
+#define API_MAX_ROOMS 1024
+
+static void reply_json(struct evhttp_request *req, int status, const char *reason, json_t *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (out && text)
+        evbuffer_add(out, text, strlen(text));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, status, reason, out);
+    free(text);
+    if (out)
+        evbuffer_free(out);
+    json_decref(body);
+}
+
+static void reply_error(cluster *c, struct evhttp_request *req, int status, const char *reason,
+                        const char *message)
+{
+    c->api_errors++;
+    reply_json(req, status, reason, json_pack("{sbss}", "ok", 0, "error", message));
+}
+
+static int authorized(cluster *c, struct evhttp_request *req)
+{
+    if (!c->cfg.api_token)
+        return 1;
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    size_t tlen = strlen(c->cfg.api_token);
+    return h && strncmp(h, "Bearer ", 7) == 0 && strlen(h + 7) == tlen &&
+           CRYPTO_memcmp(h + 7, c->cfg.api_token, tlen) == 0;
+}
+
+static int namespace_configured(cluster *c, const char *nsp)
+{
+    for (const char *const *p = c->cfg.namespaces; p && *p; p++)
+        if (glob_match(*p, nsp, strlen(nsp)))
+            return 1;
+    return 0;
+}
+
+/* Reads an optional array of strings; returns NULL when fine, else an error. */
+static const char *string_list(json_t *req, const char *key, const char **out, size_t *n)
+{
+    json_t *v = json_object_get(req, key);
+    *n = 0;
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_array(v) || json_array_size(v) > API_MAX_ROOMS)
+        return "rooms and except must be arrays of strings";
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *s = json_array_get(v, i);
+        if (!json_is_string(s) || json_string_length(s) == 0)
+            return "rooms and except must be arrays of non-empty strings";
+        out[(*n)++] = json_string_value(s);
+    }
+    return NULL;
+}
+
+const char *api_check_broadcast(cluster *c, json_t *req)
+{
+    if (!json_is_object(req))
+        return "a broadcast must be a JSON object";
+    json_t *nsp_v = json_object_get(req, "namespace");
+    const char *nsp = nsp_v ? json_string_value(nsp_v) : "/";
+    if (!nsp || nsp[0] != '/')
+        return "namespace must be a string starting with '/'";
+    if (strpbrk(nsp, "*?"))
+        return "namespace must be a name, not a pattern";
+    if (!namespace_configured(c, nsp))
+        return "unknown namespace";
+    const char *event = json_string_value(json_object_get(req, "event"));
+    if (!event || !*event)
+        return "missing event";
+    if (sio_is_reserved_event(event))
+        return "reserved event name";
+    json_t *data = json_object_get(req, "data");
+    json_t *args = json_object_get(req, "args");
+    if (data && args)
+        return "give either data or args, not both";
+    if (args && !json_is_array(args))
+        return "args must be an array";
+    json_t *vol = json_object_get(req, "volatile");
+    if (vol && !json_is_boolean(vol))
+        return "volatile must be a boolean";
+    const char *rooms[API_MAX_ROOMS];
+    size_t n;
+    const char *err = string_list(req, "rooms", rooms, &n);
+    return err ? err : string_list(req, "except", rooms, &n);
+}
+
+int api_forward_broadcast(cluster *c, json_t *req)
+{
+    json_t *nsp_v = json_object_get(req, "namespace");
+    const char *nsp = nsp_v ? json_string_value(nsp_v) : "/";
+    json_t *args = json_object_get(req, "args");
+    json_t *data = json_object_get(req, "data");
+    const char *rooms[API_MAX_ROOMS], *except[API_MAX_ROOMS];
+    size_t n_rooms, n_except;
+    string_list(req, "rooms", rooms, &n_rooms);
+    string_list(req, "except", except, &n_except);
+
+    json_t *packet_data = json_array();
+    if (!packet_data ||
+        json_array_append_new(packet_data, json_string(json_string_value(json_object_get(req, "event")))) ||
+        (args && json_array_extend(packet_data, args)) ||
+        (!args && data && json_array_append(packet_data, data))) {
+        json_decref(packet_data);
+        return -1;
+    }
+    sio_outpacket *p = sio_outpacket_encode(nsp, SIO_EVENT, -1, packet_data, NULL, 0);
+    json_decref(packet_data);
+    broadcast_msg *m = p ? broadcast_msg_new(nsp, rooms, n_rooms, except, n_except,
+                                             json_is_true(json_object_get(req, "volatile")), p)
+                         : NULL;
+    sio_outpacket_unref(p);
+    if (!m)
+        return -1;
+    mailbox_push(c->to_edge, &m->hdr);
+    c->api_broadcasts++;
+    return 0;
+}
+
+static void on_broadcast(struct evhttp_request *req, void *arg)
+{
+    cluster *c = arg;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+        return reply_error(c, req, 405, "Method Not Allowed", "use POST");
+    if (!authorized(c, req))
+        return reply_error(c, req, 401, "Unauthorized", "unauthorized");
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    json_error_t jerr;
+    json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
+    if (!body)
+        return reply_error(c, req, 400, "Bad Request", "malformed JSON");
+    /* a batch is all or nothing: validate every item before forwarding any */
+    int batch = json_is_array(body);
+    size_t n = batch ? json_array_size(body) : 1;
+    const char *err = batch && n == 0 ? "empty batch" : NULL;
+    for (size_t i = 0; !err && i < n; i++)
+        err = api_check_broadcast(c, batch ? json_array_get(body, i) : body);
+    for (size_t i = 0; !err && i < n; i++)
+        if (api_forward_broadcast(c, batch ? json_array_get(body, i) : body))
+            err = "out of memory";
+    json_decref(body);
+    if (err)
+        return reply_error(c, req, 400, "Bad Request", err);
+    reply_json(req, 202, "Accepted", json_pack("{sb}", "ok", 1));
+}
+
+static void on_health(struct evhttp_request *req, void *arg)
+{
+    cluster *c = arg;
+    int draining = EDGE_STAT_GET(c->stats, draining);
+    json_t *body = json_pack("{sssIsIss}", "status", draining ? "draining" : "ok", "connections",
+                             (json_int_t)EDGE_STAT_GET(c->stats, connections), "sockets",
+                             (json_int_t)EDGE_STAT_GET(c->stats, sockets), "node",
+                             c->cfg.node_id ? c->cfg.node_id : "");
+    json_object_set_new(body, "redis", json_string("none"));
+    reply_json(req, draining ? 503 : 200, draining ? "Service Unavailable" : "OK", body);
+}
+
+static void on_other(struct evhttp_request *req, void *arg)
+{
+    reply_error(arg, req, 404, "Not Found", "not found");
+}
+
+int api_http_start(cluster *c)
+{
+    c->http = evhttp_new(c->base);
+    if (!c->http)
+        return -1;
+    evhttp_set_max_body_size(c->http, (ev_ssize_t)c->cfg.api_max_body);
+    evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    evhttp_set_cb(c->http, "/v1/broadcast", on_broadcast, c);
+    evhttp_set_cb(c->http, "/health", on_health, c);
+    evhttp_set_gencb(c->http, on_other, c);
+    struct evhttp_bound_socket *sock =
+        evhttp_bind_socket_with_handle(c->http, c->cfg.api_bind ? c->cfg.api_bind : "0.0.0.0",
+                                       (ev_uint16_t)c->cfg.api_port);
+    if (!sock) {
+        fprintf(stderr, "sio-server: cannot listen on API_PORT %d\n", c->cfg.api_port);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    ev_socklen_t sl = sizeof(ss);
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
+        c->api_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+void api_http_stop(cluster *c)
+{
+    if (c->http)
+        evhttp_free(c->http);
+    c->http = NULL;
+}

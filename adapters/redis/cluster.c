@@ -1,0 +1,101 @@
+#include "cluster_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/thread.h>
+
+static void on_inbox(evutil_socket_t fd, short what, void *arg)
+{
+    cluster *c = arg;
+    cluster_msg *m = mailbox_drain(&c->inbox);
+    while (m) { /* nothing to do with edge messages until Redis is attached */
+        cluster_msg *next = m->next;
+        cluster_msg_unref(m);
+        m = next;
+    }
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    cluster *c = arg;
+    event_base_loopexit(c->base, NULL);
+}
+
+static void wake_cluster(void *ctx)
+{
+    event_active(ctx, EV_READ, 0);
+}
+
+static void *cluster_main(void *arg)
+{
+    cluster *c = arg;
+    event_base_dispatch(c->base);
+    return NULL;
+}
+
+static void cluster_free(cluster *c)
+{
+    api_http_stop(c);
+    if (c->inbox_event)
+        event_free(c->inbox_event);
+    if (c->stop_event)
+        event_free(c->stop_event);
+    mailbox_destroy(&c->inbox);
+    if (c->base)
+        event_base_free(c->base);
+    free(c);
+}
+
+static void use_pthreads(void)
+{
+    evthread_use_pthreads(); /* event_active() from the edge thread needs locking */
+}
+
+cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *stats)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, use_pthreads);
+    cluster *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    c->to_edge = to_edge;
+    c->stats = stats;
+    c->base = event_base_new();
+    if (!c->base)
+        goto fail;
+    c->inbox_event = event_new(c->base, -1, 0, on_inbox, c);
+    c->stop_event = event_new(c->base, -1, 0, on_stop, c);
+    if (!c->inbox_event || !c->stop_event ||
+        mailbox_init(&c->inbox, 0, wake_cluster, c->inbox_event))
+        goto fail;
+    if (cfg->api_port && api_http_start(c))
+        goto fail;
+    if (pthread_create(&c->thread, NULL, cluster_main, c))
+        goto fail;
+    return c;
+fail:
+    cluster_free(c);
+    return NULL;
+}
+
+mailbox *cluster_inbox(cluster *c)
+{
+    return &c->inbox;
+}
+
+int cluster_api_port(const cluster *c)
+{
+    return c->api_port;
+}
+
+void cluster_stop(cluster *c)
+{
+    if (!c)
+        return;
+    event_active(c->stop_event, EV_READ, 0);
+    pthread_join(c->thread, NULL);
+    cluster_free(c);
+}

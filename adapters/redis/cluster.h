@@ -1,0 +1,35 @@
+/* cluster: the cluster thread. It owns a libevent loop, the internal HTTP API
+ * (broadcast, health) and, with REDIS_URL, every Redis connection. It talks to
+ * the edge only through mailboxes: it pushes pre-encoded broadcasts into the
+ * edge's inbox, and reads its own inbox (messages the edge publishes).
+ *
+ * cluster_start() spawns the thread; cluster_stop() asks it to finish, joins it
+ * and frees everything it owned. Nothing in here runs on the edge thread except
+ * those two calls and pushes into cluster_inbox(). */
+#ifndef SIO_CLUSTER_H
+#define SIO_CLUSTER_H
+
+#include <stddef.h>
+
+#include "edge_stats.h"
+#include "mailbox.h"
+
+typedef struct cluster cluster;
+
+typedef struct cluster_config {
+    const char *api_bind;           /* NULL: 0.0.0.0 */
+    int api_port;                   /* 0: no API */
+    const char *api_token;          /* NULL: no Authorization required */
+    size_t api_max_body;
+    const char *const *namespaces;  /* configured names/patterns (NULL-terminated) */
+    const char *node_id;
+} cluster_config;
+
+/* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message
+ * on stderr when the API port cannot be bound. */
+cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *stats);
+mailbox *cluster_inbox(cluster *c);
+int cluster_api_port(const cluster *c);
+void cluster_stop(cluster *c);
+
+#endif

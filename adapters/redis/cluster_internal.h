@@ -1,0 +1,39 @@
+/* cluster_internal: the cluster thread's state, shared by its modules
+ * (cluster.c: thread and loop; api_http.c: the internal HTTP API). Only the
+ * cluster thread touches it. */
+#ifndef SIO_CLUSTER_INTERNAL_H
+#define SIO_CLUSTER_INTERNAL_H
+
+#include <pthread.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "cluster.h"
+
+struct cluster {
+    cluster_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    int api_port;
+    struct event *inbox_event;
+    struct event *stop_event;
+    mailbox inbox;        /* from the edge */
+    mailbox *to_edge;
+    edge_stats *stats;
+    pthread_t thread;
+    /* counters of the cluster thread (read by /metrics on this thread) */
+    unsigned long api_broadcasts;
+    unsigned long api_errors;
+};
+
+/* api_http.c */
+int api_http_start(cluster *c);
+void api_http_stop(cluster *c);
+/* Validates one broadcast request: NULL, or a static message for a 400. */
+const char *api_check_broadcast(cluster *c, json_t *req);
+/* Encodes a validated request once and pushes it to the edge. 0 or -1. */
+int api_forward_broadcast(cluster *c, json_t *req);
+
+#endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build, and run every test:
+#   1. C unit tests of the codecs (ctest), in a normal and an ASan/UBSan build;
+#   2. the Node integration suites against the real binaries, normal build;
+#   3. the same integration suites against the ASan/UBSan build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo) =="
+scripts/build.sh build
+echo "== build (ASan + UBSan) =="
+CC=${ASAN_CC:-gcc} scripts/build.sh build-asan -DSIO_SANITIZE=ON
+
+echo "== unit tests =="
+ctest --test-dir build --output-on-failure
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
+
+echo "== integration tests (release build) =="
+(cd tests && SIO_BUILD_DIR="$PWD/../build" npx mocha)
+
+echo "== integration tests (ASan + UBSan build) =="
+# lws and libuv keep a few process-lifetime allocations: leaks are checked by
+# the unit tests; here ASan watches for memory errors and UBSan for UB.
+(cd tests && SIO_BUILD_DIR="$PWD/../build-asan" \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  npx mocha)
+echo "== all tests passed =="

@@ -1,0 +1,332 @@
+#include "gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "glob.h"
+#include "jwt.h"
+#include "sio_internal.h"
+
+#define ROOM_NAME_MAX 256
+#define ROOMS_PER_REQUEST_MAX 64
+
+struct gateway {
+    const gateway_config *cfg;
+    sio_server *io;
+    jwt_verifier *jwt;
+    edge_stats *stats;
+    uv_timer_t stats_timer;
+};
+
+/* What one socket may do: its JWT claims' lists where present, else the
+ * configured patterns (borrowed from the config, never freed here). */
+typedef struct socket_perms {
+    json_t *claims;              /* NULL without JWT */
+    const char **subscribe;
+    const char **publish;
+    uint8_t own_subscribe, own_publish; /* arrays from jwt_claim_string_list() */
+} socket_perms;
+
+static const char *const empty_list[] = {NULL};
+
+static void perms_free(socket_perms *p)
+{
+    if (p->own_subscribe)
+        free(p->subscribe);
+    if (p->own_publish)
+        free(p->publish);
+    json_decref(p->claims);
+    free(p);
+}
+
+/* ---- authentication --------------------------------------------------------- */
+
+static const char *bearer_token(sio_socket *s, json_t *auth, size_t *len)
+{
+    json_t *t = json_object_get(auth, "token");
+    if (json_is_string(t)) {
+        *len = json_string_length(t);
+        return json_string_value(t);
+    }
+    const char *h = sio_socket_request(s)->authorization;
+    if (strncmp(h, "Bearer ", 7) == 0) {
+        *len = strlen(h + 7);
+        return h + 7;
+    }
+    return NULL;
+}
+
+static int authenticate(sio_socket *s, json_t *auth, const char **message, json_t **data, void *ud)
+{
+    gateway *g = ud;
+    socket_perms *perms = calloc(1, sizeof(*perms));
+    if (!perms) {
+        *message = "server error";
+        return -1;
+    }
+    perms->subscribe = (const char **)g->cfg->subscribe_patterns;
+    perms->publish = g->cfg->publish_patterns ? (const char **)g->cfg->publish_patterns
+                                              : (const char **)empty_list;
+    if (g->jwt) {
+        size_t len = 0;
+        const char *token = bearer_token(s, auth, &len);
+        const char *why = "missing token";
+        if (!token || jwt_verify(g->jwt, token, len, (int64_t)time(NULL), &perms->claims, &why)) {
+            perms_free(perms);
+            *message = "unauthorized";
+            *data = json_pack("{ss}", "reason", why);
+            return -1;
+        }
+        const char **rooms = jwt_claim_string_list(perms->claims, "rooms");
+        const char **publish = jwt_claim_string_list(perms->claims, "publish");
+        if (rooms) {
+            perms->subscribe = rooms;
+            perms->own_subscribe = 1;
+        }
+        if (publish) {
+            perms->publish = publish;
+            perms->own_publish = 1;
+        }
+    }
+    sio_socket_set_user(s, perms);
+    return 0;
+}
+
+static void on_disconnect(sio_socket *s, const char *reason, void *ud)
+{
+    socket_perms *perms = sio_socket_user(s);
+    if (perms)
+        perms_free(perms);
+}
+
+/* ---- client events ---------------------------------------------------------- */
+
+static void reply(sio_server *io, const sio_ack_handle *ack, json_t *answer)
+{
+    if (ack) {
+        json_t *args = json_pack("[o]", answer);
+        sio_args a = {.json = args};
+        sio_ack(io, ack, &a);
+        json_decref(args);
+    } else {
+        json_decref(answer);
+    }
+}
+
+static json_t *error_answer(const char *error)
+{
+    return json_pack("{sbss}", "ok", 0, "error", error);
+}
+
+/* Collects room names from a string or an array of strings into `rooms`. */
+static const char *room_list(json_t *v, const char **rooms, size_t *n)
+{
+    *n = 0;
+    if (json_is_string(v)) {
+        rooms[(*n)++] = json_string_value(v);
+    } else if (json_is_array(v) && json_array_size(v) <= ROOMS_PER_REQUEST_MAX) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *r = json_array_get(v, i);
+            if (!json_is_string(r))
+                return "invalid room";
+            rooms[(*n)++] = json_string_value(r);
+        }
+    } else {
+        return "invalid room";
+    }
+    for (size_t i = 0; i < *n; i++) {
+        size_t len = strlen(rooms[i]);
+        if (len == 0 || len > ROOM_NAME_MAX)
+            return "invalid room";
+    }
+    return *n ? NULL : "invalid room";
+}
+
+/* A room a client may name: allowed by its patterns, and not another socket's
+ * private room (every socket is in the room named by its id). */
+static int may_use_room(sio_socket *s, const char *const *patterns, const char *name)
+{
+    if (!glob_match_any(patterns, name, strlen(name)))
+        return 0;
+    sio_socket *other = sio_socket_find(sio_socket_namespace(s), name);
+    return !other || other == s;
+}
+
+static void subscription(sio_socket *s, const sio_args *args, const sio_ack_handle *ack,
+                         gateway *g, int join)
+{
+    socket_perms *perms = sio_socket_user(s);
+    const char *rooms[ROOMS_PER_REQUEST_MAX];
+    size_t n;
+    const char *err = room_list(json_array_get(args->json, 0), rooms, &n);
+    for (size_t i = 0; !err && i < n; i++)
+        if (strcmp(rooms[i], sio_socket_id(s)) == 0 || !may_use_room(s, perms->subscribe, rooms[i]))
+            err = "forbidden";
+    if (err) {
+        reply(g->io, ack, error_answer(err));
+        return;
+    }
+    json_t *done = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (join ? sio_join(s, rooms[i]) : sio_leave(s, rooms[i])) {
+            json_decref(done);
+            reply(g->io, ack, error_answer("server error"));
+            return;
+        }
+        json_array_append_new(done, json_string(rooms[i]));
+    }
+    reply(g->io, ack, json_pack("{sbso}", "ok", 1, "rooms", done));
+}
+
+static void on_subscribe(sio_socket *s, const char *event, const sio_args *args,
+                         const sio_ack_handle *ack, void *ud)
+{
+    subscription(s, args, ack, ud, 1);
+}
+
+static void on_unsubscribe(sio_socket *s, const char *event, const sio_args *args,
+                           const sio_ack_handle *ack, void *ud)
+{
+    subscription(s, args, ack, ud, 0);
+}
+
+static void on_publish(sio_socket *s, const char *event, const sio_args *args,
+                       const sio_ack_handle *ack, void *ud)
+{
+    gateway *g = ud;
+    socket_perms *perms = sio_socket_user(s);
+    json_t *req = json_array_get(args->json, 0);
+    const char *target = json_string_value(json_object_get(req, "room"));
+    const char *name = json_string_value(json_object_get(req, "event"));
+    if (!json_is_object(req) || !target || !*target || strlen(target) > ROOM_NAME_MAX || !name ||
+        !*name || sio_is_reserved_event(name)) {
+        reply(g->io, ack, error_answer("invalid publish"));
+        return;
+    }
+    if (!may_use_room(s, perms->publish, target)) {
+        reply(g->io, ack, error_answer("forbidden"));
+        return;
+    }
+    json_t *data = json_object_get(req, "data");
+    json_t *out = data ? json_pack("[O]", data) : json_array();
+    sio_args a = {.json = out, .bins = args->bins, .n_bins = args->n_bins};
+    const char *id = sio_socket_id(s);
+    sio_broadcast_opts opts = {.rooms = &target, .n_rooms = 1, .except = &id, .n_except = 1};
+    int n = sio_broadcast(sio_socket_namespace(s), &opts, name, &a);
+    json_decref(out);
+    reply(g->io, ack, n < 0 ? error_answer("server error") : json_pack("{sb}", "ok", 1));
+}
+
+/* ---- health and stats ------------------------------------------------------- */
+
+static void refresh_stats(uv_timer_t *t)
+{
+    gateway *g = t->data;
+    EDGE_STAT_SET(g->stats, connections,
+                  (unsigned long)eio_server_session_count(sio_server_engine(g->io)));
+    EDGE_STAT_SET(g->stats, sockets, (unsigned long)sio_server_socket_count(g->io));
+}
+
+int gateway_http(void *ctx, struct lws *wsi, const char *path, unsigned *status,
+                 const char **ctype, char *body, size_t *len)
+{
+    gateway *g = ctx;
+    if (strcmp(path, "/health") != 0)
+        return 0;
+    int draining = EDGE_STAT_GET(g->stats, draining);
+    *status = draining ? 503 : 200;
+    *ctype = "application/json";
+    *len = (size_t)snprintf(body, 256, "{\"status\":\"%s\",\"connections\":%zu,\"sockets\":%zu}",
+                            draining ? "draining" : "ok",
+                            eio_server_session_count(sio_server_engine(g->io)),
+                            sio_server_socket_count(g->io));
+    return 1;
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static unsigned transports_of(const char *list)
+{
+    unsigned t = 0;
+    if (strstr(list, "polling"))
+        t |= EIO_TRANSPORT_POLLING;
+    if (strstr(list, "websocket"))
+        t |= EIO_TRANSPORT_WEBSOCKET;
+    return t;
+}
+
+gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *stats,
+                     const char **err)
+{
+    gateway *g = calloc(1, sizeof(*g));
+    if (!g) {
+        *err = "out of memory";
+        return NULL;
+    }
+    g->cfg = cfg;
+    g->stats = stats;
+    if (cfg->jwt_secret)
+        g->jwt = jwt_verifier_hs256(cfg->jwt_secret, strlen(cfg->jwt_secret));
+    else if (cfg->jwt_public_key_file)
+        g->jwt = jwt_verifier_rs256_file(cfg->jwt_public_key_file, err);
+    if ((cfg->jwt_secret || cfg->jwt_public_key_file) && !g->jwt) {
+        if (!*err)
+            *err = "JWT key could not be loaded";
+        free(g);
+        return NULL;
+    }
+
+    sio_config sc;
+    sio_config_defaults(&sc);
+    sc.engine.path = cfg->sio_path;
+    sc.engine.ping_interval_ms = cfg->ping_interval_ms;
+    sc.engine.ping_timeout_ms = cfg->ping_timeout_ms;
+    sc.engine.max_payload = cfg->max_payload;
+    sc.engine.transports = transports_of(cfg->transports);
+    sc.engine.cors_origins = cfg->cors_origins;
+    sc.engine.cookie_name = cfg->cookie ? "io" : NULL;
+    sc.engine.max_queue_frames = cfg->max_queue_frames;
+    sc.engine.max_queue_bytes = cfg->max_queue_bytes;
+    sc.connect_timeout_ms = cfg->connect_timeout_ms;
+    g->io = sio_server_new(loop, &sc);
+    if (!g->io) {
+        *err = "cannot create the Socket.IO server";
+        jwt_verifier_free(g->jwt);
+        free(g);
+        return NULL;
+    }
+    for (char **name = cfg->namespaces; name && *name; name++) {
+        sio_namespace *nsp = sio_of(g->io, *name);
+        sio_use(nsp, authenticate, g);
+        sio_on_disconnect(nsp, on_disconnect, g);
+        sio_on(nsp, "subscribe", on_subscribe, g);
+        sio_on(nsp, "unsubscribe", on_unsubscribe, g);
+        sio_on(nsp, "publish", on_publish, g);
+    }
+    uv_timer_init(loop, &g->stats_timer);
+    g->stats_timer.data = g;
+    uv_timer_start(&g->stats_timer, refresh_stats, 0, 200);
+    return g;
+}
+
+sio_server *gateway_io(gateway *g)
+{
+    return g->io;
+}
+
+static void free_gateway(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void gateway_free(gateway *g)
+{
+    if (!g)
+        return;
+    sio_server_free(g->io);
+    jwt_verifier_free(g->jwt);
+    uv_timer_stop(&g->stats_timer);
+    uv_close((uv_handle_t *)&g->stats_timer, free_gateway);
+}

@@ -1,0 +1,31 @@
+/* gateway: the sio-server application on top of the public C API.
+ *
+ * Configures the Socket.IO server from gateway_config: the namespaces, a JWT
+ * middleware (when a key is configured) whose `rooms` / `publish` claims replace
+ * SUBSCRIBE_PATTERNS / PUBLISH_PATTERNS for that client, and the client events
+ * `subscribe`, `unsubscribe` and `publish`. Also answers GET /health on the
+ * edge port, and refreshes the edge_stats the cluster thread reports. */
+#ifndef SIO_GATEWAY_H
+#define SIO_GATEWAY_H
+
+#include <stddef.h>
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "edge_stats.h"
+#include "gateway_config.h"
+#include "sio.h"
+
+typedef struct gateway gateway;
+
+/* NULL with *err set (static or about the key file) on failure. */
+gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *stats,
+                     const char **err);
+sio_server *gateway_io(gateway *g);
+/* edge_http_fn for the edge's plain HTTP requests (GET /health). */
+int gateway_http(void *ctx, struct lws *wsi, const char *path, unsigned *status,
+                 const char **ctype, char *body, size_t *len);
+void gateway_free(gateway *g);
+
+#endif

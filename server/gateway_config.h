@@ -1,0 +1,61 @@
+/* gateway_config: the sio-server process configuration, read once from the
+ * environment at start-up (the only global state of the process, and it is
+ * immutable after gateway_config_load()).
+ *
+ * Every variable has a default; an invalid value makes gateway_config_load()
+ * fail with a message naming the variable and what is wrong. Lists are
+ * comma-separated; whitespace around items is ignored; empty items are errors. */
+#ifndef SIO_GATEWAY_CONFIG_H
+#define SIO_GATEWAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct gateway_config {
+    int port;                        /* PORT, 3000 */
+    int api_port;                    /* API_PORT, 3001; 0 disables the API */
+    char *bind_addr;                 /* BIND_ADDR, NULL = all interfaces */
+    char *api_bind_addr;             /* API_BIND_ADDR, NULL = all interfaces */
+    char *sio_path;                  /* SIO_PATH, "/socket.io/" (trailing slash added) */
+    char *cors_origins;              /* CORS_ORIGINS, NULL (no CORS) | "*" | "a,b" */
+    uint32_t ping_interval_ms;       /* PING_INTERVAL, 25000 */
+    uint32_t ping_timeout_ms;        /* PING_TIMEOUT, 20000 */
+    uint32_t connect_timeout_ms;     /* CONNECT_TIMEOUT, 45000 */
+    size_t max_payload;              /* MAX_PAYLOAD, 1000000 */
+    char *transports;                /* TRANSPORTS, "polling,websocket" */
+    int cookie;                      /* STICKY_COOKIE, 1 (sets io=<sid>) */
+    char **namespaces;               /* NAMESPACES, {"/"}; items start with '/'; may hold '*' */
+    char **subscribe_patterns;       /* SUBSCRIBE_PATTERNS, {"*"} */
+    char **publish_patterns;         /* PUBLISH_PATTERNS, {} (nobody may publish) */
+    char *jwt_secret;                /* JWT_SECRET, HS256 */
+    char *jwt_public_key_file;       /* JWT_PUBLIC_KEY_FILE, RS256 (exclusive with JWT_SECRET) */
+    char *api_token;                 /* API_TOKEN, NULL = API open (bind it privately!) */
+    size_t api_max_body;             /* API_MAX_BODY, 1048576 */
+    char *redis_url;                 /* REDIS_URL, NULL = standalone */
+    char *redis_prefix;              /* REDIS_PREFIX, "socket.io" */
+    char *redis_tls_ca_file;         /* REDIS_TLS_CA_FILE */
+    char *redis_tls_sni;             /* REDIS_TLS_SNI, default: the URL's host */
+    char *redis_subscribe_mode;      /* REDIS_SUBSCRIBE_MODE, "rooms" | "pattern" */
+    int health_redis_down_status;    /* HEALTH_REDIS_DOWN_STATUS, 200 */
+    uint32_t drain_seconds;          /* DRAIN_SECONDS, 30 */
+    uint32_t max_connections;        /* MAX_CONNECTIONS, 0 = unlimited */
+    uint32_t max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP, 0 = unlimited */
+    uint32_t max_queue_frames;       /* MAX_QUEUE_FRAMES, 4096 */
+    size_t max_queue_bytes;          /* MAX_QUEUE_BYTES, 4194304 */
+    double event_rate;               /* EVENT_RATE, 0 = unlimited (events/s per socket) */
+    uint32_t event_burst;            /* EVENT_BURST, 0 = same as EVENT_RATE */
+    char *log_level;                 /* LOG_LEVEL, "info": debug|info|warn|error */
+    char *node_id;                   /* NODE_ID, default: hostname-pid */
+} gateway_config;
+
+/* Reads `getenv_fn(name)` for every variable (pass getenv; tests pass their own).
+ * Returns 0, or -1 with a message in err (e.g. "PING_INTERVAL: not a positive
+ * integer: 'abc'"). On failure nothing needs freeing. */
+int gateway_config_load(gateway_config *c, const char *(*getenv_fn)(const char *name),
+                        char *err, size_t err_len);
+void gateway_config_free(gateway_config *c);
+/* The table printed by `sio-server --help`: every variable, default, meaning. */
+void gateway_config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,135 @@
+/* sio.h: the public C API to embed a Socket.IO v5 server.
+ *
+ * Everything runs on the edge thread (the libuv loop passed to sio_server_new);
+ * no function here may be called from another thread. Typical use:
+ *
+ *     sio_server *io = sio_server_new(loop, &cfg);
+ *     sio_namespace *chat = sio_of(io, "/");
+ *     sio_on_connection(chat, on_connect, app);
+ *     sio_on(chat, "message", on_message, app);
+ *     edge_mount(edge, sio_server_engine(io));
+ *
+ * Ownership: the server owns namespaces and sockets. A sio_socket pointer is
+ * valid from its connection callback until its disconnect callback returns;
+ * to answer or reach a socket later, keep its id (sio_socket_find) or an
+ * sio_ack_handle (plain data). Arguments (sio_args, JSON, binaries) passed to
+ * callbacks are borrowed for the call; those passed in are borrowed too: the
+ * library encodes them once before returning. Binary arguments appear in the
+ * JSON as placeholders {"_placeholder":true,"num":i} for bins[i]. */
+#ifndef SIO_SIO_H
+#define SIO_SIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "eio_server.h"
+
+typedef struct sio_server sio_server;
+typedef struct sio_namespace sio_namespace;
+typedef struct sio_socket sio_socket;
+
+typedef struct sio_bin {
+    const void *data;
+    size_t len;
+} sio_bin;
+
+/* The arguments of an event or an ack: a JSON array (NULL = none) plus the
+ * binary attachments its placeholders refer to. */
+typedef struct sio_args {
+    json_t *json;
+    const sio_bin *bins;
+    size_t n_bins;
+} sio_args;
+
+/* Everything needed to answer a client's ack later, by value. */
+typedef struct sio_ack_handle {
+    char socket_id[24];
+    sio_namespace *nsp;
+    int64_t id;
+} sio_ack_handle;
+
+typedef struct sio_config {
+    eio_config engine;            /* path defaults to "/socket.io/" */
+    uint32_t connect_timeout_ms;  /* 45000: close clients that join no namespace */
+    uint32_t max_attachments;     /* 10: binary attachments per packet */
+} sio_config;
+
+void sio_config_defaults(sio_config *c);
+
+typedef void (*sio_connection_fn)(sio_socket *s, void *ud);
+/* `ack` is NULL when the client asked for none. */
+typedef void (*sio_event_fn)(sio_socket *s, const char *event, const sio_args *args,
+                             const sio_ack_handle *ack, void *ud);
+/* Reasons as socket.io names them: "client namespace disconnect", "server
+ * namespace disconnect", "transport close", "transport error", "ping timeout",
+ * "parse error", "forced close", "forced server close", "server shutting down". */
+typedef void (*sio_disconnect_fn)(sio_socket *s, const char *reason, void *ud);
+/* Return 0 to accept. To refuse, return -1 with *message (static, or valid until
+ * the next call) and optionally *data (a new JSON reference, taken over). The
+ * client receives CONNECT_ERROR {"message":...,"data":...}. */
+typedef int (*sio_middleware_fn)(sio_socket *s, json_t *auth, const char **message,
+                                 json_t **data, void *ud);
+/* `s` is NULL when the socket went away; `timed_out` is 1 on timeout or
+ * disconnect, and `args` is then NULL. */
+typedef void (*sio_ack_fn)(sio_socket *s, int timed_out, const sio_args *args, void *ud);
+
+sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg);
+/* Disconnects everyone ("server shutting down") and frees. */
+void sio_server_free(sio_server *io);
+eio_server *sio_server_engine(sio_server *io);
+size_t sio_server_socket_count(const sio_server *io);
+
+/* A namespace by name ("/chat"), created on first use; a name with '*' or '?' is
+ * a pattern: clients may connect to any matching name, each becoming a child
+ * namespace that uses the pattern's handlers and middlewares. */
+sio_namespace *sio_of(sio_server *io, const char *name);
+/* An existing namespace (exact or a dynamic child), else NULL. */
+sio_namespace *sio_find_namespace(sio_server *io, const char *name);
+const char *sio_namespace_name(const sio_namespace *nsp);
+size_t sio_namespace_socket_count(const sio_namespace *nsp);
+
+void sio_on_connection(sio_namespace *nsp, sio_connection_fn fn, void *ud);
+int sio_on(sio_namespace *nsp, const char *event, sio_event_fn fn, void *ud);
+void sio_on_any(sio_namespace *nsp, sio_event_fn fn, void *ud); /* events with no handler */
+void sio_on_disconnect(sio_namespace *nsp, sio_disconnect_fn fn, void *ud);
+int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud);
+
+/* 0, or -1 when the socket is gone or the packet could not be encoded. */
+int sio_emit(sio_socket *s, const char *event, const sio_args *args);
+int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
+                      uint32_t timeout_ms, sio_ack_fn fn, void *ud);
+int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args);
+
+typedef struct sio_broadcast_opts {
+    const char *const *rooms;  /* union of these rooms; none = every socket */
+    size_t n_rooms;
+    const char *const *except; /* minus every socket in any of these rooms */
+    size_t n_except;
+    int is_volatile;           /* skip sockets that cannot take it right now */
+} sio_broadcast_opts;
+
+/* Delivers to this node's sockets; returns how many received it, or -1. (With a
+ * cluster adapter attached it is also published to the other nodes.) */
+int sio_broadcast(sio_namespace *nsp, const sio_broadcast_opts *opts, const char *event,
+                  const sio_args *args);
+
+int sio_join(sio_socket *s, const char *room);  /* 0, or -1 (no memory) */
+int sio_leave(sio_socket *s, const char *room);
+/* Disconnects from the namespace ("server namespace disconnect"); with
+ * `close_transport`, ends the whole connection. */
+void sio_disconnect(sio_socket *s, int close_transport);
+
+const char *sio_socket_id(const sio_socket *s);
+sio_namespace *sio_socket_namespace(const sio_socket *s);
+sio_socket *sio_socket_find(sio_namespace *nsp, const char *id);
+json_t *sio_socket_auth(const sio_socket *s); /* borrowed; {} when none */
+const eio_request_info *sio_socket_request(const sio_socket *s);
+void sio_socket_set_user(sio_socket *s, void *user);
+void *sio_socket_user(const sio_socket *s);
+/* Iterates the socket's rooms: for (i = 0; (name = sio_socket_room(s, i)); i++). */
+const char *sio_socket_room(const sio_socket *s, size_t i);
+
+#endif

@@ -1,0 +1,130 @@
+/* sio_internal: structures of the Socket.IO layer shared by sio_server.c
+ * (clients and packet dispatch), sio_namespace.c and sio_socket.c. */
+#ifndef SIO_SIO_INTERNAL_H
+#define SIO_SIO_INTERNAL_H
+
+#include "deadline_list.h"
+#include "deadline_timer.h"
+#include "hashmap.h"
+#include "room_index.h"
+#include "sio.h"
+#include "sio_outpacket.h"
+#include "sio_packet.h"
+
+#define SIO_ID_LEN 20
+
+typedef struct sio_client sio_client;
+
+typedef struct sio_event_handler {
+    struct sio_event_handler *next;
+    sio_event_fn fn;
+    void *ud;
+    char name[];
+} sio_event_handler;
+
+typedef struct sio_middleware {
+    struct sio_middleware *next;
+    sio_middleware_fn fn;
+    void *ud;
+} sio_middleware;
+
+/* Handlers: a pattern namespace's children use the pattern's. */
+typedef struct sio_handlers {
+    sio_connection_fn on_connection;
+    void *connection_ud;
+    sio_disconnect_fn on_disconnect;
+    void *disconnect_ud;
+    sio_event_fn on_any;
+    void *any_ud;
+    sio_event_handler *events;
+    sio_middleware *middlewares; /* in registration order */
+} sio_handlers;
+
+struct sio_namespace {
+    sio_server *srv;
+    char *name;
+    int is_pattern;
+    sio_namespace *parent;       /* the pattern a dynamic child was made from */
+    sio_handlers own;
+    sio_handlers *handlers;      /* &own, or &parent->own */
+    hashmap sockets;             /* id -> sio_socket */
+    sio_socket *first;           /* every connected socket, for room-less broadcasts */
+    room_index rooms;
+    uint64_t epoch;              /* broadcast marks */
+    sio_namespace *next_pattern; /* server's pattern list */
+};
+
+typedef struct sio_pending_ack {
+    struct sio_pending_ack *next;
+    sio_socket *socket;
+    int64_t id;
+    sio_ack_fn fn;
+    void *ud;
+    uv_timer_t timer;
+} sio_pending_ack;
+
+struct sio_socket {
+    char id[SIO_ID_LEN + 1];
+    sio_namespace *nsp;
+    sio_client *client;
+    sio_socket *client_next;      /* the client's sockets, one per namespace */
+    sio_socket *nsp_prev, *nsp_next;
+    membership *rooms;
+    uint64_t mark, except_mark;   /* broadcast epoch marks */
+    int64_t next_ack_id;
+    sio_pending_ack *acks;
+    json_t *auth;
+    void *user;
+    int connected;
+};
+
+struct sio_client {
+    sio_server *srv;
+    eio_session *conn;
+    sio_socket *sockets;
+    deadline_entry connect_timer;
+    /* a binary packet being reassembled */
+    sio_packet pending;
+    int has_pending;
+    frame **attachments;
+    uint32_t n_attachments;
+};
+
+struct sio_server {
+    uv_loop_t *loop;
+    sio_config cfg;
+    eio_server *engine;
+    hashmap namespaces;           /* name -> sio_namespace (exact and children) */
+    sio_namespace *patterns;
+    deadline_list connect_due;   /* delay: connect timeout */
+    deadline_timer timer;
+    size_t socket_count;
+};
+
+/* sio_namespace.c */
+sio_namespace *sio_namespace_resolve(sio_server *io, const char *name); /* exact or via pattern */
+void sio_namespace_free(sio_namespace *nsp);
+const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const char *event);
+/* Fans an encoded packet out to the namespace's sockets per opts; returns the count. */
+int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p);
+
+/* [event, ...args] as a new JSON array, or NULL */
+json_t *sio_event_data(const char *event, const sio_args *args);
+
+/* sio_socket.c */
+sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth);
+/* Runs middlewares; on success joins the socket's own room, answers CONNECT and
+ * calls on_connection. Returns 0 connected, -1 refused (socket freed). */
+int sio_socket_connect(sio_socket *s);
+void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **attachments, uint32_t n_att);
+/* Removes the socket from its namespace and client and frees it. */
+void sio_socket_close(sio_socket *s, const char *reason);
+int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, const json_t *data,
+                           const sio_bin *bins, size_t n_bins);
+void sio_generate_id(char out[SIO_ID_LEN + 1]);
+
+/* sio_server.c */
+void sio_client_remove_socket(sio_client *c, sio_socket *s);
+void sio_client_close(sio_client *c, const char *reason);
+
+#endif

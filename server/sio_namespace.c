@@ -1,0 +1,256 @@
+/* sio_namespace: namespaces (exact, and patterns whose matches become dynamic
+ * children), their handlers and middlewares, and the fan-out of an encoded
+ * packet to their sockets: O(recipients + except members), one encoding. */
+#include "sio_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "glob.h"
+
+static int is_pattern(const char *name)
+{
+    return strpbrk(name, "*?") != NULL;
+}
+
+static sio_namespace *namespace_new(sio_server *io, const char *name, sio_namespace *parent)
+{
+    sio_namespace *nsp = calloc(1, sizeof(*nsp));
+    if (!nsp || !(nsp->name = strdup(name))) {
+        free(nsp);
+        return NULL;
+    }
+    nsp->srv = io;
+    nsp->parent = parent;
+    nsp->handlers = parent ? &parent->own : &nsp->own;
+    hashmap_init(&nsp->sockets);
+    room_index_init(&nsp->rooms);
+    return nsp;
+}
+
+void sio_namespace_free(sio_namespace *nsp)
+{
+    for (sio_event_handler *h = nsp->own.events, *n; h; h = n) {
+        n = h->next;
+        free(h);
+    }
+    for (sio_middleware *m = nsp->own.middlewares, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    room_index_free(&nsp->rooms);
+    hashmap_free(&nsp->sockets);
+    free(nsp->name);
+    free(nsp);
+}
+
+sio_namespace *sio_of(sio_server *io, const char *name)
+{
+    if (is_pattern(name)) {
+        for (sio_namespace *p = io->patterns; p; p = p->next_pattern)
+            if (strcmp(p->name, name) == 0)
+                return p;
+        sio_namespace *p = namespace_new(io, name, NULL);
+        if (!p)
+            return NULL;
+        p->is_pattern = 1;
+        sio_namespace **tail = &io->patterns; /* first registered pattern wins */
+        while (*tail)
+            tail = &(*tail)->next_pattern;
+        *tail = p;
+        return p;
+    }
+    sio_namespace *nsp = sio_find_namespace(io, name);
+    if (nsp)
+        return nsp;
+    if (!(nsp = namespace_new(io, name, NULL)))
+        return NULL;
+    if (hashmap_put(&io->namespaces, nsp->name, strlen(nsp->name), nsp)) {
+        sio_namespace_free(nsp);
+        return NULL;
+    }
+    return nsp;
+}
+
+sio_namespace *sio_find_namespace(sio_server *io, const char *name)
+{
+    return hashmap_get(&io->namespaces, name, strlen(name));
+}
+
+sio_namespace *sio_namespace_resolve(sio_server *io, const char *name)
+{
+    sio_namespace *nsp = sio_find_namespace(io, name);
+    if (nsp)
+        return nsp;
+    for (sio_namespace *p = io->patterns; p; p = p->next_pattern) {
+        if (!glob_match(p->name, name, strlen(name)))
+            continue;
+        if (!(nsp = namespace_new(io, name, p)))
+            return NULL;
+        if (hashmap_put(&io->namespaces, nsp->name, strlen(nsp->name), nsp)) {
+            sio_namespace_free(nsp);
+            return NULL;
+        }
+        return nsp;
+    }
+    return NULL;
+}
+
+const char *sio_namespace_name(const sio_namespace *nsp) { return nsp->name; }
+
+size_t sio_namespace_socket_count(const sio_namespace *nsp)
+{
+    if (!nsp->is_pattern)
+        return nsp->sockets.count;
+    size_t n = 0, it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&nsp->srv->namespaces, &it, &k, &klen, &v))
+        if (((sio_namespace *)v)->parent == nsp)
+            n += ((sio_namespace *)v)->sockets.count;
+    return n;
+}
+
+void sio_on_connection(sio_namespace *nsp, sio_connection_fn fn, void *ud)
+{
+    nsp->own.on_connection = fn;
+    nsp->own.connection_ud = ud;
+}
+
+void sio_on_disconnect(sio_namespace *nsp, sio_disconnect_fn fn, void *ud)
+{
+    nsp->own.on_disconnect = fn;
+    nsp->own.disconnect_ud = ud;
+}
+
+void sio_on_any(sio_namespace *nsp, sio_event_fn fn, void *ud)
+{
+    nsp->own.on_any = fn;
+    nsp->own.any_ud = ud;
+}
+
+int sio_on(sio_namespace *nsp, const char *event, sio_event_fn fn, void *ud)
+{
+    size_t len = strlen(event);
+    sio_event_handler *h = malloc(sizeof(*h) + len + 1);
+    if (!h)
+        return -1;
+    h->fn = fn;
+    h->ud = ud;
+    memcpy(h->name, event, len + 1);
+    h->next = nsp->own.events;
+    nsp->own.events = h;
+    return 0;
+}
+
+int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud)
+{
+    sio_middleware *m = malloc(sizeof(*m));
+    if (!m)
+        return -1;
+    m->fn = fn;
+    m->ud = ud;
+    m->next = NULL;
+    sio_middleware **tail = &nsp->own.middlewares;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = m;
+    return 0;
+}
+
+const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const char *event)
+{
+    for (const sio_event_handler *h = nsp->handlers->events; h; h = h->next)
+        if (strcmp(h->name, event) == 0)
+            return h;
+    return NULL;
+}
+
+static void mark_room(sio_namespace *nsp, const char *name, uint64_t epoch)
+{
+    room *r = room_find(&nsp->rooms, name, strlen(name));
+    for (membership *m = r ? r->members : NULL; m; m = m->room_next)
+        ((sio_socket *)m->member)->except_mark = epoch;
+}
+
+static int deliver_to(sio_socket *s, sio_outpacket *p, int is_volatile)
+{
+    return sio_outpacket_send(p, s->client->conn, is_volatile) == 0;
+}
+
+int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p)
+{
+    static const sio_broadcast_opts none = {0};
+    if (!opts)
+        opts = &none;
+    uint64_t epoch = ++nsp->epoch;
+    int count = 0;
+    for (size_t i = 0; i < opts->n_except; i++)
+        mark_room(nsp, opts->except[i], epoch);
+    if (!opts->n_rooms) {
+        for (sio_socket *s = nsp->first; s; s = s->nsp_next)
+            if (s->except_mark != epoch)
+                count += deliver_to(s, p, opts->is_volatile);
+        return count;
+    }
+    for (size_t i = 0; i < opts->n_rooms; i++) {
+        room *r = room_find(&nsp->rooms, opts->rooms[i], strlen(opts->rooms[i]));
+        for (membership *m = r ? r->members : NULL; m; m = m->room_next) {
+            sio_socket *s = m->member;
+            if (s->mark == epoch || s->except_mark == epoch)
+                continue;
+            s->mark = epoch;
+            count += deliver_to(s, p, opts->is_volatile);
+        }
+    }
+    return count;
+}
+
+static int broadcast_one(sio_namespace *nsp, const sio_broadcast_opts *opts, const json_t *data,
+                         const sio_args *args)
+{
+    sio_outpacket *p = sio_outpacket_encode(nsp->name, SIO_EVENT, -1, data,
+                                            args ? args->bins : NULL, args ? args->n_bins : 0);
+    if (!p)
+        return -1;
+    int n = sio_namespace_deliver(nsp, opts, p);
+    sio_outpacket_unref(p);
+    return n;
+}
+
+json_t *sio_event_data(const char *event, const sio_args *args)
+{
+    json_t *data = json_array();
+    if (!data || json_array_append_new(data, json_string(event))) {
+        json_decref(data);
+        return NULL;
+    }
+    if (args && args->json && json_array_extend(data, args->json)) {
+        json_decref(data);
+        return NULL;
+    }
+    return data;
+}
+
+int sio_broadcast(sio_namespace *nsp, const sio_broadcast_opts *opts, const char *event,
+                  const sio_args *args)
+{
+    json_t *data = sio_event_data(event, args);
+    if (!data)
+        return -1;
+    int total = 0;
+    if (!nsp->is_pattern) {
+        total = broadcast_one(nsp, opts, data, args);
+    } else { /* a pattern reaches every child namespace (each encoded with its name) */
+        size_t it = 0, klen;
+        const char *k;
+        void *v;
+        while (total >= 0 && hashmap_next(&nsp->srv->namespaces, &it, &k, &klen, &v))
+            if (((sio_namespace *)v)->parent == nsp) {
+                int n = broadcast_one(v, opts, data, args);
+                total = n < 0 ? n : total + n;
+            }
+    }
+    json_decref(data);
+    return total;
+}

@@ -1,0 +1,96 @@
+#include "sio_outpacket.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sio.h"
+
+static sio_outpacket *alloc_packet(uint32_t n)
+{
+    sio_outpacket *p = calloc(1, sizeof(*p) + n * sizeof(frame *));
+    if (p) {
+        atomic_init(&p->refs, 1);
+        p->n_frames = n;
+    }
+    return p;
+}
+
+static frame *encode_text(const char *nsp, sio_packet_type type, int64_t id, const json_t *data,
+                          size_t n_bins)
+{
+    sio_packet pkt = {
+        .type = type,
+        .nsp = (char *)(nsp ? nsp : "/"),
+        .id = id,
+        .attachments = (uint32_t)n_bins,
+        .data = (json_t *)data,
+    };
+    if (n_bins && type == SIO_EVENT)
+        pkt.type = SIO_BINARY_EVENT;
+    if (n_bins && type == SIO_ACK)
+        pkt.type = SIO_BINARY_ACK;
+    bytebuf text = BYTEBUF_INIT;
+    frame *f = NULL;
+    if (sio_packet_encode(&pkt, &text) == 0)
+        f = frame_new_text('4', text.data, text.len);
+    bytebuf_free(&text);
+    return f;
+}
+
+sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64_t id,
+                                    const json_t *data, const sio_bin *bins, size_t n_bins)
+{
+    sio_outpacket *p = alloc_packet((uint32_t)(1 + n_bins));
+    if (!p)
+        return NULL;
+    p->frames[0] = encode_text(nsp, type, id, data, n_bins);
+    for (size_t i = 0; i < n_bins && p->frames[0]; i++)
+        if (!(p->frames[1 + i] = frame_new_binary(bins[i].data, bins[i].len)))
+            break;
+    for (uint32_t i = 0; i < p->n_frames; i++)
+        if (!p->frames[i]) {
+            sio_outpacket_unref(p);
+            return NULL;
+        }
+    return p;
+}
+
+sio_outpacket *sio_outpacket_encode_frames(const char *nsp, sio_packet_type type, int64_t id,
+                                           const json_t *data, frame *const *bins,
+                                           size_t n_bins)
+{
+    sio_outpacket *p = alloc_packet((uint32_t)(1 + n_bins));
+    if (!p)
+        return NULL;
+    if (!(p->frames[0] = encode_text(nsp, type, id, data, n_bins))) {
+        sio_outpacket_unref(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_bins; i++)
+        p->frames[1 + i] = frame_ref(bins[i]);
+    return p;
+}
+
+int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
+{
+    uint32_t i = 0;
+    if (is_volatile) {
+        if (eio_session_send_volatile(s, p->frames[0]))
+            return 1;
+        i = 1;
+    }
+    for (; i < p->n_frames; i++)
+        if (eio_session_send(s, p->frames[i]))
+            return -1;
+    return 0;
+}
+
+void sio_outpacket_unref(sio_outpacket *p)
+{
+    if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (uint32_t i = 0; i < p->n_frames; i++)
+        if (p->frames[i])
+            frame_unref(p->frames[i]);
+    free(p);
+}

@@ -1,0 +1,251 @@
+/* sio_server: the Socket.IO layer over one eio_server. Each Engine.IO session
+ * gets a sio_client that decodes packets (reassembling binary ones from their
+ * attachments), connects namespaces, and dispatches to its sockets. */
+#include "sio_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SIO_MAX_NSP_LEN 256
+
+void sio_config_defaults(sio_config *c)
+{
+    eio_config_defaults(&c->engine);
+    c->engine.path = "/socket.io/";
+    c->connect_timeout_ms = 45000;
+    c->max_attachments = 10;
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+static void clear_pending(sio_client *c)
+{
+    if (c->has_pending)
+        sio_packet_clear(&c->pending);
+    for (uint32_t i = 0; i < c->n_attachments; i++)
+        frame_unref(c->attachments[i]);
+    free(c->attachments);
+    c->attachments = NULL;
+    c->n_attachments = 0;
+    c->has_pending = 0;
+}
+
+void sio_client_close(sio_client *c, const char *reason)
+{
+    eio_session_close(c->conn, reason);
+}
+
+void sio_client_remove_socket(sio_client *c, sio_socket *s)
+{
+    for (sio_socket **p = &c->sockets; *p; p = &(*p)->client_next)
+        if (*p == s) {
+            *p = s->client_next;
+            return;
+        }
+}
+
+static sio_socket *client_socket(sio_client *c, const char *nsp)
+{
+    for (sio_socket *s = c->sockets; s; s = s->client_next)
+        if (strcmp(s->nsp->name, nsp) == 0)
+            return s;
+    return NULL;
+}
+
+static void send_connect_error(sio_client *c, const char *nsp, const char *message)
+{
+    json_t *data = json_pack("{ss}", "message", message);
+    sio_outpacket *p = data ? sio_outpacket_encode(nsp, SIO_CONNECT_ERROR, -1, data, NULL, 0) : NULL;
+    if (p)
+        sio_outpacket_send(p, c->conn, 0);
+    sio_outpacket_unref(p);
+    json_decref(data);
+}
+
+static void connect_namespace(sio_client *c, sio_packet *p)
+{
+    sio_server *io = c->srv;
+    sio_namespace *nsp = sio_namespace_resolve(io, p->nsp);
+    if (!nsp) {
+        send_connect_error(c, p->nsp, "Invalid namespace");
+        return;
+    }
+    json_t *auth = p->data ? json_incref(p->data) : json_object();
+    sio_socket *s = sio_socket_new(nsp, c, auth);
+    json_decref(auth);
+    if (!s)
+        return;
+    if (sio_socket_connect(s) == 0) {
+        deadline_disarm(&c->connect_timer);
+    }
+}
+
+/* What socket.io's Client.ondecoded does with one complete packet. */
+static void dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att)
+{
+    sio_socket *s = client_socket(c, p->nsp);
+    if (!s && p->type == SIO_CONNECT) {
+        connect_namespace(c, p);
+    } else if (s && p->type != SIO_CONNECT && p->type != SIO_CONNECT_ERROR) {
+        sio_socket_on_packet(s, p, att, n_att);
+    } else {
+        sio_client_close(c, "forced server close");
+    }
+}
+
+static void on_text(sio_client *c, const eio_packet *ep)
+{
+    sio_limits lim = {c->srv->cfg.max_attachments, SIO_MAX_NSP_LEN};
+    sio_packet p;
+    if (c->has_pending) { /* text while reassembling: socket.io-parser rejects it */
+        sio_client_close(c, "parse error");
+        return;
+    }
+    if (sio_packet_decode((const char *)ep->data, ep->len, &lim, &p) != SIO_OK) {
+        sio_client_close(c, "parse error");
+        return;
+    }
+    if ((p.type == SIO_BINARY_EVENT || p.type == SIO_BINARY_ACK) && p.attachments > 0) {
+        c->pending = p;
+        c->has_pending = 1;
+        c->attachments = calloc(p.attachments, sizeof(frame *));
+        if (!c->attachments) {
+            clear_pending(c);
+            sio_client_close(c, "parse error");
+        }
+        return;
+    }
+    dispatch(c, &p, NULL, 0);
+    sio_packet_clear(&p);
+}
+
+static void on_binary(sio_client *c, const eio_packet *ep)
+{
+    if (!c->has_pending) {
+        sio_client_close(c, "parse error");
+        return;
+    }
+    frame *f = frame_new_binary(ep->data, ep->len);
+    if (!f) {
+        clear_pending(c);
+        sio_client_close(c, "parse error");
+        return;
+    }
+    c->attachments[c->n_attachments++] = f;
+    if (c->n_attachments < c->pending.attachments)
+        return;
+    /* complete: hand over, then reset before dispatching (handlers may re-enter) */
+    sio_packet p = c->pending;
+    frame **att = c->attachments;
+    uint32_t n = c->n_attachments;
+    c->has_pending = 0;
+    c->attachments = NULL;
+    c->n_attachments = 0;
+    dispatch(c, &p, att, n);
+    sio_packet_clear(&p);
+    for (uint32_t i = 0; i < n; i++)
+        frame_unref(att[i]);
+    free(att);
+}
+
+static void on_open(void *ctx, eio_session *conn)
+{
+    sio_server *io = ctx;
+    sio_client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        eio_session_close(conn, "transport error");
+        return;
+    }
+    c->srv = io;
+    c->conn = conn;
+    eio_session_set_user(conn, c);
+    deadline_timer_arm(&io->timer, &io->connect_due, &c->connect_timer);
+}
+
+static void on_message(void *ctx, eio_session *conn, const eio_packet *ep)
+{
+    sio_client *c = eio_session_user(conn);
+    if (!c)
+        return;
+    if (ep->binary)
+        on_binary(c, ep);
+    else
+        on_text(c, ep);
+}
+
+static void on_close(void *ctx, eio_session *conn, const char *reason)
+{
+    sio_client *c = eio_session_user(conn);
+    if (!c)
+        return;
+    eio_session_set_user(conn, NULL);
+    deadline_disarm(&c->connect_timer);
+    while (c->sockets)
+        sio_socket_close(c->sockets, reason);
+    clear_pending(c);
+    free(c);
+}
+
+static void on_connect_due(deadline_entry *e, void *ctx)
+{
+    sio_client *c = (sio_client *)((char *)e - offsetof(sio_client, connect_timer));
+    if (!c->sockets)
+        sio_client_close(c, "forced server close");
+}
+
+/* ---- server ----------------------------------------------------------------- */
+
+sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
+{
+    sio_server *io = calloc(1, sizeof(*io));
+    if (!io)
+        return NULL;
+    io->loop = loop;
+    io->cfg = *cfg;
+    hashmap_init(&io->namespaces);
+    deadline_list_init(&io->connect_due, cfg->connect_timeout_ms, on_connect_due, io);
+    deadline_timer_init(&io->timer, loop);
+    deadline_timer_add_list(&io->timer, &io->connect_due);
+    eio_handler h = {.ctx = io, .on_open = on_open, .on_message = on_message, .on_close = on_close};
+    io->engine = eio_server_new(loop, &cfg->engine, &h);
+    if (!io->engine) {
+        sio_server_free(io);
+        return NULL;
+    }
+    return io;
+}
+
+static void free_after_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void sio_server_free(sio_server *io)
+{
+    if (!io)
+        return;
+    eio_server_free(io->engine); /* closes every client and socket */
+    size_t it = 0;
+    const char *k;
+    size_t klen;
+    void *v;
+    while (hashmap_next(&io->namespaces, &it, &k, &klen, &v))
+        sio_namespace_free(v);
+    for (sio_namespace *p = io->patterns, *next; p; p = next) {
+        next = p->next_pattern;
+        sio_namespace_free(p);
+    }
+    hashmap_free(&io->namespaces);
+    io->timer.timer.data = io;
+    deadline_timer_close(&io->timer, free_after_close);
+}
+
+eio_server *sio_server_engine(sio_server *io)
+{
+    return io->engine;
+}
+
+size_t sio_server_socket_count(const sio_server *io)
+{
+    return io->socket_count;
+}

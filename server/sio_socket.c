@@ -1,0 +1,318 @@
+/* sio_socket: one client's membership of one namespace: connect (middlewares,
+ * CONNECT answer), events and acks in both directions, rooms, disconnect. */
+#include "sio_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "random_id.h"
+
+void sio_generate_id(char out[SIO_ID_LEN + 1])
+{
+    random_id(out);
+}
+
+sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
+{
+    sio_socket *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    do
+        sio_generate_id(s->id);
+    while (hashmap_get(&nsp->sockets, s->id, SIO_ID_LEN));
+    s->nsp = nsp;
+    s->client = client;
+    s->auth = json_incref(auth);
+    return s;
+}
+
+static void socket_free(sio_socket *s)
+{
+    json_decref(s->auth);
+    free(s);
+}
+
+int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, const json_t *data,
+                           const sio_bin *bins, size_t n_bins)
+{
+    sio_outpacket *p = sio_outpacket_encode(s->nsp->name, type, id, data, bins, n_bins);
+    if (!p)
+        return -1;
+    int rc = sio_outpacket_send(p, s->client->conn, 0);
+    sio_outpacket_unref(p);
+    return rc ? -1 : 0;
+}
+
+static int refuse(sio_socket *s, const char *message, json_t *data)
+{
+    json_t *err = json_pack("{ss}", "message", message ? message : "unauthorized");
+    if (err && data)
+        json_object_set(err, "data", data);
+    if (err)
+        sio_socket_send_packet(s, SIO_CONNECT_ERROR, -1, err, NULL, 0);
+    json_decref(err);
+    json_decref(data);
+    socket_free(s);
+    return -1;
+}
+
+int sio_socket_connect(sio_socket *s)
+{
+    sio_namespace *nsp = s->nsp;
+    for (sio_middleware *m = nsp->handlers->middlewares; m; m = m->next) {
+        const char *message = NULL;
+        json_t *data = NULL;
+        if (m->fn(s, s->auth, &message, &data, m->ud))
+            return refuse(s, message, data);
+    }
+    if (hashmap_put(&nsp->sockets, s->id, SIO_ID_LEN, s) ||
+        room_join(&nsp->rooms, s, &s->rooms, s->id, SIO_ID_LEN) < 0) {
+        hashmap_remove(&nsp->sockets, s->id, SIO_ID_LEN);
+        return refuse(s, "server error", NULL);
+    }
+    s->nsp_next = nsp->first;
+    if (nsp->first)
+        nsp->first->nsp_prev = s;
+    nsp->first = s;
+    s->client_next = s->client->sockets;
+    s->client->sockets = s;
+    s->connected = 1;
+    nsp->srv->socket_count++;
+
+    json_t *data = json_pack("{ss}", "sid", s->id);
+    sio_socket_send_packet(s, SIO_CONNECT, -1, data, NULL, 0);
+    json_decref(data);
+    if (nsp->handlers->on_connection)
+        nsp->handlers->on_connection(s, nsp->handlers->connection_ud);
+    return 0;
+}
+
+/* ---- incoming --------------------------------------------------------------- */
+
+static void args_view(json_t *data, size_t skip, frame **att, uint32_t n_att, sio_bin *bins,
+                      sio_args *out)
+{
+    json_t *rest = json_array();
+    for (size_t i = skip; rest && i < json_array_size(data); i++)
+        json_array_append(rest, json_array_get(data, i));
+    for (uint32_t i = 0; i < n_att; i++)
+        bins[i] = (sio_bin){frame_bytes(att[i]), att[i]->len};
+    out->json = rest;
+    out->bins = bins;
+    out->n_bins = n_att;
+}
+
+static void on_event(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
+{
+    json_t *name_json = json_array_get(p->data, 0);
+    char numbuf[32];
+    const char *event;
+    if (json_is_string(name_json)) {
+        event = json_string_value(name_json);
+    } else { /* socket.io-parser allows a number as the event name */
+        snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT,
+                 json_is_integer(name_json) ? json_integer_value(name_json) : 0);
+        event = numbuf;
+    }
+    sio_bin bins[n_att ? n_att : 1];
+    sio_args args;
+    args_view(p->data, 1, att, n_att, bins, &args);
+    sio_ack_handle ack_handle, *ack = NULL;
+    if (p->id >= 0) {
+        memcpy(ack_handle.socket_id, s->id, SIO_ID_LEN + 1);
+        ack_handle.nsp = s->nsp;
+        ack_handle.id = p->id;
+        ack = &ack_handle;
+    }
+    const sio_event_handler *h = sio_namespace_handler(s->nsp, event);
+    /* the handler may disconnect s: nothing below touches s */
+    if (h)
+        h->fn(s, event, &args, ack, h->ud);
+    else if (s->nsp->handlers->on_any)
+        s->nsp->handlers->on_any(s, event, &args, ack, s->nsp->handlers->any_ud);
+    json_decref(args.json);
+}
+
+static void free_ack(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static sio_pending_ack *take_ack(sio_socket *s, int64_t id)
+{
+    for (sio_pending_ack **p = &s->acks; *p; p = &(*p)->next)
+        if ((*p)->id == id) {
+            sio_pending_ack *a = *p;
+            *p = a->next;
+            uv_timer_stop(&a->timer);
+            uv_close((uv_handle_t *)&a->timer, free_ack);
+            return a;
+        }
+    return NULL;
+}
+
+static void on_ack(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
+{
+    sio_pending_ack *a = take_ack(s, p->id);
+    if (!a)
+        return; /* unknown or already timed out: ignored, as socket.io does */
+    sio_bin bins[n_att ? n_att : 1];
+    sio_args args;
+    args_view(p->data, 0, att, n_att, bins, &args);
+    a->fn(s, 0, &args, a->ud);
+    json_decref(args.json);
+}
+
+void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
+{
+    switch (p->type) {
+    case SIO_EVENT:
+    case SIO_BINARY_EVENT:
+        on_event(s, p, att, n_att);
+        break;
+    case SIO_ACK:
+    case SIO_BINARY_ACK:
+        if (p->id >= 0)
+            on_ack(s, p, att, n_att);
+        break;
+    case SIO_DISCONNECT:
+        sio_socket_close(s, "client namespace disconnect");
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- outgoing --------------------------------------------------------------- */
+
+int sio_emit(sio_socket *s, const char *event, const sio_args *args)
+{
+    json_t *data = sio_event_data(event, args);
+    if (!data)
+        return -1;
+    int rc = sio_socket_send_packet(s, SIO_EVENT, -1, data, args ? args->bins : NULL,
+                                    args ? args->n_bins : 0);
+    json_decref(data);
+    return rc;
+}
+
+static void on_ack_timeout(uv_timer_t *t)
+{
+    sio_pending_ack *a = t->data;
+    sio_socket *s = a->socket;
+    take_ack(s, a->id); /* unlinks, closes the timer, frees after the callback */
+    a->fn(s, 1, NULL, a->ud);
+}
+
+int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
+                      uint32_t timeout_ms, sio_ack_fn fn, void *ud)
+{
+    json_t *data = sio_event_data(event, args);
+    sio_pending_ack *a = calloc(1, sizeof(*a));
+    if (!data || !a) {
+        json_decref(data);
+        free(a);
+        return -1;
+    }
+    a->socket = s;
+    a->id = s->next_ack_id++;
+    a->fn = fn;
+    a->ud = ud;
+    int rc = sio_socket_send_packet(s, SIO_EVENT, a->id, data, args ? args->bins : NULL,
+                                    args ? args->n_bins : 0);
+    json_decref(data);
+    if (rc) {
+        free(a);
+        return -1;
+    }
+    uv_timer_init(s->nsp->srv->loop, &a->timer);
+    a->timer.data = a;
+    if (timeout_ms)
+        uv_timer_start(&a->timer, on_ack_timeout, timeout_ms, 0);
+    a->next = s->acks;
+    s->acks = a;
+    return 0;
+}
+
+int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args)
+{
+    sio_socket *s = sio_socket_find(ack->nsp, ack->socket_id);
+    if (!s)
+        return -1;
+    json_t *empty = NULL;
+    const json_t *data = args && args->json ? args->json : (empty = json_array());
+    int rc = sio_socket_send_packet(s, SIO_ACK, ack->id, data, args ? args->bins : NULL,
+                                    args ? args->n_bins : 0);
+    json_decref(empty);
+    return rc;
+}
+
+/* ---- rooms and lifecycle ---------------------------------------------------- */
+
+int sio_join(sio_socket *s, const char *name)
+{
+    return room_join(&s->nsp->rooms, s, &s->rooms, name, strlen(name)) < 0 ? -1 : 0;
+}
+
+int sio_leave(sio_socket *s, const char *name)
+{
+    room_leave(&s->nsp->rooms, &s->rooms, name, strlen(name));
+    return 0;
+}
+
+void sio_socket_close(sio_socket *s, const char *reason)
+{
+    sio_namespace *nsp = s->nsp;
+    room_leave_all(&nsp->rooms, &s->rooms);
+    hashmap_remove(&nsp->sockets, s->id, SIO_ID_LEN);
+    if (s->nsp_prev)
+        s->nsp_prev->nsp_next = s->nsp_next;
+    else if (nsp->first == s)
+        nsp->first = s->nsp_next;
+    if (s->nsp_next)
+        s->nsp_next->nsp_prev = s->nsp_prev;
+    sio_client_remove_socket(s->client, s);
+    nsp->srv->socket_count--;
+    s->connected = 0;
+    while (s->acks) { /* pending acks end with an error, as socket.io rejects them */
+        sio_pending_ack *a = take_ack(s, s->acks->id);
+        a->fn(NULL, 1, NULL, a->ud);
+    }
+    if (nsp->handlers->on_disconnect)
+        nsp->handlers->on_disconnect(s, reason, nsp->handlers->disconnect_ud);
+    socket_free(s);
+}
+
+void sio_disconnect(sio_socket *s, int close_transport)
+{
+    if (close_transport) {
+        sio_client_close(s->client, "forced server close");
+        return;
+    }
+    sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
+    sio_socket_close(s, "server namespace disconnect");
+}
+
+const char *sio_socket_id(const sio_socket *s) { return s->id; }
+sio_namespace *sio_socket_namespace(const sio_socket *s) { return s->nsp; }
+json_t *sio_socket_auth(const sio_socket *s) { return s->auth; }
+const eio_request_info *sio_socket_request(const sio_socket *s)
+{
+    return eio_session_request(s->client->conn);
+}
+void sio_socket_set_user(sio_socket *s, void *user) { s->user = user; }
+void *sio_socket_user(const sio_socket *s) { return s->user; }
+
+sio_socket *sio_socket_find(sio_namespace *nsp, const char *id)
+{
+    return hashmap_get(&nsp->sockets, id, strlen(id));
+}
+
+const char *sio_socket_room(const sio_socket *s, size_t i)
+{
+    membership *m = s->rooms;
+    while (m && i--)
+        m = m->member_next;
+    return m ? m->room->name : NULL;
+}
