@@ -30,7 +30,7 @@ void eio_decode_binary_frame(const uint8_t *frame, size_t len, eio_packet *out)
 void eio_payload_begin(eio_payload_iter *it, const uint8_t *body, size_t len)
 {
     it->p = body;
-    it->end = body + len;
+    it->end = len ? body + len : body; /* body may be NULL when empty */
     it->started = 0;
 }
 
@@ -55,6 +55,8 @@ static eio_status decode_base64(const uint8_t *in, size_t len, bytebuf *scratch)
         return EIO_ERR_BASE64;
     size_t pad = (4 - len % 4) % 4;
     size_t padded = len + pad;
+    if (padded > (size_t)INT32_MAX) /* EVP_DecodeBlock takes an int length */
+        return EIO_ERR_BASE64;
     scratch->len = 0;
     /* room for the padded text, then the decoded bytes after it */
     if (bytebuf_reserve(scratch, padded + padded / 4 * 3 + 1))
@@ -80,7 +82,8 @@ eio_status eio_payload_next(eio_payload_iter *it, eio_packet *out, bytebuf *scra
         it->p++; /* skip the separator that ended the previous packet */
     it->started = 1;
     const uint8_t *start = it->p;
-    const uint8_t *sep = memchr(start, EIO_SEPARATOR, (size_t)(it->end - start));
+    size_t left = (size_t)(it->end - start);
+    const uint8_t *sep = left ? memchr(start, EIO_SEPARATOR, left) : NULL;
     const uint8_t *stop = sep ? sep : it->end;
     size_t len = (size_t)(stop - start);
     it->p = stop;
@@ -101,13 +104,18 @@ eio_status eio_payload_next(eio_payload_iter *it, eio_packet *out, bytebuf *scra
 
 int eio_payload_append(bytebuf *out, int binary, const uint8_t *data, size_t len)
 {
-    if (out->len > 0 && bytebuf_append_byte(out, EIO_SEPARATOR))
+    /* Reserve the whole packet before writing the separator, so that a failure
+     * (no memory, over the limit) leaves the payload unchanged. */
+    size_t sep = out->len > 0 ? 1 : 0;
+    if (binary && len > (size_t)INT32_MAX)
         return -1;
+    size_t enc = binary ? 1 + 4 * ((len + 2) / 3) : len;
+    if (bytebuf_reserve(out, sep + enc + binary))
+        return -1;
+    if (sep)
+        out->data[out->len++] = EIO_SEPARATOR;
     if (!binary)
         return bytebuf_append(out, data, len);
-    size_t enc = 4 * ((len + 2) / 3);
-    if (len > (size_t)INT32_MAX || bytebuf_reserve(out, 1 + enc + 1))
-        return -1;
     out->data[out->len++] = 'b';
     out->len += (size_t)EVP_EncodeBlock(out->data + out->len, data, (int)len);
     return 0;
