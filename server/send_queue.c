@@ -57,4 +57,7 @@ void send_queue_clear(send_queue *q)
     frame *f;
     while ((f = send_queue_pop(q)))
         frame_unref(f);
+    free(q->ring);
+    q->ring = NULL;
+    q->cap = q->head = 0;
 }

@@ -105,14 +105,15 @@ static void args_view(json_t *data, size_t skip, frame **att, uint32_t n_att, si
 
 static void on_event(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
 {
-    json_t *name_json = json_array_get(p->data, 0);
+    json_t *name_json = json_array_get(p->data, 0); /* NULL when data is absent */
+    if (!json_is_string(name_json) && !json_is_integer(name_json))
+        return; /* "2" with no payload, or a non-integer number: nothing to dispatch */
     char numbuf[32];
     const char *event;
     if (json_is_string(name_json)) {
         event = json_string_value(name_json);
     } else { /* socket.io-parser allows a number as the event name */
-        snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT,
-                 json_is_integer(name_json) ? json_integer_value(name_json) : 0);
+        snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(name_json));
         event = numbuf;
     }
     sio_bin bins[n_att ? n_att : 1];
