@@ -2,8 +2,10 @@
  *
  * Owns the mailbox the cluster thread writes to and the uv_async that wakes the
  * edge loop; drains it on the edge thread and applies each message to the
- * sio_server (a broadcast is fanned out with its pre-encoded packet). The
- * bridge never touches cluster-thread data. */
+ * sio_server (a broadcast is fanned out with its pre-encoded packet; a request
+ * from another node is executed and answered). When attached to a cluster
+ * adapter it is also the sio_adapter that reports namespaces, rooms and local
+ * broadcasts. The bridge never touches cluster-thread data. */
 #ifndef SIO_CLUSTER_BRIDGE_H
 #define SIO_CLUSTER_BRIDGE_H
 
@@ -18,6 +20,10 @@ typedef struct cluster_bridge cluster_bridge;
 cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *stats);
 /* The mailbox the cluster thread pushes to (valid until cluster_bridge_close). */
 mailbox *cluster_bridge_inbox(cluster_bridge *b);
+/* Where replies to the cluster thread go (metrics, responses). With
+ * `as_adapter`, namespaces, rooms and local broadcasts are reported there too
+ * and requests from other nodes are answered: the Redis cluster mode. */
+void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapter);
 /* Closes the async handle; frees once libuv has closed it. */
 void cluster_bridge_close(cluster_bridge *b);
 

@@ -22,6 +22,8 @@ static char *copy_strings(const char **dst, const char *const *src, size_t n, ch
     return p;
 }
 
+static cluster_msg *msg_alloc(cluster_msg_type type, size_t size);
+
 broadcast_msg *broadcast_msg_new(const char *nsp, const char *const *rooms, size_t n_rooms,
                                  const char *const *except, size_t n_except, int is_volatile,
                                  sio_outpacket *packet)
@@ -29,11 +31,9 @@ broadcast_msg *broadcast_msg_new(const char *nsp, const char *const *rooms, size
     size_t ptrs = (n_rooms + n_except) * sizeof(char *);
     size_t size = sizeof(broadcast_msg) + ptrs + strlen(nsp) + 1 + strings_size(rooms, n_rooms) +
                   strings_size(except, n_except);
-    broadcast_msg *m = calloc(1, size);
+    broadcast_msg *m = (broadcast_msg *)msg_alloc(MSG_BROADCAST, size);
     if (!m)
         return NULL;
-    atomic_init(&m->hdr.refs, 1);
-    m->hdr.type = MSG_BROADCAST;
     const char **room_ptrs = (const char **)(m + 1);
     const char **except_ptrs = room_ptrs + n_rooms;
     char *p = (char *)(except_ptrs + n_except);
@@ -48,6 +48,90 @@ broadcast_msg *broadcast_msg_new(const char *nsp, const char *const *rooms, size
     m->n_except = n_except;
     m->is_volatile = is_volatile;
     m->packet = sio_outpacket_ref(packet);
+    return m;
+}
+
+static cluster_msg *msg_alloc(cluster_msg_type type, size_t size)
+{
+    cluster_msg *m = calloc(1, size);
+    if (m) {
+        atomic_init(&m->refs, 1);
+        m->type = (uint16_t)type;
+    }
+    return m;
+}
+
+static char *copy_string(const char **dst, const char *src, char *p)
+{
+    size_t len = strlen(src) + 1;
+    memcpy(p, src, len);
+    *dst = p;
+    return p + len;
+}
+
+room_msg *room_msg_new(cluster_msg_type type, const char *nsp, const char *room, int created)
+{
+    size_t size = sizeof(room_msg) + strlen(nsp) + 1 + (room ? strlen(room) + 1 : 0);
+    room_msg *m = (room_msg *)msg_alloc(type, size);
+    if (!m)
+        return NULL;
+    char *p = copy_string(&m->nsp, nsp, (char *)(m + 1));
+    if (room)
+        copy_string(&m->room, room, p);
+    m->created = created;
+    return m;
+}
+
+request_msg *request_msg_new(int request_type, const char *nsp, const char *request_id,
+                             const char *const *rooms, size_t n_rooms, const char *const *except,
+                             size_t n_except, const char *const *targets, size_t n_targets,
+                             const char *sid, int close)
+{
+    size_t n_ptrs = n_rooms + n_except + n_targets;
+    size_t size = sizeof(request_msg) + n_ptrs * sizeof(char *) + strlen(nsp) + 1 +
+                  strlen(request_id) + 1 + strlen(sid) + 1 + strings_size(rooms, n_rooms) +
+                  strings_size(except, n_except) + strings_size(targets, n_targets);
+    request_msg *m = (request_msg *)msg_alloc(MSG_REQUEST, size);
+    if (!m)
+        return NULL;
+    const char **ptrs = (const char **)(m + 1);
+    char *p = (char *)(ptrs + n_ptrs);
+    p = copy_string(&m->nsp, nsp, p);
+    p = copy_string(&m->request_id, request_id, p);
+    p = copy_string(&m->sid, sid, p);
+    p = copy_strings(ptrs, rooms, n_rooms, p);
+    p = copy_strings(ptrs + n_rooms, except, n_except, p);
+    copy_strings(ptrs + n_rooms + n_except, targets, n_targets, p);
+    m->request_type = request_type;
+    m->rooms = ptrs;
+    m->n_rooms = n_rooms;
+    m->except = ptrs + n_rooms;
+    m->n_except = n_except;
+    m->targets = ptrs + n_rooms + n_except;
+    m->n_targets = n_targets;
+    m->close = close;
+    return m;
+}
+
+response_msg *response_msg_new(const char *nsp, const void *payload, size_t len)
+{
+    response_msg *m = (response_msg *)msg_alloc(MSG_RESPONSE, sizeof(response_msg) + strlen(nsp) + 1 + len);
+    if (!m)
+        return NULL;
+    char *p = copy_string(&m->nsp, nsp, (char *)(m + 1));
+    memcpy(p, payload, len);
+    m->payload = (const uint8_t *)p;
+    m->len = len;
+    return m;
+}
+
+response_msg *metrics_msg_new(uint64_t token, const void *text, size_t len)
+{
+    response_msg *m = response_msg_new("", text, len);
+    if (m) {
+        m->hdr.type = MSG_METRICS;
+        m->token = token;
+    }
     return m;
 }
 

@@ -13,4 +13,6 @@ void eio_config_defaults(eio_config *c)
     c->cookie_name = NULL;
     c->max_queue_frames = 4096;
     c->max_queue_bytes = 4u << 20;
+    c->max_sessions = 0;
+    c->max_sessions_per_ip = 0;
 }

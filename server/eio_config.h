@@ -23,6 +23,8 @@ typedef struct eio_config {
     const char *cookie_name;     /* NULL = no cookie; "io" for ALB stickiness */
     uint32_t max_queue_frames;   /* per-session send queue bound: 4096 */
     size_t max_queue_bytes;      /* 4 MiB */
+    uint32_t max_sessions;       /* 0: unlimited; handshakes beyond get 503 */
+    uint32_t max_sessions_per_ip;/* 0: unlimited; by remote address (see eio_request_info) */
 } eio_config;
 
 void eio_config_defaults(eio_config *c);

@@ -150,6 +150,24 @@ static size_t copy_query(struct lws *wsi, char *dst, size_t room)
     return used + 1;
 }
 
+/* The client's address: the LAST entry of X-Forwarded-For (the one the load
+ * balancer appended; earlier entries come from the client and can be forged),
+ * else the TCP peer. */
+void eio_remote_addr(struct lws *wsi, char *out, size_t len)
+{
+    char xff[512];
+    if (copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 1) {
+        char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ')
+            last++;
+        snprintf(out, len, "%s", last);
+        return;
+    }
+    out[0] = '\0';
+    lws_get_peer_simple(wsi, out, len);
+}
+
 int eio_fill_request_info(eio_session *s, struct lws *wsi)
 {
     /* one allocation for every string; the header table is gone after the handshake */
@@ -162,13 +180,7 @@ int eio_fill_request_info(eio_session *s, struct lws *wsi)
     size_t used = 0;
 
     off[ADDR] = used;
-    if (copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, buf, 512) > 1) {
-        char *comma = strchr(buf, ','); /* the client is X-Forwarded-For's first hop */
-        if (comma)
-            *comma = '\0';
-    } else {
-        lws_get_peer_simple(wsi, buf, 64);
-    }
+    eio_remote_addr(wsi, buf, 512);
     used += strlen(buf) + 1;
     off[QUERY] = used;
     used += copy_query(wsi, buf + used, 4096);

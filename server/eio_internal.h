@@ -42,6 +42,7 @@ struct eio_session {
     const char *close_reason;
     uint16_t close_ws_code;  /* WebSocket close status when the server ends it */
     eio_request_info req;   /* strings live in req_storage */
+    uint8_t counted_ip;     /* holds a slot in srv->per_ip */
     char *req_storage;
     void *user;
 };
@@ -79,10 +80,16 @@ struct eio_server {
     eio_session *reap_list;
     int open_handles;
     frame *ping_frame, *pong_probe_frame, *noop_frame, *close_frame;
+    eio_counters counters;
+    int draining;
+    hashmap per_ip;            /* remote address -> session count (when limited) */
     char open_json_tail[160];  /* ,"pingInterval":..} */
 };
 
 /* eio_server.c, for the transports */
+/* 0 when a new session from this request may be created, else the HTTP status
+ * to refuse it with (503). */
+int eio_admission(eio_server *srv, struct lws *wsi);
 eio_session *eio_session_find(eio_server *srv, const char *sid);
 eio_session *eio_session_create(eio_server *srv, unsigned transport, const char *sid,
                                 struct lws *wsi);
@@ -113,6 +120,7 @@ const char *eio_error_message(int code);
 /* Fills c->cors_*; returns -1 when the Origin is refused. */
 int eio_cors_check(eio_server *srv, struct lws *wsi, eio_conn *c);
 int eio_fill_request_info(eio_session *s, struct lws *wsi);
+void eio_remote_addr(struct lws *wsi, char *out, size_t len);
 
 /* eio_websocket.c */
 /* HTTP_CONFIRM_UPGRADE: 0 proceed, -1 hang up, 1 answered with engine.io's 400. */

@@ -64,6 +64,9 @@ static int start_poll(eio_session *s, struct lws *wsi, eio_conn *c)
 
 static int handshake(eio_server *srv, struct lws *wsi, eio_conn *c)
 {
+    static const char busy[] = "{\"code\":503,\"message\":\"Service unavailable\"}";
+    if (eio_admission(srv, wsi)) /* draining, or a connection limit */
+        return eio_http_respond(wsi, c, 503, "application/json", NULL, busy, sizeof(busy) - 1);
     char sid[EIO_SID_LEN + 1];
     do
         eio_generate_sid(sid);

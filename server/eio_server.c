@@ -72,6 +72,7 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
     srv->cfg = *cfg;
     srv->handler = *h;
     hashmap_init(&srv->sessions);
+    hashmap_init(&srv->per_ip);
     deadline_list_init(&srv->ping_due, cfg->ping_interval_ms, on_ping_due, srv);
     deadline_list_init(&srv->pong_due, cfg->ping_timeout_ms, on_pong_due, srv);
     deadline_list_init(&srv->upgrade_due, cfg->upgrade_timeout_ms, on_upgrade_due, srv);
@@ -116,6 +117,7 @@ void eio_server_free(eio_server *srv)
         it = 0;
     }
     hashmap_free(&srv->sessions);
+    hashmap_free(&srv->per_ip); /* empty: every session gave its slot back */
     frame_unref(srv->ping_frame);
     frame_unref(srv->pong_probe_frame);
     frame_unref(srv->noop_frame);
@@ -132,9 +134,103 @@ const eio_config *eio_server_config(const eio_server *srv)
     return &srv->cfg;
 }
 
+const eio_counters *eio_server_counters(const eio_server *srv)
+{
+    return &srv->counters;
+}
+
+void eio_server_census(const eio_server *srv, size_t *polling, size_t *websocket,
+                       size_t *queued_bytes)
+{
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    *polling = *websocket = *queued_bytes = 0;
+    while (hashmap_next(&srv->sessions, &it, &k, &klen, &v)) {
+        eio_session *s = v;
+        if (s->transport == EIO_TRANSPORT_WEBSOCKET)
+            ++*websocket;
+        else
+            ++*polling;
+        *queued_bytes += s->queue.bytes;
+    }
+}
+
+void eio_server_set_draining(eio_server *srv, int draining)
+{
+    srv->draining = draining;
+}
+
+size_t eio_server_close_some(eio_server *srv, size_t n, uint16_t ws_code, const char *reason)
+{
+    size_t it = 0, klen, done = 0;
+    const char *k;
+    void *v;
+    /* eio_session_close() never destroys synchronously: iterating is safe */
+    while (done < n && hashmap_next(&srv->sessions, &it, &k, &klen, &v)) {
+        eio_session *s = v;
+        if (s->state != SESSION_OPEN)
+            continue;
+        s->close_ws_code = ws_code;
+        eio_session_close(s, reason);
+        done++;
+    }
+    return done;
+}
+
 size_t eio_server_session_count(const eio_server *srv)
 {
     return srv->sessions.count;
+}
+
+/* ---- admission -------------------------------------------------------------- */
+
+typedef struct ip_count {
+    size_t count;
+    char addr[];
+} ip_count;
+
+int eio_admission(eio_server *srv, struct lws *wsi)
+{
+    const eio_config *cfg = &srv->cfg;
+    if (srv->draining || (cfg->max_sessions && srv->sessions.count >= cfg->max_sessions))
+        goto refuse;
+    if (cfg->max_sessions_per_ip) {
+        char addr[128];
+        eio_remote_addr(wsi, addr, sizeof(addr));
+        ip_count *ic = hashmap_get(&srv->per_ip, addr, strlen(addr));
+        if (ic && ic->count >= cfg->max_sessions_per_ip)
+            goto refuse;
+    }
+    return 0;
+refuse:
+    srv->counters.handshakes_refused++;
+    return 503;
+}
+
+static void count_ip(eio_session *s, int delta)
+{
+    eio_server *srv = s->srv;
+    const char *addr = s->req.remote_addr;
+    size_t len = strlen(addr);
+    ip_count *ic = hashmap_get(&srv->per_ip, addr, len);
+    if (delta > 0) {
+        if (!ic) {
+            if (!(ic = malloc(sizeof(*ic) + len + 1)))
+                return;
+            ic->count = 0;
+            memcpy(ic->addr, addr, len + 1);
+            if (hashmap_put(&srv->per_ip, ic->addr, len, ic)) {
+                free(ic);
+                return;
+            }
+        }
+        ic->count++;
+        s->counted_ip = 1;
+    } else if (ic && s->counted_ip && --ic->count == 0) {
+        hashmap_remove(&srv->per_ip, ic->addr, len);
+        free(ic);
+    }
 }
 
 /* ---- sessions --------------------------------------------------------------- */
@@ -159,6 +255,9 @@ eio_session *eio_session_create(eio_server *srv, unsigned transport, const char 
         free(s);
         return NULL;
     }
+    srv->counters.handshakes++;
+    if (srv->cfg.max_sessions_per_ip)
+        count_ip(s, 1);
     arm(srv, &srv->ping_due, &s->heartbeat);
     return s;
 }
@@ -189,6 +288,8 @@ void eio_session_destroy(eio_session *s, const char *reason)
     deadline_disarm(&s->heartbeat);
     deadline_disarm(&s->upgrade_timer);
     hashmap_remove(&srv->sessions, s->sid, EIO_SID_LEN);
+    if (s->counted_ip)
+        count_ip(s, -1);
     const char *why = reason ? reason : "forced close";
     if (srv->handler.on_close)
         srv->handler.on_close(srv->handler.ctx, s, why);
@@ -218,6 +319,7 @@ static void on_reap(uv_timer_t *t)
     while (srv->reap_list) {
         eio_session *s = srv->reap_list;
         srv->reap_list = s->reap_next;
+        srv->counters.slow_consumer_closes++;
         eio_session_destroy(s, "slow consumer");
     }
 }
@@ -243,6 +345,8 @@ int eio_session_send(eio_session *s, frame *f)
         doom(s);
         return -1;
     }
+    s->srv->counters.messages_out++;
+    s->srv->counters.bytes_out += f->len;
     if (s->queue.count == 1)
         eio_session_wake(s);
     return 0;
@@ -251,8 +355,10 @@ int eio_session_send(eio_session *s, frame *f)
 int eio_session_send_volatile(eio_session *s, frame *f)
 {
     int writable = s->transport == EIO_TRANSPORT_WEBSOCKET ? s->ws != NULL : s->poll_get != NULL;
-    if (s->state != SESSION_OPEN || s->doomed || s->queue.count || !writable)
+    if (s->state != SESSION_OPEN || s->doomed || s->queue.count || !writable) {
+        s->srv->counters.volatile_dropped++;
         return -1;
+    }
     return eio_session_send(s, f);
 }
 
@@ -330,6 +436,8 @@ void eio_session_on_packet(eio_session *s, const eio_packet *p)
         arm(srv, &srv->ping_due, &s->heartbeat);
         break;
     case EIO_MESSAGE:
+        srv->counters.messages_in++;
+        srv->counters.bytes_in += p->len;
         if (srv->handler.on_message)
             srv->handler.on_message(srv->handler.ctx, s, p);
         break;

@@ -45,11 +45,30 @@ typedef struct eio_request_info {
     int64_t issued_ms;         /* wall clock at handshake */
 } eio_request_info;
 
+/* Counters of one server, edge thread only (read them there, e.g. for metrics). */
+typedef struct eio_counters {
+    uint64_t handshakes;
+    uint64_t handshakes_refused;   /* draining, MAX_CONNECTIONS, per-IP limit */
+    uint64_t messages_in, messages_out;
+    uint64_t bytes_in, bytes_out;
+    uint64_t slow_consumer_closes;
+    uint64_t volatile_dropped;
+} eio_counters;
+
 eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_handler *h);
 /* Closes every session (on_close with "server shutting down") and frees. */
 void eio_server_free(eio_server *srv);
 const eio_config *eio_server_config(const eio_server *srv);
 size_t eio_server_session_count(const eio_server *srv);
+const eio_counters *eio_server_counters(const eio_server *srv);
+/* Sessions per transport and bytes waiting in send queues (walks every session). */
+void eio_server_census(const eio_server *srv, size_t *polling, size_t *websocket,
+                       size_t *queued_bytes);
+/* Draining: new handshakes are refused with 503 (sessions already open go on). */
+void eio_server_set_draining(eio_server *srv, int draining);
+/* Closes up to `n` sessions (WebSocket close `ws_code`, e.g. 1001 "going away";
+ * polling sessions get a close packet). Returns how many were asked to close. */
+size_t eio_server_close_some(eio_server *srv, size_t n, uint16_t ws_code, const char *reason);
 
 /* 0: queued. -1: the queue is full; the session is closing as a slow consumer. */
 int eio_session_send(eio_session *s, frame *f);

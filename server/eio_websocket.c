@@ -8,7 +8,7 @@
 
 /* What engine.io's verify() and onWebSocket() decide for an upgrade request:
  * WS_OK, WS_HANG_UP (engine.io accepts then closes), or an Engine.IO error code. */
-enum { WS_OK = -1, WS_HANG_UP = -2 };
+enum { WS_OK = -1, WS_HANG_UP = -2, WS_BUSY = -3 };
 
 static int ws_verdict(eio_server *srv, struct lws *wsi, eio_conn *c, eio_session **session)
 {
@@ -22,8 +22,11 @@ static int ws_verdict(eio_server *srv, struct lws *wsi, eio_conn *c, eio_session
         return 0;
     if (eio_cors_check(srv, wsi, c))
         return 4;
-    if (!sid)
-        return eio && strcmp(eio, "4") == 0 ? WS_OK : 5;
+    if (!sid) {
+        if (!eio || strcmp(eio, "4") != 0)
+            return 5;
+        return eio_admission(srv, wsi) ? WS_BUSY : WS_OK;
+    }
     eio_session *s = eio_session_find(srv, sid);
     if (!s)
         return 1;
@@ -45,14 +48,15 @@ int eio_ws_confirm_upgrade(eio_server *srv, struct lws *wsi)
         return 0;
     if (verdict == WS_HANG_UP)
         return -1;
-    /* engine.io's abortUpgrade(): 400, text/html, the bare message */
-    const char *msg = eio_error_message(verdict);
+    /* engine.io's abortUpgrade(): 400, text/html, the bare message; 503 when busy */
+    unsigned status = verdict == WS_BUSY ? 503 : 400;
+    const char *msg = verdict == WS_BUSY ? "Service unavailable" : eio_error_message(verdict);
     unsigned char hdr[LWS_PRE + 512];
     unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
     unsigned char body[LWS_PRE + 64];
     size_t len = strlen(msg);
     memcpy(body + LWS_PRE, msg, len);
-    if (lws_add_http_common_headers(wsi, 400 | LWSAHH_FLAG_NO_SERVER_NAME, "text/html", len, &p,
+    if (lws_add_http_common_headers(wsi, status | LWSAHH_FLAG_NO_SERVER_NAME, "text/html", len, &p,
                                     end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
                                     (const unsigned char *)"close", 5, &p, end) ||
@@ -68,7 +72,7 @@ int eio_ws_filter(eio_server *srv, struct lws *wsi, eio_conn *c)
     c->srv = srv;
     c->kind = CONN_WS_HANDSHAKE;
     eio_session *s;
-    if (ws_verdict(srv, wsi, c, &s) != WS_OK)
+    if (ws_verdict(srv, wsi, c, &s) != WS_OK) /* refused at CONFIRM_UPGRADE already */
         return -1;
     if (s) {
         memcpy(c->sid, s->sid, sizeof(c->sid));
@@ -248,7 +252,8 @@ int eio_ws_writable(eio_conn *c, struct lws *wsi)
         return 0;
     }
     if (s->state == SESSION_CLOSING) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        lws_close_reason(wsi, s->close_ws_code ? s->close_ws_code : LWS_CLOSE_STATUS_NORMAL,
+                         NULL, 0);
         return -1; /* eio_ws_closed() destroys the session with its close reason */
     }
     return 0;

@@ -290,6 +290,10 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     sc.engine.max_queue_frames = cfg->max_queue_frames;
     sc.engine.max_queue_bytes = cfg->max_queue_bytes;
     sc.connect_timeout_ms = cfg->connect_timeout_ms;
+    sc.engine.max_sessions = cfg->max_connections;
+    sc.engine.max_sessions_per_ip = cfg->max_connections_per_ip;
+    sc.event_rate = cfg->event_rate;
+    sc.event_burst = cfg->event_burst;
     g->io = sio_server_new(loop, &sc);
     if (!g->io) {
         *err = "cannot create the Socket.IO server";

@@ -1,6 +1,12 @@
 /* sio-server: the gateway users deploy. Configured by environment variables
  * (`sio-server --help` lists them); clients on PORT, the internal API on
- * API_PORT served by the cluster thread. */
+ * API_PORT served by the cluster thread.
+ *
+ * SIGTERM (how ECS stops a task) starts a drain: /health turns 503, new
+ * handshakes get 503, connected clients are closed in batches spread over
+ * DRAIN_SECONDS (WebSocket close 1001, polling a close packet, so that
+ * socket.io-client reconnects at once, to another task), then Redis is left
+ * and the process exits 0. A second SIGTERM or SIGINT exits at once. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +17,9 @@
 #include "edge.h"
 #include "gateway.h"
 #include "gateway_config.h"
+#include "log.h"
+
+#define DRAIN_TICK_MS 100
 
 typedef struct app {
     uv_loop_t loop;
@@ -21,6 +30,10 @@ typedef struct app {
     cluster_bridge *bridge;
     cluster *cluster;
     uv_signal_t sigterm, sigint;
+    uv_timer_t drain_timer;
+    int draining, stopped;
+    size_t drain_total;      /* sessions when the drain started */
+    uint64_t drain_started_ms;
 } app;
 
 static const char *env(const char *name)
@@ -30,26 +43,110 @@ static const char *env(const char *name)
 
 static void shutdown_app(app *a)
 {
-    cluster_stop(a->cluster); /* joins the cluster thread: nothing pushes to the edge after */
+    if (a->stopped)
+        return;
+    a->stopped = 1;
+    cluster_stop(a->cluster); /* joins the cluster thread, leaves Redis */
     a->cluster = NULL;
     cluster_bridge_close(a->bridge);
     a->bridge = NULL;
-    gateway_free(a->gw); /* closes every session */
+    gateway_free(a->gw); /* closes every session left */
     a->gw = NULL;
     edge_destroy(a->edge);
     a->edge = NULL;
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_timer_stop(&a->drain_timer);
+    uv_close((uv_handle_t *)&a->drain_timer, NULL);
+    log_write(LOG_INFO, "stopped", NULL);
+}
+
+static void drain_tick(uv_timer_t *t)
+{
+    app *a = t->data;
+    eio_server *eng = sio_server_engine(gateway_io(a->gw));
+    size_t left = eio_server_session_count(eng);
+    uint64_t elapsed = uv_now(&a->loop) - a->drain_started_ms;
+    uint64_t window = (uint64_t)a->cfg.drain_seconds * 1000;
+    if (left == 0 || elapsed >= window + 2000) { /* all gone, or stragglers: stop */
+        shutdown_app(a);
+        return;
+    }
+    /* close the share of the initial population due by now, at least one batch */
+    size_t ticks = window ? (size_t)(window / DRAIN_TICK_MS) : 1;
+    size_t batch = (a->drain_total + ticks - 1) / (ticks ? ticks : 1);
+    eio_server_close_some(eng, batch ? batch : left, 1001, "server shutting down");
+}
+
+static void start_drain(app *a)
+{
+    a->draining = 1;
+    EDGE_STAT_SET(&a->stats, draining, 1);
+    eio_server *eng = sio_server_engine(gateway_io(a->gw));
+    eio_server_set_draining(eng, 1);
+    a->drain_total = eio_server_session_count(eng);
+    a->drain_started_ms = uv_now(&a->loop);
+    char fields[96];
+    snprintf(fields, sizeof(fields), "\"connections\":%zu,\"drain_seconds\":%u", a->drain_total,
+             a->cfg.drain_seconds);
+    log_write(LOG_INFO, "draining", fields);
+    uv_timer_start(&a->drain_timer, drain_tick, 0, DRAIN_TICK_MS);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
     app *a = h->data;
-    fprintf(stdout, "{\"level\":\"info\",\"msg\":\"shutting down\",\"signal\":%d}\n", signum);
-    fflush(stdout);
-    uv_signal_stop(&a->sigterm);
-    uv_signal_stop(&a->sigint);
+    if (signum == SIGTERM && !a->draining) {
+        start_drain(a);
+        return;
+    }
+    log_write(LOG_INFO, "stopping at once", signum == SIGINT ? "\"signal\":\"SIGINT\"" : "\"signal\":\"SIGTERM\"");
     shutdown_app(a);
+}
+
+static int start(app *a)
+{
+    const char *why = NULL;
+    a->gw = gateway_new(&a->loop, &a->cfg, &a->stats, &why);
+    if (!a->gw) {
+        fprintf(stderr, "sio-server: %s\n", why ? why : "cannot start");
+        return 1;
+    }
+    edge_config ec = {
+        .bind_addr = a->cfg.bind_addr,
+        .port = a->cfg.port,
+        .max_header_bytes = 32768,
+        .max_connections = a->cfg.max_connections,
+    };
+    a->edge = edge_new(&a->loop, &ec);
+    if (!a->edge || edge_mount(a->edge, sio_server_engine(gateway_io(a->gw)))) {
+        fprintf(stderr, "sio-server: cannot listen on PORT %d\n", a->cfg.port);
+        return 1;
+    }
+    edge_set_http_handler(a->edge, gateway_http, a->gw);
+    a->bridge = cluster_bridge_new(&a->loop, gateway_io(a->gw), &a->stats);
+    cluster_config cc = {
+        .api_bind = a->cfg.api_bind_addr,
+        .api_port = a->cfg.api_port,
+        .api_token = a->cfg.api_token,
+        .api_max_body = a->cfg.api_max_body,
+        .namespaces = (const char *const *)a->cfg.namespaces,
+        .node_id = a->cfg.node_id,
+        .redis_url = a->cfg.redis_url,
+        .redis_prefix = a->cfg.redis_prefix,
+        .redis_ca_file = a->cfg.redis_tls_ca_file,
+        .redis_sni = a->cfg.redis_tls_sni,
+        .redis_pattern_mode = a->cfg.redis_subscribe_mode &&
+                              strcmp(a->cfg.redis_subscribe_mode, "pattern") == 0,
+        .health_redis_down_status = a->cfg.health_redis_down_status,
+    };
+    a->cluster = a->bridge ? cluster_start(&cc, cluster_bridge_inbox(a->bridge), &a->stats) : NULL;
+    if (!a->cluster)
+        return 1;
+    /* replies go to the cluster thread; with Redis the edge also reports
+     * namespaces, rooms and local broadcasts there */
+    cluster_bridge_attach(a->bridge, cluster_inbox(a->cluster), a->cfg.redis_url != NULL);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -69,50 +166,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "sio-server: %s\n", err);
         return 2;
     }
+    log_set_level(a.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(LLL_ERR, NULL);
     uv_loop_init(&a.loop);
-
-    const char *why = NULL;
-    a.gw = gateway_new(&a.loop, &a.cfg, &a.stats, &why);
-    if (!a.gw) {
-        fprintf(stderr, "sio-server: %s\n", why ? why : "cannot start");
-        return 1;
-    }
-    edge_config ec = {
-        .bind_addr = a.cfg.bind_addr,
-        .port = a.cfg.port,
-        .max_header_bytes = 32768,
-        .max_connections = a.cfg.max_connections,
-    };
-    a.edge = edge_new(&a.loop, &ec);
-    if (!a.edge || edge_mount(a.edge, sio_server_engine(gateway_io(a.gw)))) {
-        fprintf(stderr, "sio-server: cannot listen on PORT %d\n", a.cfg.port);
-        return 1;
-    }
-    edge_set_http_handler(a.edge, gateway_http, a.gw);
-    a.bridge = cluster_bridge_new(&a.loop, gateway_io(a.gw), &a.stats);
-    cluster_config cc = {
-        .api_bind = a.cfg.api_bind_addr,
-        .api_port = a.cfg.api_port,
-        .api_token = a.cfg.api_token,
-        .api_max_body = a.cfg.api_max_body,
-        .namespaces = (const char *const *)a.cfg.namespaces,
-        .node_id = a.cfg.node_id,
-    };
-    a.cluster = a.bridge ? cluster_start(&cc, cluster_bridge_inbox(a.bridge), &a.stats) : NULL;
-    if (!a.cluster)
+    if (start(&a))
         return 1;
 
     uv_signal_init(&a.loop, &a.sigterm);
     uv_signal_init(&a.loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
+    uv_timer_init(&a.loop, &a.drain_timer);
+    a.sigterm.data = a.sigint.data = a.drain_timer.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
-    fprintf(stdout,
-            "{\"level\":\"info\",\"msg\":\"listening\",\"port\":%d,\"api_port\":%d,\"node\":\"%s\"}\n",
-            edge_port(a.edge), cluster_api_port(a.cluster), a.cfg.node_id);
-    fflush(stdout);
+    char fields[256];
+    snprintf(fields, sizeof(fields), "\"port\":%d,\"api_port\":%d,\"node\":\"%s\",\"redis\":%s",
+             edge_port(a.edge), cluster_api_port(a.cluster), a.cfg.node_id,
+             a.cfg.redis_url ? "true" : "false");
+    log_write(LOG_INFO, "listening", fields);
 
     uv_run(&a.loop, UV_RUN_DEFAULT);
     uv_loop_close(&a.loop);

@@ -27,6 +27,8 @@
 
 #include "eio_server.h"
 
+struct sio_outpacket;
+
 typedef struct sio_server sio_server;
 typedef struct sio_namespace sio_namespace;
 typedef struct sio_socket sio_socket;
@@ -55,6 +57,8 @@ typedef struct sio_config {
     eio_config engine;            /* path defaults to "/socket.io/" */
     uint32_t connect_timeout_ms;  /* 45000: close clients that join no namespace */
     uint32_t max_attachments;     /* 10: binary attachments per packet */
+    double event_rate;            /* 0: unlimited; events per second per socket */
+    uint32_t event_burst;         /* bucket size; 0: max(1, event_rate) */
 } sio_config;
 
 void sio_config_defaults(sio_config *c);
@@ -65,7 +69,8 @@ typedef void (*sio_event_fn)(sio_socket *s, const char *event, const sio_args *a
                              const sio_ack_handle *ack, void *ud);
 /* Reasons as socket.io names them: "client namespace disconnect", "server
  * namespace disconnect", "transport close", "transport error", "ping timeout",
- * "parse error", "forced close", "forced server close", "server shutting down". */
+ * "parse error", "forced close", "forced server close", "server shutting down",
+ * and sio's own "slow consumer" (send queue overflow) and "rate limit". */
 typedef void (*sio_disconnect_fn)(sio_socket *s, const char *reason, void *ud);
 /* Return 0 to accept. To refuse, return -1 with *message (static, or valid until
  * the next call) and optionally *data (a new JSON reference, taken over). The
@@ -81,6 +86,8 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg);
 void sio_server_free(sio_server *io);
 eio_server *sio_server_engine(sio_server *io);
 size_t sio_server_socket_count(const sio_server *io);
+/* Sockets disconnected for exceeding event_rate ("rate limit"). */
+uint64_t sio_server_rate_limited(const sio_server *io);
 
 /* A namespace by name ("/chat"), created on first use; a name with '*' or '?' is
  * a pattern: clients may connect to any matching name, each becoming a child
@@ -121,6 +128,25 @@ int sio_leave(sio_socket *s, const char *room);
 /* Disconnects from the namespace ("server namespace disconnect"); with
  * `close_transport`, ends the whole connection. */
 void sio_disconnect(sio_socket *s, int close_transport);
+
+/* A cluster adapter: told of what other nodes need to know, on the edge thread.
+ * `broadcast` receives every broadcast made on this node (C API, client publish)
+ * after local delivery, with its packet already encoded (borrowed: ref it to
+ * keep it). Broadcasts that came from the cluster are not reported back. */
+typedef struct sio_adapter {
+    void *ctx;
+    void (*namespace_created)(void *ctx, sio_namespace *nsp);
+    void (*room_changed)(void *ctx, sio_namespace *nsp, const char *room, int created);
+    void (*broadcast)(void *ctx, sio_namespace *nsp, const sio_broadcast_opts *opts,
+                      struct sio_outpacket *packet);
+} sio_adapter;
+
+/* Attaches an adapter (NULL detaches); it hears of namespaces and rooms that
+ * already exist at once. */
+void sio_server_set_adapter(sio_server *io, const sio_adapter *adapter);
+
+/* Every namespace (exact and dynamic children), for adapters and requests. */
+sio_namespace *sio_namespace_next(sio_server *io, size_t *iter);
 
 const char *sio_socket_id(const sio_socket *s);
 sio_namespace *sio_socket_namespace(const sio_socket *s);

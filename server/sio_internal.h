@@ -51,6 +51,7 @@ struct sio_namespace {
     sio_socket *first;           /* every connected socket, for room-less broadcasts */
     room_index rooms;
     uint64_t epoch;              /* broadcast marks */
+    int64_t next_ack_id;         /* namespace-wide, as socket.io's nsp._ids */
     sio_namespace *next_pattern; /* server's pattern list */
 };
 
@@ -71,11 +72,12 @@ struct sio_socket {
     sio_socket *nsp_prev, *nsp_next;
     membership *rooms;
     uint64_t mark, except_mark;   /* broadcast epoch marks */
-    int64_t next_ack_id;
     sio_pending_ack *acks;
     json_t *auth;
     void *user;
     int connected;
+    double tokens;                /* event rate limit bucket */
+    uint64_t refilled_ms;
 };
 
 struct sio_client {
@@ -96,9 +98,11 @@ struct sio_server {
     eio_server *engine;
     hashmap namespaces;           /* name -> sio_namespace (exact and children) */
     sio_namespace *patterns;
+    sio_adapter adapter;          /* zeroed: none */
     deadline_list connect_due;   /* delay: connect timeout */
     deadline_timer timer;
     size_t socket_count;
+    uint64_t rate_limited;
 };
 
 /* sio_namespace.c */

@@ -13,6 +13,23 @@ static int is_pattern(const char *name)
     return strpbrk(name, "*?") != NULL;
 }
 
+static void on_room(void *ctx, const room *r, int created)
+{
+    sio_namespace *nsp = ctx;
+    if (nsp->srv->adapter.room_changed)
+        nsp->srv->adapter.room_changed(nsp->srv->adapter.ctx, nsp, r->name, created);
+}
+
+/* Registers an exact namespace (or a dynamic child) and tells the adapter. */
+static int register_namespace(sio_server *io, sio_namespace *nsp)
+{
+    if (hashmap_put(&io->namespaces, nsp->name, strlen(nsp->name), nsp))
+        return -1;
+    if (io->adapter.namespace_created)
+        io->adapter.namespace_created(io->adapter.ctx, nsp);
+    return 0;
+}
+
 static sio_namespace *namespace_new(sio_server *io, const char *name, sio_namespace *parent)
 {
     sio_namespace *nsp = calloc(1, sizeof(*nsp));
@@ -25,6 +42,8 @@ static sio_namespace *namespace_new(sio_server *io, const char *name, sio_namesp
     nsp->handlers = parent ? &parent->own : &nsp->own;
     hashmap_init(&nsp->sockets);
     room_index_init(&nsp->rooms);
+    nsp->rooms.on_room = on_room;
+    nsp->rooms.ctx = nsp;
     return nsp;
 }
 
@@ -65,7 +84,7 @@ sio_namespace *sio_of(sio_server *io, const char *name)
         return nsp;
     if (!(nsp = namespace_new(io, name, NULL)))
         return NULL;
-    if (hashmap_put(&io->namespaces, nsp->name, strlen(nsp->name), nsp)) {
+    if (register_namespace(io, nsp)) {
         sio_namespace_free(nsp);
         return NULL;
     }
@@ -87,7 +106,7 @@ sio_namespace *sio_namespace_resolve(sio_server *io, const char *name)
             continue;
         if (!(nsp = namespace_new(io, name, p)))
             return NULL;
-        if (hashmap_put(&io->namespaces, nsp->name, strlen(nsp->name), nsp)) {
+        if (register_namespace(io, nsp)) {
             sio_namespace_free(nsp);
             return NULL;
         }
@@ -214,8 +233,38 @@ static int broadcast_one(sio_namespace *nsp, const sio_broadcast_opts *opts, con
     if (!p)
         return -1;
     int n = sio_namespace_deliver(nsp, opts, p);
+    sio_adapter *a = &nsp->srv->adapter;
+    if (a->broadcast)
+        a->broadcast(a->ctx, nsp, opts, p);
     sio_outpacket_unref(p);
     return n;
+}
+
+void sio_server_set_adapter(sio_server *io, const sio_adapter *adapter)
+{
+    static const sio_adapter none = {0};
+    io->adapter = adapter ? *adapter : none;
+    if (!adapter)
+        return;
+    size_t it = 0;
+    sio_namespace *nsp;
+    while ((nsp = sio_namespace_next(io, &it))) {
+        if (adapter->namespace_created)
+            adapter->namespace_created(adapter->ctx, nsp);
+        size_t rit = 0, klen;
+        const char *k;
+        void *v;
+        while (adapter->room_changed && hashmap_next(&nsp->rooms.rooms, &rit, &k, &klen, &v))
+            adapter->room_changed(adapter->ctx, nsp, k, 1);
+    }
+}
+
+sio_namespace *sio_namespace_next(sio_server *io, size_t *iter)
+{
+    const char *k;
+    size_t klen;
+    void *v;
+    return hashmap_next(&io->namespaces, iter, &k, &klen, &v) ? v : NULL;
 }
 
 json_t *sio_event_data(const char *event, const sio_args *args)

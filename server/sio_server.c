@@ -14,6 +14,8 @@ void sio_config_defaults(sio_config *c)
     c->engine.path = "/socket.io/";
     c->connect_timeout_ms = 45000;
     c->max_attachments = 10;
+    c->event_rate = 0;
+    c->event_burst = 0;
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -248,4 +250,9 @@ eio_server *sio_server_engine(sio_server *io)
 size_t sio_server_socket_count(const sio_server *io)
 {
     return io->socket_count;
+}
+
+uint64_t sio_server_rate_limited(const sio_server *io)
+{
+    return io->rate_limited;
 }

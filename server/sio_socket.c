@@ -24,6 +24,9 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     s->nsp = nsp;
     s->client = client;
     s->auth = json_incref(auth);
+    const sio_config *cfg = &nsp->srv->cfg;
+    s->tokens = cfg->event_burst ? cfg->event_burst : (cfg->event_rate < 1 ? 1 : cfg->event_rate);
+    s->refilled_ms = uv_now(nsp->srv->loop);
     return s;
 }
 
@@ -165,11 +168,35 @@ static void on_ack(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
     json_decref(args.json);
 }
 
+/* Token bucket: 1 when the event may pass. */
+static int take_token(sio_socket *s)
+{
+    const sio_config *cfg = &s->nsp->srv->cfg;
+    if (cfg->event_rate <= 0)
+        return 1;
+    double burst = cfg->event_burst ? cfg->event_burst : (cfg->event_rate < 1 ? 1 : cfg->event_rate);
+    uint64_t now = uv_now(s->nsp->srv->loop);
+    s->tokens += (double)(now - s->refilled_ms) * cfg->event_rate / 1000.0;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    s->refilled_ms = now;
+    if (s->tokens < 1)
+        return 0;
+    s->tokens -= 1;
+    return 1;
+}
+
 void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
 {
     switch (p->type) {
     case SIO_EVENT:
     case SIO_BINARY_EVENT:
+        if (!take_token(s)) { /* "io server disconnect" on the client: no auto-reconnect */
+            s->nsp->srv->rate_limited++;
+            sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
+            sio_socket_close(s, "rate limit");
+            return;
+        }
         on_event(s, p, att, n_att);
         break;
     case SIO_ACK:
@@ -217,7 +244,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
         return -1;
     }
     a->socket = s;
-    a->id = s->next_ack_id++;
+    a->id = s->nsp->next_ack_id++;
     a->fn = fn;
     a->ud = ud;
     int rc = sio_socket_send_packet(s, SIO_EVENT, a->id, data, args ? args->bins : NULL,

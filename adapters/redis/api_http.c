@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
@@ -127,14 +129,20 @@ int api_forward_broadcast(cluster *c, json_t *req)
         json_decref(packet_data);
         return -1;
     }
+    int is_volatile = json_is_true(json_object_get(req, "volatile"));
+    if (c->redis) /* the other nodes hear of it through Redis */
+        redis_adapter_publish_json(c->redis, nsp, rooms, n_rooms, except, n_except, is_volatile,
+                                   packet_data);
     sio_outpacket *p = sio_outpacket_encode(nsp, SIO_EVENT, -1, packet_data, NULL, 0);
     json_decref(packet_data);
-    broadcast_msg *m = p ? broadcast_msg_new(nsp, rooms, n_rooms, except, n_except,
-                                             json_is_true(json_object_get(req, "volatile")), p)
+    broadcast_msg *m = p ? broadcast_msg_new(nsp, rooms, n_rooms, except, n_except, is_volatile, p)
                          : NULL;
     sio_outpacket_unref(p);
     if (!m)
         return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->publish_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     mailbox_push(c->to_edge, &m->hdr);
     c->api_broadcasts++;
     return 0;
@@ -172,12 +180,127 @@ static void on_health(struct evhttp_request *req, void *arg)
 {
     cluster *c = arg;
     int draining = EDGE_STAT_GET(c->stats, draining);
+    int redis_down = c->redis && !redis_adapter_is_up(c->redis);
     json_t *body = json_pack("{sssIsIss}", "status", draining ? "draining" : "ok", "connections",
                              (json_int_t)EDGE_STAT_GET(c->stats, connections), "sockets",
                              (json_int_t)EDGE_STAT_GET(c->stats, sockets), "node",
                              c->cfg.node_id ? c->cfg.node_id : "");
-    json_object_set_new(body, "redis", json_string("none"));
-    reply_json(req, draining ? 503 : 200, draining ? "Service Unavailable" : "OK", body);
+    json_object_set_new(body, "redis", json_string(!c->redis ? "none" : redis_down ? "down" : "up"));
+    if (c->redis) {
+        const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);
+        json_object_set_new(body, "redis_publish_failed", json_integer((json_int_t)rs->publish_failed));
+        json_object_set_new(body, "redis_reconnects",
+                            json_integer((json_int_t)redis_adapter_reconnects(c->redis)));
+    }
+    int status = draining ? 503 : redis_down ? c->cfg.health_redis_down_status : 200;
+    reply_json(req, status, status == 200 ? "OK" : "Service Unavailable", body);
+}
+
+/* ---- /metrics: the edge's live state (asked through its mailbox) plus this
+ * thread's own counters and the process's RSS and CPU -------------------- */
+
+struct pending_scrape {
+    struct pending_scrape *next;
+    uint64_t token;
+    struct evhttp_request *req;  /* NULL once the client went away */
+    cluster *c;
+};
+
+static void scrape_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+    struct pending_scrape *p = arg;
+    p->req = NULL;
+}
+
+static void append_line(struct evbuffer *out, const char *name, const char *type, const char *node,
+                        double v)
+{
+    evbuffer_add_printf(out, "# TYPE %s %s\n%s{node=\"%s\"} %.17g\n", name, type, name, node, v);
+}
+
+static void process_usage(double *rss_bytes, double *cpu_s)
+{
+    *rss_bytes = *cpu_s = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (f && fscanf(f, "%ld %ld", &pages, &resident) == 2)
+        *rss_bytes = (double)resident * (double)sysconf(_SC_PAGESIZE);
+    if (f)
+        fclose(f);
+    f = fopen("/proc/self/stat", "r");
+    char buf[1024];
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* fields after the command name */
+    unsigned long utime = 0, stime = 0;
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2)
+        *cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void cluster_metrics(cluster *c, struct evbuffer *out)
+{
+    const char *node = c->cfg.node_id ? c->cfg.node_id : "";
+    double rss, cpu;
+    process_usage(&rss, &cpu);
+    append_line(out, "process_resident_memory_bytes", "gauge", node, rss);
+    append_line(out, "process_cpu_seconds_total", "counter", node, cpu);
+    append_line(out, "sio_draining", "gauge", node, EDGE_STAT_GET(c->stats, draining));
+    append_line(out, "sio_api_broadcasts_total", "counter", node, (double)c->api_broadcasts);
+    append_line(out, "sio_api_errors_total", "counter", node, (double)c->api_errors);
+    if (!c->redis)
+        return;
+    const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);
+    append_line(out, "sio_redis_up", "gauge", node, redis_adapter_is_up(c->redis));
+    append_line(out, "sio_redis_reconnects_total", "counter", node, (double)redis_adapter_reconnects(c->redis));
+    append_line(out, "sio_redis_published_total", "counter", node, (double)rs->published);
+    append_line(out, "sio_redis_publish_failed_total", "counter", node, (double)rs->publish_failed);
+    append_line(out, "sio_redis_received_total", "counter", node, (double)rs->received);
+    append_line(out, "sio_redis_ignored_total", "counter", node, (double)rs->ignored);
+    append_line(out, "sio_redis_invalid_total", "counter", node, (double)rs->invalid);
+    append_line(out, "sio_redis_requests_total", "counter", node, (double)rs->requests);
+}
+
+void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t len)
+{
+    for (struct pending_scrape **pp = &c->scrapes; *pp; pp = &(*pp)->next) {
+        struct pending_scrape *p = *pp;
+        if (p->token != token)
+            continue;
+        *pp = p->next;
+        if (p->req) {
+            evhttp_connection_set_closecb(evhttp_request_get_connection(p->req), NULL, NULL);
+            struct evbuffer *out = evbuffer_new();
+            evbuffer_add(out, text, len);
+            cluster_metrics(c, out);
+            evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type",
+                              "text/plain; version=0.0.4");
+            evhttp_send_reply(p->req, 200, "OK", out);
+            evbuffer_free(out);
+        }
+        free(p);
+        return;
+    }
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+    cluster *c = arg;
+    const char *node = c->cfg.node_id ? c->cfg.node_id : "";
+    struct pending_scrape *p = calloc(1, sizeof(*p));
+    response_msg *m = p ? metrics_msg_new(++c->next_token, node, strlen(node) + 1) : NULL;
+    if (!m) {
+        free(p);
+        return reply_error(c, req, 500, "Internal Server Error", "out of memory");
+    }
+    p->token = c->next_token;
+    p->req = req;
+    p->c = c;
+    p->next = c->scrapes;
+    c->scrapes = p;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), scrape_conn_closed, p);
+    mailbox_push(c->to_edge, &m->hdr);
 }
 
 static void on_other(struct evhttp_request *req, void *arg)
@@ -194,6 +317,7 @@ int api_http_start(cluster *c)
     evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
     evhttp_set_cb(c->http, "/v1/broadcast", on_broadcast, c);
     evhttp_set_cb(c->http, "/health", on_health, c);
+    evhttp_set_cb(c->http, "/metrics", on_metrics, c);
     evhttp_set_gencb(c->http, on_other, c);
     struct evhttp_bound_socket *sock =
         evhttp_bind_socket_with_handle(c->http, c->cfg.api_bind ? c->cfg.api_bind : "0.0.0.0",
@@ -211,6 +335,11 @@ int api_http_start(cluster *c)
 
 void api_http_stop(cluster *c)
 {
+    while (c->scrapes) { /* the edge will not answer any more */
+        struct pending_scrape *p = c->scrapes;
+        c->scrapes = p->next;
+        free(p);
+    }
     if (c->http)
         evhttp_free(c->http);
     c->http = NULL;

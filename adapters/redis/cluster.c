@@ -10,8 +10,14 @@ static void on_inbox(evutil_socket_t fd, short what, void *arg)
 {
     cluster *c = arg;
     cluster_msg *m = mailbox_drain(&c->inbox);
-    while (m) { /* nothing to do with edge messages until Redis is attached */
+    while (m) {
         cluster_msg *next = m->next;
+        if (m->type == MSG_METRICS) {
+            response_msg *r = (response_msg *)m;
+            api_metrics_reply(c, r->token, r->payload, r->len);
+        } else if (c->redis) {
+            redis_adapter_on_edge(c->redis, m);
+        }
         cluster_msg_unref(m);
         m = next;
     }
@@ -38,6 +44,7 @@ static void *cluster_main(void *arg)
 static void cluster_free(cluster *c)
 {
     api_http_stop(c);
+    redis_adapter_free(c->redis);
     if (c->inbox_event)
         event_free(c->inbox_event);
     if (c->stop_event)
@@ -71,6 +78,15 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
     if (!c->inbox_event || !c->stop_event ||
         mailbox_init(&c->inbox, 0, wake_cluster, c->inbox_event))
         goto fail;
+    if (cfg->redis_url) {
+        const char *err = NULL;
+        redis_adapter_config rc = {cfg->redis_url, cfg->redis_prefix, cfg->redis_ca_file,
+                                   cfg->redis_sni, cfg->redis_pattern_mode};
+        if (!(c->redis = redis_adapter_new(c->base, &rc, to_edge, &err))) {
+            fprintf(stderr, "sio-server: REDIS_URL: %s\n", err ? err : "cannot start");
+            goto fail;
+        }
+    }
     if (cfg->api_port && api_http_start(c))
         goto fail;
     if (pthread_create(&c->thread, NULL, cluster_main, c))

@@ -23,10 +23,17 @@ typedef struct cluster_config {
     size_t api_max_body;
     const char *const *namespaces;  /* configured names/patterns (NULL-terminated) */
     const char *node_id;
+    const char *redis_url;          /* NULL: standalone */
+    const char *redis_prefix;
+    const char *redis_ca_file;
+    const char *redis_sni;
+    int redis_pattern_mode;
+    int health_redis_down_status;   /* /health status while Redis is down (200) */
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message
- * on stderr when the API port cannot be bound. */
+ * on stderr when the API port cannot be bound or REDIS_URL is invalid. With a
+ * Redis URL, the edge must report to cluster_inbox() (cluster_bridge_attach). */
 cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *stats);
 mailbox *cluster_inbox(cluster *c);
 int cluster_api_port(const cluster *c);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cluster.h"
+#include "redis_adapter.h"
 
 struct cluster {
     cluster_config cfg;
@@ -23,12 +24,18 @@ struct cluster {
     mailbox *to_edge;
     edge_stats *stats;
     pthread_t thread;
+    redis_adapter *redis;  /* NULL: standalone */
+    /* /metrics scrapes waiting for the edge's part */
+    struct pending_scrape *scrapes;
+    uint64_t next_token;
     /* counters of the cluster thread (read by /metrics on this thread) */
     unsigned long api_broadcasts;
     unsigned long api_errors;
 };
 
 /* api_http.c */
+/* The edge's part of a scrape arrived (MSG_METRICS): answer it. */
+void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t len);
 int api_http_start(cluster *c);
 void api_http_stop(cluster *c);
 /* Validates one broadcast request: NULL, or a static message for a 400. */

@@ -1,0 +1,516 @@
+#include "redis_adapter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adapter_msg.h"
+#include "hashmap.h"
+#include "log.h"
+#include "random_id.h"
+#include "sio.h"
+#include "sio_packet.h"
+
+#define UID_LEN 6
+#define SUBSCRIBE_BATCH 512
+
+typedef struct nsp_state {
+    char *name;
+    char *channel;          /* prefix#nsp# */
+    size_t channel_len;
+    char *request_channel;  /* prefix-request#nsp# */
+    char *response_channel; /* prefix-response#nsp# */
+    char *own_response;     /* prefix-response#nsp#uid# */
+    hashmap rooms;          /* rooms with a local member; keys owned (the value) */
+} nsp_state;
+
+struct redis_adapter {
+    struct event_base *base;
+    redis_conn *sub, *pub;
+    mailbox *to_edge;
+    char uid[UID_LEN + 1];
+    char *prefix;
+    int pattern_mode;
+    hashmap nsps;           /* name -> nsp_state */
+    adapter_limits limits;
+    redis_adapter_stats stats;
+};
+
+static char *joined(const char *a, const char *b, const char *c, const char *d)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(c) + strlen(d) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s%s", a, b, c, d);
+    return s;
+}
+
+static char *room_channel(const nsp_state *ns, const char *room)
+{
+    return joined(ns->channel, room, "#", "");
+}
+
+/* ---- subscriptions ---------------------------------------------------------- */
+
+static void command(redis_conn *c, int argc, const char **argv)
+{
+    size_t lens[SUBSCRIBE_BATCH + 2];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    redis_conn_command(c, NULL, NULL, argc, argv, lens);
+}
+
+static void subscribe_one(redis_adapter *a, const char *verb, const char *channel)
+{
+    const char *argv[2] = {verb, channel};
+    if (redis_conn_is_up(a->sub))
+        command(a->sub, 2, argv);
+}
+
+static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
+{
+    const char *argv[5] = {"SUBSCRIBE", ns->request_channel, ns->response_channel,
+                           ns->own_response, ns->channel};
+    if (!redis_conn_is_up(a->sub))
+        return;
+    if (a->pattern_mode) {
+        command(a->sub, 4, argv);
+        char *pattern = joined(ns->channel, "*", "", "");
+        if (pattern)
+            subscribe_one(a, "PSUBSCRIBE", pattern);
+        free(pattern);
+        return;
+    }
+    command(a->sub, 5, argv);
+    /* every room with a local member, in batches */
+    const char *batch[SUBSCRIBE_BATCH + 1];
+    char *owned[SUBSCRIBE_BATCH];
+    int n = 0;
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    batch[0] = "SUBSCRIBE";
+    for (int more = 1; more;) {
+        more = hashmap_next(&ns->rooms, &it, &k, &klen, &v);
+        if (more && (owned[n] = room_channel(ns, k)))
+            batch[1 + n] = owned[n], n++;
+        if (n && (n == SUBSCRIBE_BATCH || !more)) {
+            command(a->sub, 1 + n, batch);
+            while (n)
+                free(owned[--n]);
+        }
+    }
+}
+
+static void on_sub_up(redis_conn *c, void *ctx)
+{
+    redis_adapter *a = ctx;
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&a->nsps, &it, &k, &klen, &v))
+        subscribe_namespace(a, v);
+    char fields[64];
+    snprintf(fields, sizeof(fields), "\"namespaces\":%zu", a->nsps.count);
+    log_write(LOG_INFO, "redis subscriber up, subscriptions renewed", fields);
+}
+
+static void on_down(redis_conn *c, const char *why, void *ctx)
+{
+    json_t *f = json_pack("{ssss}", "conn", c == ((redis_adapter *)ctx)->sub ? "sub" : "pub", "why",
+                          why ? why : "");
+    char *text = json_dumps(f, JSON_COMPACT);
+    if (text) { /* members only: strip the braces */
+        text[strlen(text) - 1] = '\0';
+        log_write(LOG_WARN, "redis connection down", text + 1);
+    }
+    free(text);
+    json_decref(f);
+}
+
+static nsp_state *namespace_state(redis_adapter *a, const char *name)
+{
+    nsp_state *ns = hashmap_get(&a->nsps, name, strlen(name));
+    if (ns)
+        return ns;
+    ns = calloc(1, sizeof(*ns));
+    if (!ns)
+        return NULL;
+    ns->name = strdup(name);
+    ns->channel = joined(a->prefix, "#", name, "#");
+    ns->request_channel = joined(a->prefix, "-request#", name, "#");
+    ns->response_channel = joined(a->prefix, "-response#", name, "#");
+    ns->own_response = ns->response_channel ? joined(ns->response_channel, a->uid, "#", "") : NULL;
+    hashmap_init(&ns->rooms);
+    if (!ns->name || !ns->channel || !ns->request_channel || !ns->response_channel ||
+        !ns->own_response || hashmap_put(&a->nsps, ns->name, strlen(ns->name), ns)) {
+        free(ns->name), free(ns->channel), free(ns->request_channel);
+        free(ns->response_channel), free(ns->own_response), free(ns);
+        return NULL;
+    }
+    ns->channel_len = strlen(ns->channel);
+    subscribe_namespace(a, ns);
+    return ns;
+}
+
+static void room_changed(redis_adapter *a, const room_msg *m)
+{
+    nsp_state *ns = namespace_state(a, m->nsp);
+    if (!ns)
+        return;
+    char *name = hashmap_get(&ns->rooms, m->room, strlen(m->room));
+    if (m->created && !name) {
+        name = strdup(m->room);
+        if (!name || hashmap_put(&ns->rooms, name, strlen(name), name)) {
+            free(name);
+            return;
+        }
+    } else if (!m->created && name) {
+        hashmap_remove(&ns->rooms, name, strlen(name));
+        free(name);
+    } else {
+        return;
+    }
+    if (a->pattern_mode)
+        return;
+    char *channel = room_channel(ns, m->room);
+    if (channel)
+        subscribe_one(a, m->created ? "SUBSCRIBE" : "UNSUBSCRIBE", channel);
+    free(channel);
+}
+
+/* ---- receiving -------------------------------------------------------------- */
+
+static void deliver(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+{
+    sio_bin bins[64];
+    size_t n_bins = b->packet.n_bins < 64 ? b->packet.n_bins : 64;
+    for (size_t i = 0; i < n_bins; i++)
+        bins[i] = (sio_bin){b->packet.bins[i].data, b->packet.bins[i].len};
+    sio_packet_type type = b->packet.type == SIO_ACK ? SIO_ACK : SIO_EVENT;
+    sio_outpacket *p = sio_outpacket_encode(ns->name, type, b->packet.id, b->packet.data, bins, n_bins);
+    broadcast_msg *m = p ? broadcast_msg_new(ns->name, (const char *const *)b->rooms, b->n_rooms,
+                                             (const char *const *)b->except, b->n_except,
+                                             b->flags.is_volatile, p)
+                         : NULL;
+    sio_outpacket_unref(p);
+    if (!m) {
+        a->stats.invalid++;
+        return;
+    }
+    struct timespec ts; /* latency is measured from the receipt here */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->publish_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    mailbox_push(a->to_edge, &m->hdr);
+    a->stats.received++;
+}
+
+static void on_broadcast(redis_adapter *a, nsp_state *ns, const char *room, size_t room_len,
+                         const uint8_t *msg, size_t len)
+{
+    if (room_len && !hashmap_get(&ns->rooms, room, room_len)) {
+        a->stats.ignored++; /* a room this node has no member of (pattern mode) */
+        return;
+    }
+    adapter_broadcast b;
+    memset(&b, 0, sizeof(b));
+    if (adapter_broadcast_decode(msg, len, &a->limits, &b)) {
+        a->stats.invalid++;
+        return;
+    }
+    if ((b.uid && strcmp(b.uid, a->uid) == 0) || strcmp(b.packet.nsp, ns->name) != 0 ||
+        (b.packet.type != SIO_EVENT && b.packet.type != SIO_BINARY_EVENT))
+        a->stats.ignored++;
+    else
+        deliver(a, ns, &b);
+    adapter_broadcast_clear(&b);
+}
+
+static void publish(redis_adapter *a, const char *channel, const void *payload, size_t len)
+{
+    const char *argv[3] = {"PUBLISH", channel, payload};
+    size_t lens[3] = {7, strlen(channel), len};
+    if (redis_conn_command(a->pub, NULL, NULL, 3, argv, lens))
+        a->stats.publish_failed++;
+    else
+        a->stats.published++;
+}
+
+static void forward_request(redis_adapter *a, nsp_state *ns, adapter_request *r)
+{
+    const char *targets[1];
+    const char *const *t = (const char *const *)r->rooms;
+    size_t n_t = r->n_rooms;
+    if (r->room) { /* legacy single room */
+        targets[0] = r->room;
+        t = targets;
+        n_t = 1;
+    }
+    request_msg *m = request_msg_new(r->type, ns->name, r->request_id ? r->request_id : "",
+                                     (const char *const *)r->opts_rooms, r->n_opts_rooms,
+                                     (const char *const *)r->opts_except, r->n_opts_except, t, n_t,
+                                     r->sid ? r->sid : "", r->close);
+    if (m) {
+        mailbox_push(a->to_edge, &m->hdr);
+        a->stats.requests++;
+    }
+}
+
+static void on_request(redis_adapter *a, nsp_state *ns, const uint8_t *msg, size_t len)
+{
+    adapter_request r;
+    memset(&r, 0, sizeof(r));
+    if (adapter_request_decode(msg, len, &a->limits, &r)) {
+        a->stats.invalid++;
+        return;
+    }
+    int own = r.uid && strcmp(r.uid, a->uid) == 0;
+    switch (r.type) {
+    case ADAPTER_SOCKETS:
+    case ADAPTER_ALL_ROOMS:
+    case ADAPTER_REMOTE_FETCH:
+        if (!own && r.request_id)
+            forward_request(a, ns, &r);
+        break;
+    case ADAPTER_REMOTE_JOIN:
+    case ADAPTER_REMOTE_LEAVE:
+    case ADAPTER_REMOTE_DISCONNECT:
+        forward_request(a, ns, &r); /* our own echo included, as the Node adapter does */
+        break;
+    case ADAPTER_SERVER_SIDE_EMIT:
+        /* sio-server has no server-side event handlers; it acknowledges with
+         * null so that a Node serverSideEmitWithAck does not time out on it */
+        if (!own && r.request_id) {
+            json_t *resp = json_pack("{sisssn}", "type", ADAPTER_SERVER_SIDE_EMIT, "requestId",
+                                     r.request_id, "data");
+            char *text = json_dumps(resp, JSON_COMPACT);
+            if (text)
+                publish(a, ns->response_channel, text, strlen(text));
+            free(text);
+            json_decref(resp);
+        }
+        break;
+    case ADAPTER_BROADCAST:
+        /* broadcast with ack: delivered, but client acks are not collected yet;
+         * the count reported is 0 so the requester does not wait on this node */
+        if (!own && r.request_id) {
+            adapter_broadcast b = {.packet = r.packet, .flags = r.flags};
+            b.rooms = r.opts_rooms, b.n_rooms = r.n_opts_rooms;
+            b.except = r.opts_except, b.n_except = r.n_opts_except;
+            if (b.packet.nsp && strcmp(b.packet.nsp, ns->name) == 0)
+                deliver(a, ns, &b);
+            json_t *resp = json_pack("{sisssi}", "type", ADAPTER_BROADCAST_CLIENT_COUNT,
+                                     "requestId", r.request_id, "clientCount", 0);
+            char *text = json_dumps(resp, JSON_COMPACT);
+            if (text)
+                publish(a, ns->response_channel, text, strlen(text));
+            free(text);
+            json_decref(resp);
+        }
+        break;
+    default:
+        a->stats.ignored++;
+    }
+    adapter_request_clear(&r);
+}
+
+/* message: ["message", channel, payload] or ["pmessage", pattern, channel, payload] */
+static void on_push(redis_conn *c, redisReply *msg, void *ctx)
+{
+    redis_adapter *a = ctx;
+    if (msg->type != REDIS_REPLY_ARRAY || msg->elements < 3 ||
+        msg->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = msg->element[0]->str;
+    size_t first = strcmp(kind, "message") == 0 ? 1 : strcmp(kind, "pmessage") == 0 ? 2 : 0;
+    if (!first || msg->elements < first + 2)
+        return;
+    redisReply *ch = msg->element[first], *payload = msg->element[first + 1];
+    if (ch->type != REDIS_REPLY_STRING || payload->type != REDIS_REPLY_STRING)
+        return;
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&a->nsps, &it, &k, &klen, &v)) {
+        nsp_state *ns = v;
+        const uint8_t *data = (const uint8_t *)payload->str;
+        if (strcmp(ch->str, ns->request_channel) == 0) {
+            on_request(a, ns, data, payload->len);
+            return;
+        }
+        if (strncmp(ch->str, ns->response_channel, strlen(ns->response_channel)) == 0)
+            return; /* responses to requests this node never makes */
+        if ((size_t)ch->len >= ns->channel_len && memcmp(ch->str, ns->channel, ns->channel_len) == 0) {
+            size_t rest = (size_t)ch->len - ns->channel_len;
+            on_broadcast(a, ns, ch->str + ns->channel_len, rest ? rest - 1 : 0, data, payload->len);
+            return;
+        }
+    }
+}
+
+/* ---- publishing ------------------------------------------------------------- */
+
+static void publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+{
+    bytebuf out = BYTEBUF_INIT;
+    b->uid = a->uid;
+    if (adapter_broadcast_encode(b, &out) == 0) {
+        char *channel = b->n_rooms == 1 ? room_channel(ns, b->rooms[0]) : NULL;
+        publish(a, channel ? channel : ns->channel, out.data, out.len);
+        free(channel);
+    } else {
+        a->stats.invalid++;
+    }
+    bytebuf_free(&out);
+}
+
+/* The edge's own broadcast: back from frames to the adapter's packet form. */
+static void publish_from_edge(redis_adapter *a, broadcast_msg *m)
+{
+    nsp_state *ns = namespace_state(a, m->nsp);
+    sio_outpacket *p = m->packet;
+    const frame *text = p->frames[0];
+    sio_packet pkt;
+    if (!ns || sio_packet_decode((const char *)frame_cbytes(text) + 1, text->len - 1, NULL, &pkt))
+        return;
+    adapter_bin bins[64];
+    size_t n_bins = p->n_frames - 1 < 64 ? p->n_frames - 1 : 64;
+    for (size_t i = 0; i < n_bins; i++)
+        bins[i] = (adapter_bin){frame_bytes(p->frames[1 + i]), p->frames[1 + i]->len};
+    adapter_broadcast b = {
+        .packet = {.type = SIO_EVENT, .nsp = (char *)m->nsp, .id = -1, .data = pkt.data,
+                   .bins = bins, .n_bins = n_bins},
+        .rooms = (char **)m->rooms, .n_rooms = m->n_rooms,
+        .except = (char **)m->except, .n_except = m->n_except,
+        .flags = {.is_volatile = m->is_volatile, .compress = -1, .timeout_ms = -1},
+    };
+    publish_broadcast(a, ns, &b);
+    sio_packet_clear(&pkt);
+}
+
+void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,
+                                size_t n_rooms, const char *const *except, size_t n_except,
+                                int is_volatile, json_t *data)
+{
+    nsp_state *ns = namespace_state(a, nsp);
+    if (!ns)
+        return;
+    adapter_broadcast b = {
+        .packet = {.type = SIO_EVENT, .nsp = (char *)nsp, .id = -1, .data = data},
+        .rooms = (char **)rooms, .n_rooms = n_rooms,
+        .except = (char **)except, .n_except = n_except,
+        .flags = {.is_volatile = is_volatile, .compress = -1, .timeout_ms = -1},
+    };
+    publish_broadcast(a, ns, &b);
+}
+
+void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m)
+{
+    switch (m->type) {
+    case MSG_NAMESPACE:
+        namespace_state(a, ((room_msg *)m)->nsp);
+        break;
+    case MSG_ROOM:
+        room_changed(a, (room_msg *)m);
+        break;
+    case MSG_BROADCAST:
+        publish_from_edge(a, (broadcast_msg *)m);
+        break;
+    case MSG_RESPONSE: {
+        response_msg *r = (response_msg *)m;
+        nsp_state *ns = namespace_state(a, r->nsp);
+        if (ns)
+            publish(a, ns->response_channel, r->payload, r->len);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_config *cfg,
+                                 mailbox *to_edge, const char **err)
+{
+    static char url_err[256];
+    redis_adapter *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    redis_endpoint ep;
+    memset(&ep, 0, sizeof(ep));
+    if (redis_url_parse(cfg->url, &ep, url_err, sizeof(url_err))) {
+        *err = url_err;
+        free(a);
+        return NULL;
+    }
+    if (cfg->ca_file)
+        ep.ca_file = strdup(cfg->ca_file);
+    if (cfg->sni)
+        ep.sni = strdup(cfg->sni);
+    char id[RANDOM_ID_LEN + 1];
+    random_id(id);
+    memcpy(a->uid, id, UID_LEN);
+    a->base = base;
+    a->to_edge = to_edge;
+    a->prefix = strdup(cfg->prefix ? cfg->prefix : "socket.io");
+    a->pattern_mode = cfg->pattern_mode;
+    a->limits = (adapter_limits){1024, 64, 64, 16u << 20};
+    hashmap_init(&a->nsps);
+    redis_conn_callbacks sub_cb = {.on_up = on_sub_up, .on_down = on_down, .on_push = on_push, .ctx = a};
+    redis_conn_callbacks pub_cb = {.on_down = on_down, .ctx = a};
+    a->sub = redis_conn_new(base, &ep, &sub_cb, "sub", 1000, 3000);
+    a->pub = redis_conn_new(base, &ep, &pub_cb, "pub", 1000, 3000);
+    redis_endpoint_free(&ep);
+    if (!a->sub || !a->pub || !a->prefix) {
+        redis_adapter_free(a);
+        *err = "cannot create Redis connections";
+        return NULL;
+    }
+    redis_conn_set_subscriber(a->sub, 1);
+    return a;
+}
+
+void redis_adapter_free(redis_adapter *a)
+{
+    if (!a)
+        return;
+    if (a->sub)
+        redis_conn_free(a->sub);
+    if (a->pub)
+        redis_conn_free(a->pub);
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&a->nsps, &it, &k, &klen, &v)) {
+        nsp_state *ns = v;
+        size_t rit = 0, rlen;
+        const char *rk;
+        void *rv;
+        while (hashmap_next(&ns->rooms, &rit, &rk, &rlen, &rv))
+            free(rv);
+        hashmap_free(&ns->rooms);
+        free(ns->channel), free(ns->request_channel), free(ns->response_channel);
+        free(ns->own_response), free(ns->name), free(ns);
+    }
+    hashmap_free(&a->nsps);
+    free(a->prefix);
+    free(a);
+}
+
+int redis_adapter_is_up(const redis_adapter *a)
+{
+    return redis_conn_is_up(a->sub) && redis_conn_is_up(a->pub);
+}
+
+const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a)
+{
+    return &a->stats;
+}
+
+uint64_t redis_adapter_reconnects(const redis_adapter *a)
+{
+    uint64_t n = redis_conn_get_stats(a->sub)->connects + redis_conn_get_stats(a->pub)->connects;
+    return n > 2 ? n - 2 : 0;
+}

@@ -1,0 +1,58 @@
+/* redis_adapter: the cluster thread's side of a Socket.IO cluster over Redis,
+ * wire-compatible with @socket.io/redis-adapter 8.x (classic pub/sub) and
+ * @socket.io/redis-emitter 5.x.
+ *
+ * Two redis_conn: a subscriber and a publisher. Per namespace it subscribes to
+ * `prefix#nsp#`, the request channel and both response channels, plus either
+ * one channel per room with a local member (`prefix#nsp#room#`, the default:
+ * a node receives only its rooms' traffic) or the pattern `prefix#nsp#*`.
+ * Everything is re-subscribed after each reconnect. Broadcasts from Redis are
+ * filtered as the Node adapter does (own uid, namespace, room), encoded once
+ * into Socket.IO frames here and pushed to the edge; the edge's own broadcasts
+ * and the API's are published. Bad messages are counted and skipped. */
+#ifndef SIO_REDIS_ADAPTER_H
+#define SIO_REDIS_ADAPTER_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "cluster_msg.h"
+#include "mailbox.h"
+#include "redis_conn.h"
+
+typedef struct redis_adapter redis_adapter;
+
+typedef struct redis_adapter_config {
+    const char *url;
+    const char *prefix;          /* "socket.io" */
+    const char *ca_file;         /* NULL */
+    const char *sni;             /* NULL */
+    int pattern_mode;            /* 0: per-room subscriptions */
+} redis_adapter_config;
+
+typedef struct redis_adapter_stats {
+    uint64_t published;          /* broadcasts published */
+    uint64_t publish_failed;     /* not published: Redis down */
+    uint64_t received;           /* broadcasts received and delivered */
+    uint64_t ignored;            /* own uid, other namespace, no local member */
+    uint64_t invalid;            /* undecodable messages */
+    uint64_t requests;           /* requests answered or applied */
+} redis_adapter_stats;
+
+/* NULL with *err for an invalid URL. `to_edge` gets broadcasts and requests. */
+redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_config *cfg,
+                                 mailbox *to_edge, const char **err);
+void redis_adapter_free(redis_adapter *a);
+/* A message from the edge: MSG_NAMESPACE, MSG_ROOM, MSG_BROADCAST, MSG_RESPONSE. */
+void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m);
+/* Publishes an API broadcast (packet data [event, ...args], JSON only). */
+void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,
+                                size_t n_rooms, const char *const *except, size_t n_except,
+                                int is_volatile, json_t *data);
+int redis_adapter_is_up(const redis_adapter *a);
+const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a);
+uint64_t redis_adapter_reconnects(const redis_adapter *a);
+
+#endif

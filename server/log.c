@@ -1,0 +1,33 @@
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+static log_level threshold = LOG_INFO; /* process config: written once at start-up */
+
+void log_set_level(const char *name)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (name && strcmp(name, names[i]) == 0)
+            threshold = (log_level)i;
+}
+
+void log_write(log_level level, const char *msg, const char *fields_json)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    if (level < threshold)
+        return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(stdout, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\",\"msg\":\"%s\"%s%s}\n", when,
+            (int)(tv.tv_usec / 1000), names[level], msg, fields_json ? "," : "",
+            fields_json ? fields_json : "");
+    fflush(stdout);
+}
