@@ -57,6 +57,10 @@ static int start_poll(eio_session *s, struct lws *wsi, eio_conn *c)
     c->session = s;
     s->poll_get = wsi;
     lws_http_headers_detach(wsi); /* don't pin a header table while held */
+    /* during an upgrade the client needs every poll to return at once, so it
+     * can pause polling and send "5" (engine.io answers such polls with noop) */
+    if (s->upgrade == UPGRADE_PROBED && !s->queue.count)
+        eio_session_send(s, s->srv->noop_frame);
     if (s->queue.count || s->state != SESSION_OPEN)
         lws_callback_on_writable(wsi);
     return 0;

@@ -221,6 +221,23 @@ static int write_frame(struct lws *wsi, frame *f)
     return n < (int)f->len ? -1 : 0;
 }
 
+/* lws 4.1 dropped LWS_WRITE_CLOSE from its public enum but still frames a close
+ * for this value (its internal LWS_WRITE_CLOSE). */
+#define EIO_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+
+/* Sends a close frame with `code`, then lets lws drop the connection. Debian's
+ * lws 4.1 does not send the frame set with lws_close_reason() when the callback
+ * returns -1 (clients see 1006; cf. warmcat/libwebsockets#1159), so the frame is
+ * written here, still framed by lws. */
+static int close_with(struct lws *wsi, uint16_t code)
+{
+    unsigned char buf[LWS_PRE + 2];
+    buf[LWS_PRE] = (unsigned char)(code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    lws_write(wsi, buf + LWS_PRE, 2, EIO_LWS_WRITE_CLOSE);
+    return -1;
+}
+
 int eio_ws_writable(eio_conn *c, struct lws *wsi)
 {
     if (c->control) {
@@ -234,10 +251,8 @@ int eio_ws_writable(eio_conn *c, struct lws *wsi)
         return 0;
     }
     eio_session *s = c->session;
-    if (!s) { /* released by the session: close with the status it chose */
-        lws_close_reason(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-        return -1;
-    }
+    if (!s) /* released by the session: close with the status it chose */
+        return close_with(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL);
     if (s->ws != wsi)
         return 0; /* a probe waits for "5" before it carries data */
     frame *f = send_queue_pop(&s->queue);
@@ -251,11 +266,8 @@ int eio_ws_writable(eio_conn *c, struct lws *wsi)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    if (s->state == SESSION_CLOSING) {
-        lws_close_reason(wsi, s->close_ws_code ? s->close_ws_code : LWS_CLOSE_STATUS_NORMAL,
-                         NULL, 0);
-        return -1; /* eio_ws_closed() destroys the session with its close reason */
-    }
+    if (s->state == SESSION_CLOSING) /* eio_ws_closed() then destroys the session */
+        return close_with(wsi, s->close_ws_code ? s->close_ws_code : LWS_CLOSE_STATUS_NORMAL);
     return 0;
 }
 

@@ -81,6 +81,18 @@ static int authenticate(sio_socket *s, json_t *auth, const char **message, json_
         }
         const char **rooms = jwt_claim_string_list(perms->claims, "rooms");
         const char **publish = jwt_claim_string_list(perms->claims, "publish");
+        int bad_rooms = !rooms && json_object_get(perms->claims, "rooms");
+        int bad_publish = !publish && json_object_get(perms->claims, "publish");
+        if (bad_rooms || bad_publish) { /* never fall back to wider configured rights */
+            free(rooms);
+            free(publish);
+            perms_free(perms);
+            *message = "unauthorized";
+            *data = json_pack("{ss}", "reason",
+                              bad_rooms ? "rooms claim must be a list of strings"
+                                        : "publish claim must be a list of strings");
+            return -1;
+        }
         if (rooms) {
             perms->subscribe = rooms;
             perms->own_subscribe = 1;
@@ -258,7 +270,7 @@ static unsigned transports_of(const char *list)
 }
 
 gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *stats,
-                     const char **err)
+                     const char **err, const char **config_error)
 {
     gateway *g = calloc(1, sizeof(*g));
     if (!g) {
@@ -273,7 +285,8 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
         g->jwt = jwt_verifier_rs256_file(cfg->jwt_public_key_file, err);
     if ((cfg->jwt_secret || cfg->jwt_public_key_file) && !g->jwt) {
         if (!*err)
-            *err = "JWT key could not be loaded";
+            *err = "the key could not be loaded";
+        *config_error = cfg->jwt_secret ? "JWT_SECRET" : "JWT_PUBLIC_KEY_FILE";
         free(g);
         return NULL;
     }

@@ -19,9 +19,10 @@
 
 typedef struct gateway gateway;
 
-/* NULL with *err set (static or about the key file) on failure. */
+/* NULL with *err set on failure; a JWT key that cannot be used is reported by
+ * returning NULL with *config_error set to the variable's name. */
 gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *stats,
-                     const char **err);
+                     const char **err, const char **config_error);
 sio_server *gateway_io(gateway *g);
 /* edge_http_fn for the edge's plain HTTP requests (GET /health). */
 int gateway_http(void *ctx, struct lws *wsi, const char *path, unsigned *status,

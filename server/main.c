@@ -106,11 +106,12 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static int start(app *a)
 {
-    const char *why = NULL;
-    a->gw = gateway_new(&a->loop, &a->cfg, &a->stats, &why);
-    if (!a->gw) {
-        fprintf(stderr, "sio-server: %s\n", why ? why : "cannot start");
-        return 1;
+    const char *why = NULL, *variable = NULL;
+    a->gw = gateway_new(&a->loop, &a->cfg, &a->stats, &why, &variable);
+    if (!a->gw) { /* a configuration error exits 2, like the checks at load */
+        fprintf(stderr, "sio-server: %s%s%s\n", variable ? variable : "", variable ? ": " : "",
+                why ? why : "cannot start");
+        return variable ? 2 : 1;
     }
     edge_config ec = {
         .bind_addr = a->cfg.bind_addr,
@@ -170,8 +171,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(LLL_ERR, NULL);
     uv_loop_init(&a.loop);
-    if (start(&a))
-        return 1;
+    int rc = start(&a);
+    if (rc)
+        return rc;
 
     uv_signal_init(&a.loop, &a.sigterm);
     uv_signal_init(&a.loop, &a.sigint);
