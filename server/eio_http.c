@@ -166,6 +166,9 @@ void eio_remote_addr(struct lws *wsi, char *out, size_t len)
     }
     out[0] = '\0';
     lws_get_peer_simple(wsi, out, len);
+    /* an IPv4 peer on a dual-stack socket: report it as plain IPv4 */
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+        memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
 int eio_fill_request_info(eio_session *s, struct lws *wsi)
