@@ -148,6 +148,62 @@ static void respond(cluster_bridge *b, const char *nsp, json_t *body)
     json_decref(body);
 }
 
+/* One client's ack of a broadcast with ack, published as {type:9, requestId, packet}. */
+typedef struct remote_ack {
+    cluster_bridge *bridge;
+    char *nsp;
+    char request_id[];
+} remote_ack;
+
+static void on_remote_ack(sio_socket *s, int timed_out, const sio_args *args, void *ud)
+{
+    remote_ack *ra = ud;
+    if (!timed_out && args && ra->bridge->to_cluster) {
+        bytebuf out = BYTEBUF_INIT;
+        adapter_bin bins[64];
+        size_t n = args->n_bins < 64 ? args->n_bins : 64;
+        for (size_t i = 0; i < n; i++)
+            bins[i] = (adapter_bin){(uint8_t *)args->bins[i].data, args->bins[i].len};
+        json_t *first = json_array_get(args->json, 0); /* the Node adapter forwards one */
+        json_t *null_arg = first ? NULL : json_null();
+        if (adapter_broadcast_ack_encode(ra->request_id, first ? first : null_arg, bins, n, &out) == 0) {
+            response_msg *r = response_msg_new(ra->nsp, out.data, out.len);
+            if (r)
+                mailbox_push(ra->bridge->to_cluster, &r->hdr);
+        }
+        json_decref(null_arg);
+        bytebuf_free(&out);
+    }
+    free(ra->nsp);
+    free(ra);
+}
+
+static size_t broadcast_with_ack(cluster_bridge *b, sio_namespace *nsp, request_msg *m,
+                                 sio_socket **sel, size_t n)
+{
+    size_t count = 0;
+    uint32_t timeout = m->timeout_ms > 0 && m->timeout_ms < UINT32_MAX ? (uint32_t)m->timeout_ms : 5000;
+    for (size_t i = 0; i < n; i++) {
+        size_t idlen = strlen(m->request_id) + 1;
+        remote_ack *ra = malloc(sizeof(*ra) + idlen);
+        if (!ra || !(ra->nsp = strdup(m->nsp))) {
+            free(ra);
+            continue;
+        }
+        ra->bridge = b;
+        memcpy(ra->request_id, m->request_id, idlen);
+        if (sio_socket_expect_ack(sel[i], m->ack_id, timeout, on_remote_ack, ra)) {
+            free(ra->nsp);
+            free(ra);
+            continue;
+        }
+        if (sio_outpacket_send(m->packet, sel[i]->client->conn, 0) == 0)
+            count++;
+    }
+    (void)nsp;
+    return count;
+}
+
 static void apply_request(cluster_bridge *b, request_msg *m)
 {
     sio_namespace *nsp = sio_find_namespace(b->io, m->nsp);
@@ -194,6 +250,11 @@ static void apply_request(cluster_bridge *b, request_msg *m)
                                                   "data", json_object()));
             break;
         }
+    }
+    if (m->request_type == ADAPTER_BROADCAST && m->packet) {
+        size_t count = nsp ? broadcast_with_ack(b, nsp, m, sel, n) : 0;
+        respond(b, m->nsp, json_pack("{sisssI}", "type", ADAPTER_BROADCAST_CLIENT_COUNT,
+                                     "requestId", m->request_id, "clientCount", (json_int_t)count));
     }
     free(sel);
     if (list)

@@ -141,5 +141,7 @@ void cluster_msg_unref(cluster_msg *m)
         return;
     if (m->type == MSG_BROADCAST)
         sio_outpacket_unref(((broadcast_msg *)m)->packet);
+    if (m->type == MSG_REQUEST && ((request_msg *)m)->packet)
+        sio_outpacket_unref(((request_msg *)m)->packet);
     free(m);
 }

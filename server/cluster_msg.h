@@ -8,7 +8,8 @@
  * MSG_NAMESPACE, MSG_ROOM (edge -> cluster): a namespace appeared; a room got
  *   its first local member or lost its last (per-room Redis subscriptions).
  * MSG_REQUEST (cluster -> edge): another node's request that needs this node's
- *   sockets (fetchSockets, socketsJoin/Leave, disconnectSockets).
+ *   sockets (fetchSockets, socketsJoin/Leave, disconnectSockets, broadcast with
+ *   ack: the packet then comes pre-encoded with its ack id).
  * MSG_RESPONSE (edge -> cluster): the bytes to publish on the response channel.
  * MSG_METRICS (cluster -> edge with no payload; edge -> cluster with the edge's
  *   Prometheus text): a scrape of /metrics, matched by `token`. */
@@ -77,6 +78,11 @@ typedef struct request_msg {
     size_t n_targets;
     const char *sid;      /* legacy single-socket form, "" when none */
     int close;
+    /* ADAPTER_BROADCAST (with ack): the packet, encoded once with ack id
+     * `ack_id`, and how long its acks are awaited */
+    sio_outpacket *packet;
+    int64_t ack_id;
+    int64_t timeout_ms;
 } request_msg;
 
 request_msg *request_msg_new(int request_type, const char *nsp, const char *request_id,

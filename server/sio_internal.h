@@ -123,6 +123,9 @@ int sio_socket_connect(sio_socket *s);
 void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **attachments, uint32_t n_att);
 /* Removes the socket from its namespace and client and frees it. */
 void sio_socket_close(sio_socket *s, const char *reason);
+/* Registers an ack callback for packet id `id` already sent to `s` (used for
+ * broadcasts with ack, whose ids come from the cluster thread's own range). */
+int sio_socket_expect_ack(sio_socket *s, int64_t id, uint32_t timeout_ms, sio_ack_fn fn, void *ud);
 int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, const json_t *data,
                            const sio_bin *bins, size_t n_bins);
 void sio_generate_id(char out[SIO_ID_LEN + 1]);

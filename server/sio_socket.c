@@ -233,6 +233,24 @@ static void on_ack_timeout(uv_timer_t *t)
     a->fn(s, 1, NULL, a->ud);
 }
 
+int sio_socket_expect_ack(sio_socket *s, int64_t id, uint32_t timeout_ms, sio_ack_fn fn, void *ud)
+{
+    sio_pending_ack *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -1;
+    a->socket = s;
+    a->id = id;
+    a->fn = fn;
+    a->ud = ud;
+    uv_timer_init(s->nsp->srv->loop, &a->timer);
+    a->timer.data = a;
+    if (timeout_ms)
+        uv_timer_start(&a->timer, on_ack_timeout, timeout_ms, 0);
+    a->next = s->acks;
+    s->acks = a;
+    return 0;
+}
+
 int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
                       uint32_t timeout_ms, sio_ack_fn fn, void *ud)
 {

@@ -35,7 +35,12 @@ struct redis_adapter {
     hashmap nsps;           /* name -> nsp_state */
     adapter_limits limits;
     redis_adapter_stats stats;
+    int64_t next_ack_id;    /* broadcast-with-ack ids: a range the edge never uses */
 };
+
+/* The edge numbers its own acks from 0 per namespace; ids of broadcasts with
+ * ack start far above (and stay below 2^53, JavaScript's exact integers). */
+#define CLUSTER_ACK_ID_BASE ((int64_t)1 << 40)
 
 static char *joined(const char *a, const char *b, const char *c, const char *d)
 {
@@ -257,6 +262,33 @@ static void forward_request(redis_adapter *a, nsp_state *ns, adapter_request *r)
     }
 }
 
+/* Broadcast with ack (type 7): encoded here once, with an ack id; the edge sends
+ * it, answers the client count (8) and publishes each client's ack (9). */
+static void forward_broadcast_with_ack(redis_adapter *a, nsp_state *ns, adapter_request *r)
+{
+    sio_bin bins[64];
+    size_t n_bins = r->packet.n_bins < 64 ? r->packet.n_bins : 64;
+    for (size_t i = 0; i < n_bins; i++)
+        bins[i] = (sio_bin){r->packet.bins[i].data, r->packet.bins[i].len};
+    int64_t id = a->next_ack_id++;
+    sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, id, r->packet.data, bins, n_bins);
+    request_msg *m = p ? request_msg_new(ADAPTER_BROADCAST, ns->name, r->request_id,
+                                         (const char *const *)r->opts_rooms, r->n_opts_rooms,
+                                         (const char *const *)r->opts_except, r->n_opts_except,
+                                         NULL, 0, "", 0)
+                       : NULL;
+    if (!m) {
+        sio_outpacket_unref(p);
+        a->stats.invalid++;
+        return;
+    }
+    m->packet = p; /* the message takes this reference */
+    m->ack_id = id;
+    m->timeout_ms = r->flags.timeout_ms;
+    mailbox_push(a->to_edge, &m->hdr);
+    a->stats.requests++;
+}
+
 static void on_request(redis_adapter *a, nsp_state *ns, const uint8_t *msg, size_t len)
 {
     adapter_request r;
@@ -292,22 +324,8 @@ static void on_request(redis_adapter *a, nsp_state *ns, const uint8_t *msg, size
         }
         break;
     case ADAPTER_BROADCAST:
-        /* broadcast with ack: delivered, but client acks are not collected yet;
-         * the count reported is 0 so the requester does not wait on this node */
-        if (!own && r.request_id) {
-            adapter_broadcast b = {.packet = r.packet, .flags = r.flags};
-            b.rooms = r.opts_rooms, b.n_rooms = r.n_opts_rooms;
-            b.except = r.opts_except, b.n_except = r.n_opts_except;
-            if (b.packet.nsp && strcmp(b.packet.nsp, ns->name) == 0)
-                deliver(a, ns, &b);
-            json_t *resp = json_pack("{sisssi}", "type", ADAPTER_BROADCAST_CLIENT_COUNT,
-                                     "requestId", r.request_id, "clientCount", 0);
-            char *text = json_dumps(resp, JSON_COMPACT);
-            if (text)
-                publish(a, ns->response_channel, text, strlen(text));
-            free(text);
-            json_decref(resp);
-        }
+        if (!own && r.request_id)
+            forward_broadcast_with_ack(a, ns, &r);
         break;
     default:
         a->stats.ignored++;
@@ -457,6 +475,7 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     a->prefix = strdup(cfg->prefix ? cfg->prefix : "socket.io");
     a->pattern_mode = cfg->pattern_mode;
     a->limits = (adapter_limits){1024, 64, 64, 16u << 20};
+    a->next_ack_id = CLUSTER_ACK_ID_BASE;
     hashmap_init(&a->nsps);
     redis_conn_callbacks sub_cb = {.on_up = on_sub_up, .on_down = on_down, .on_push = on_push, .ctx = a};
     redis_conn_callbacks pub_cb = {.on_down = on_down, .ctx = a};

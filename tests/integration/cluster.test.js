@@ -235,6 +235,27 @@ describe('Redis cluster: 3 sio-server nodes + 1 Node socket.io node + the emitte
     assert.equal(await Promise.race([gone, sleep(5000).then(() => 'timeout')]), 'io server disconnect');
   });
 
+  it('broadcast with ack from the Node server collects every client\'s ack across nodes, binary included', async function () {
+    for (const c of everyone()) {
+      c.socket.on('ask', (x, cb) => cb({ me: c.socket.id, x, bin: Buffer.from([x, 1]) }));
+    }
+    const acks = await nodeControl(node, 'emitWithAck', { rooms: ['all-room'], event: 'ask', args: [5], timeout: 3000 });
+    const live = everyone().filter((c) => c.socket.connected);
+    assert.equal(acks.length, live.length, JSON.stringify(acks));
+    assert.deepEqual(new Set(acks.map((a) => a.me)), new Set(live.map((c) => c.socket.id)));
+    for (const a of acks) {
+      assert.equal(a.x, 5);
+      assert.deepEqual(Buffer.from(a.bin.$bin, 'base64'), Buffer.from([5, 1]));
+    }
+  });
+
+  it('serverSideEmitWithAck from the Node server is answered by every sio node (no timeout)', async function () {
+    const t0 = Date.now();
+    const responses = await nodeControl(node, 'serverSideEmitWithAck', { event: 'ping-servers', args: [] });
+    assert.equal(responses.length, 3, JSON.stringify(responses));
+    assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms`);
+  });
+
   it('per-room subscriptions: a node with no member of a room is not subscribed and receives none of its traffic', async function () {
     const channels = await redisCli.pubSubChannels('socket.io#/#r-*');
     assert.ok(channels.includes('socket.io#/#r-0#'));

@@ -12,6 +12,7 @@
  *   POST /socketsJoin   {nsp?, rooms?, join}      POST /socketsLeave {nsp?, rooms?, leave}
  *   POST /disconnectSockets {nsp?, rooms?, close}  GET /allRooms?nsp=/
  *   POST /serverSideEmitWithAck {event, args}      -> responses
+ *   POST /emitWithAck   {nsp?, rooms?, event, args, timeout}  -> the clients' acks
  * Binary args are sent as {"$bin": "<base64>"} in JSON and become Buffers.
  */
 const http = require('node:http');
@@ -96,7 +97,11 @@ async function main() {
           case '/socketsLeave': op.socketsLeave(q.leave); break;
           case '/disconnectSockets': op.disconnectSockets(!!q.close); break;
           case '/allRooms': out = [...(await nsp.adapter.allRooms())]; break;
-          case '/serverSideEmitWithAck': out = await io.timeout(3000).serverSideEmitWithAck(q.event, ...(q.args || [])); break;
+          case '/serverSideEmitWithAck': out = await io.serverSideEmitWithAck(q.event, ...(q.args || [])); break;
+          case '/emitWithAck':
+            out = (await op.timeout(q.timeout || 3000).emitWithAck(q.event, ...(q.args || [])))
+              .map((v) => (Buffer.isBuffer(v && v.bin) ? { ...v, bin: { $bin: v.bin.toString('base64') } } : v));
+            break;
           default: res.writeHead(404).end(); return;
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
