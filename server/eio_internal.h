@@ -59,6 +59,7 @@ typedef struct eio_conn {
     char respond_with;        /* polling: answer the held GET with this packet, then done */
     frame *control;           /* WebSocket: a frame to write before the queue (3probe) */
     uint16_t close_code;      /* WebSocket: status to close with once released */
+    uint8_t close_sent;       /* WebSocket: our close frame is out; awaiting the reply */
     eio_server *srv;
     eio_session *session;    /* NULL once detached */
     bytebuf rx;              /* POST body, or a fragmented WebSocket message */

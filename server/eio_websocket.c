@@ -158,8 +158,8 @@ static void on_message(eio_conn *c, struct lws *wsi, const uint8_t *data, size_t
 int eio_ws_receive(eio_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     eio_session *s = c->session;
-    if (!s)
-        return 0; /* released: the close is on its way */
+    if (!s || c->close_sent)
+        return 0; /* closing: read and discard until the client's close frame */
     int binary = lws_frame_is_binary(wsi);
     int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     size_t max = c->srv->cfg.max_payload;
@@ -225,21 +225,34 @@ static int write_frame(struct lws *wsi, frame *f)
  * for this value (its internal LWS_WRITE_CLOSE). */
 #define EIO_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
-/* Sends a close frame with `code`, then lets lws drop the connection. Debian's
- * lws 4.1 does not send the frame set with lws_close_reason() when the callback
- * returns -1 (clients see 1006; cf. warmcat/libwebsockets#1159), so the frame is
- * written here, still framed by lws. */
-static int close_with(struct lws *wsi, uint16_t code)
+/* The closing handshake: sends a close frame with `code`, then keeps reading
+ * (and discarding) until the client answers with its own close frame, which
+ * makes lws close the connection, or until the timeout. Closing at once would
+ * make the kernel reset a connection whose client is still sending, and a
+ * reset discards what the client had received but not yet read: the last
+ * packets and the close frame itself. Debian's lws 4.1 also does not send a
+ * frame set with lws_close_reason() when a callback returns -1 (clients see
+ * 1006; cf. warmcat/libwebsockets#1159), hence the explicit frame. */
+#define EIO_CLOSE_ACK_TIMEOUT_S 3
+
+static int close_with(eio_conn *c, struct lws *wsi, uint16_t code)
 {
+    if (c->close_sent)
+        return 0;
     unsigned char buf[LWS_PRE + 2];
     buf[LWS_PRE] = (unsigned char)(code >> 8);
     buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
-    lws_write(wsi, buf + LWS_PRE, 2, EIO_LWS_WRITE_CLOSE);
-    return -1;
+    if (lws_write(wsi, buf + LWS_PRE, 2, EIO_LWS_WRITE_CLOSE) < 2)
+        return -1;
+    c->close_sent = 1;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, EIO_CLOSE_ACK_TIMEOUT_S);
+    return 0;
 }
 
 int eio_ws_writable(eio_conn *c, struct lws *wsi)
 {
+    if (c->close_sent)
+        return 0; /* nothing may follow a close frame */
     if (c->control) {
         frame *f = c->control;
         c->control = NULL;
@@ -252,7 +265,7 @@ int eio_ws_writable(eio_conn *c, struct lws *wsi)
     }
     eio_session *s = c->session;
     if (!s) /* released by the session: close with the status it chose */
-        return close_with(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL);
+        return close_with(c, wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL);
     if (s->ws != wsi)
         return 0; /* a probe waits for "5" before it carries data */
     frame *f = send_queue_pop(&s->queue);
@@ -267,7 +280,7 @@ int eio_ws_writable(eio_conn *c, struct lws *wsi)
         return 0;
     }
     if (s->state == SESSION_CLOSING) /* eio_ws_closed() then destroys the session */
-        return close_with(wsi, s->close_ws_code ? s->close_ws_code : LWS_CLOSE_STATUS_NORMAL);
+        return close_with(c, wsi, s->close_ws_code ? s->close_ws_code : LWS_CLOSE_STATUS_NORMAL);
     return 0;
 }
 
