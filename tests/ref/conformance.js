@@ -66,8 +66,32 @@ function attachEngineIO(httpServer) {
 // Note: engine.io's attach() ends upgrade requests for other paths after 1 s
 // unless something has written to the socket by then; Socket.IO answers its
 // own upgrades immediately, so both can share httpServer.
-function attachSocketIO(/* httpServer */) {
-  return null;
+function attachSocketIO(httpServer) {
+  // The official socket.io test-suite server: pingInterval 300, pingTimeout 200,
+  // maxPayload 1000000, connectTimeout 1000 ms, CORS '*'. Namespaces other than
+  // "/" and "/custom" are refused by socket.io itself ("Invalid namespace").
+  const { Server: SocketIOServer } = require('socket.io');
+  const io = new SocketIOServer(httpServer, {
+    path: '/socket.io/',
+    pingInterval: 300,
+    pingTimeout: 200,
+    maxHttpBufferSize: 1000000,
+    connectTimeout: 1000,
+    cors: { origin: '*' },
+    serveClient: false,
+  });
+  io.of('/').on('connection', (socket) => {
+    socket.emit('auth', socket.handshake.auth);
+    socket.on('message', (...args) => socket.emit('message-back', ...args));
+    socket.on('message-with-ack', (...args) => {
+      const ack = args.pop();
+      if (typeof ack === 'function') ack(...args);
+    });
+  });
+  io.of('/custom').on('connection', (socket) => {
+    socket.emit('auth', socket.handshake.auth);
+  });
+  return io;
 }
 
 function main() {
