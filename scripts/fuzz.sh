@@ -10,7 +10,7 @@ set -euo pipefail
 seconds="${1:-20}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
-targets=(fuzz_eio_payload fuzz_sio_packet)
+targets=(fuzz_eio_payload fuzz_sio_packet fuzz_adapter_msg)
 
 CC=clang cmake -S "$root" -B "$build" -DSIO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --target "${targets[@]}" -j "$(nproc)"
@@ -30,6 +30,15 @@ seed_sio_packet() {
     printf '52-/up,3["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]' >"$1/binary"
     printf '61-[{"_placeholder":true,"num":0}]' >"$1/binary_ack"
     printf '2["a",1e21,-0.0,1e-7,"\\u0000\\ud83d\\ude00",{"1":0,"b":1,"0":2}]' >"$1/json"
+}
+seed_adapter_msg() {
+    # the Redis wire vectors of the unit tests (those within -max_len)
+    local f
+    for f in "$root"/tests/unit/fixtures/adapter/*.bin; do
+        if [ "$(stat -c %s "$f")" -le 16384 ]; then
+            cp "$f" "$1/"
+        fi
+    done
 }
 write_dict() {
     cat >"$1" <<'DICT'
@@ -55,6 +64,22 @@ write_dict() {
 "\"]"
 "{\""
 "\":"
+"\xa4type"
+"\xa4data"
+"\xa3nsp"
+"\xa2id"
+"\xa5rooms"
+"\xa6except"
+"\xa5flags"
+"\xa8volatile"
+"\xa7timeout"
+"\xa6packet"
+"\xa9requestId"
+"\xac_placeholder"
+"\xc4\x01"
+"\xd4\x00"
+"requestId"
+"clientCount"
 DICT
 }
 
