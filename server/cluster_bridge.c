@@ -451,6 +451,14 @@ cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *
     return b;
 }
 
+void cluster_bridge_detach(cluster_bridge *b)
+{
+    if (!b)
+        return;
+    sio_server_set_adapter(b->io, NULL);
+    b->to_cluster = NULL;
+}
+
 mailbox *cluster_bridge_inbox(cluster_bridge *b)
 {
     return &b->inbox;

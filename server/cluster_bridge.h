@@ -24,6 +24,8 @@ mailbox *cluster_bridge_inbox(cluster_bridge *b);
  * `as_adapter`, namespaces, rooms and local broadcasts are reported there too
  * and requests from other nodes are answered: the Redis cluster mode. */
 void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapter);
+/* Stops reporting to the cluster thread (before cluster_stop() frees its mailbox). */
+void cluster_bridge_detach(cluster_bridge *b);
 /* Closes the async handle; frees once libuv has closed it. */
 void cluster_bridge_close(cluster_bridge *b);
 

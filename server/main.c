@@ -46,6 +46,9 @@ static void shutdown_app(app *a)
     if (a->stopped)
         return;
     a->stopped = 1;
+    /* the edge stops reporting first: closing the sessions below deletes rooms,
+     * which must not reach a cluster thread that is gone */
+    cluster_bridge_detach(a->bridge);
     cluster_stop(a->cluster); /* joins the cluster thread, leaves Redis */
     a->cluster = NULL;
     cluster_bridge_close(a->bridge);
@@ -72,10 +75,14 @@ static void drain_tick(uv_timer_t *t)
         shutdown_app(a);
         return;
     }
-    /* close the share of the initial population due by now, at least one batch */
-    size_t ticks = window ? (size_t)(window / DRAIN_TICK_MS) : 1;
-    size_t batch = (a->drain_total + ticks - 1) / (ticks ? ticks : 1);
-    eio_server_close_some(eng, batch ? batch : left, 1001, "server shutting down");
+    /* close the share of the initial population due by now: an even spread
+     * over the window (everyone at once when DRAIN_SECONDS is 0) */
+    size_t due = window && elapsed < window
+                     ? (size_t)((double)a->drain_total * (double)(elapsed + DRAIN_TICK_MS) / (double)window)
+                     : a->drain_total;
+    size_t closed = a->drain_total > left ? a->drain_total - left : 0;
+    if (due > closed)
+        eio_server_close_some(eng, due - closed, 1001, "server shutting down");
 }
 
 static void start_drain(app *a)
