@@ -1,0 +1,110 @@
+'use strict';
+/*
+ * build/sio-bench (loadtest/bench-tool) against build/sio-server: a short run
+ * (200 websocket clients with a JWT in 10 rooms over 2 worker processes, 200
+ * broadcasts/s for 3 s through the HTTP API) must account for every delivery
+ * in its RESULT line; a refused token, an unreachable URL and bad arguments
+ * must fail with a clear message and the documented exit code.
+ */
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const { binPath, freePort } = require('../lib/server');
+const { startSioServer, stopAlive, jwtHS256, nowSec } = require('../lib/sio');
+
+const SECRET = 'bench-tool-test-secret';
+
+/** Runs sio-bench to its exit (bounded); resolves {code, signal, stdout, stderr}. */
+function runBench(args, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(binPath('sio-bench'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`sio-bench ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    proc.once('error', (err) => { clearTimeout(timer); reject(err); });
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function resultOf(run) {
+  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  assert.ok(line, `no RESULT line in:\n${run.stdout}\n${run.stderr}`);
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+describe('sio-bench load generator', function () {
+  this.timeout(20000);
+  let server;
+  before(async function () {
+    server = await startSioServer({ env: { JWT_SECRET: SECRET } });
+  });
+  after(async function () {
+    await stopAlive(server);
+  });
+
+  it('accounts for every delivery of a short run (2 workers, 200 clients, 10 rooms)', async function () {
+    const token = jwtHS256({ sub: 'bench', exp: nowSec() + 600 }, SECRET);
+    const run = await runBench([
+      '--url', `ws://127.0.0.1:${server.port}/socket.io/`, '--api', server.apiUrl,
+      '-c', '200', '--workers', '2', '--rooms', '10', '--dist', 'one', '--token', token,
+      '--rate', '200', '--duration', '3', '--drain', '3', '--quiet',
+    ]);
+    const r = resultOf(run);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(r.connections.ready, 200);
+    assert.equal(r.errors.total, 0, JSON.stringify(r.errors));
+    assert.equal(r.published.ok, 600);
+    assert.equal(r.published.failed, 0);
+    // each broadcast to a room reaches its 20 subscribers
+    assert.equal(r.delivery.subscriptions, 200);
+    assert.equal(r.delivery.expected, 600 * 20);
+    assert.equal(r.delivery.deliveries, 600 * 20);
+    assert.equal(r.delivery.losses, 0);
+    assert.equal(r.delivery.duplicates, 0);
+    assert.equal(r.delivery.out_of_order, 0);
+    assert.equal(r.delivery.order_ok, true);
+    assert.equal(r.latency_us.count, 600 * 20);
+    for (const k of ['p50', 'p90', 'p99', 'p999', 'max']) assert.ok(r.latency_us[k] > 0, `latency ${k}`);
+    assert.ok(r.latency_us.p50 <= r.latency_us.p99 && r.latency_us.p99 <= r.latency_us.max);
+    assert.equal(r.bench.workers_reported, 2);
+    assert.match(run.stdout, /latency \(ms\)\s+p50/);
+  });
+
+  it('reports a refused CONNECT (bad token) and exits 1', async function () {
+    const run = await runBench(['--url', `ws://127.0.0.1:${server.port}/`, '-c', '5', '--token', 'not-a-jwt', '--quiet']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /no client could connect: namespace CONNECT refused/);
+    assert.equal(resultOf(run).errors.namespace, 5);
+  });
+
+  it('exits 1 with a clear message when the URL is unreachable', async function () {
+    const port = await freePort(); // nothing listens there
+    const run = await runBench(['--url', `ws://127.0.0.1:${port}/socket.io/`, '-c', '5', '--workers', '2', '--quiet']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`no client could connect: connect to 127\\.0\\.0\\.1:${port}: Connection refused`));
+  });
+
+  it('prints the usage and exits 2 on bad arguments', async function () {
+    for (const [args, why] of [
+      [['--url', 'ws://127.0.0.1:1/', '-c', 'nope'], /bad value for --connections: 'nope'/],
+      [['--url', 'ftp://127.0.0.1/'], /URL must start with ws:\/\/ or http:\/\//],
+      [['-c', '10'], /at least one --url is needed/],
+      [['--url', 'ws://127.0.0.1:1/', '-c', '40000'], /a worker may hold at most 19000 .*use --workers 3 or more/],
+      [['--url', 'ws://127.0.0.1:1/', '--rate', '10'], /--rate needs --rooms/],
+    ]) {
+      const run = await runBench(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, why);
+      assert.match(run.stderr, /usage: sio-bench/);
+    }
+  });
+});
