@@ -132,6 +132,12 @@ int eio_ws_established(eio_conn *c, struct lws *wsi);
 int eio_ws_receive(eio_conn *c, struct lws *wsi, const void *in, size_t len);
 int eio_ws_writable(eio_conn *c, struct lws *wsi);
 void eio_ws_closed(eio_conn *c, struct lws *wsi);
+/* The fast path of a send: writes the oldest queued frame at once when the
+ * session's WebSocket has nothing buffered in lws. Returns 1 when it wrote (or
+ * the queue was empty), 0 when the frame must wait for a WRITEABLE callback.
+ * Asking lws for WRITEABLE toggles POLLOUT, which libuv implements as an
+ * epoll_ctl DEL + ADD each way: four syscalls per delivery that this saves. */
+int eio_ws_write_now(eio_session *s);
 /* Queues a control frame on this connection ahead of the session's queue. */
 void eio_ws_send_control(struct lws *wsi, frame *f);
 /* Detaches a WebSocket from its session and closes it with `code` (0: 1000). */

@@ -347,8 +347,11 @@ int eio_session_send(eio_session *s, frame *f)
     }
     s->srv->counters.messages_out++;
     s->srv->counters.bytes_out += f->len;
-    if (s->queue.count == 1)
-        eio_session_wake(s);
+    if (s->queue.count != 1)
+        return 0; /* a write is already pending */
+    if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws && eio_ws_write_now(s))
+        return 0;
+    eio_session_wake(s);
     return 0;
 }
 

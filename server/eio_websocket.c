@@ -193,6 +193,28 @@ int eio_ws_receive(eio_conn *c, struct lws *wsi, const void *in, size_t len)
     return 0;
 }
 
+static int write_frame(struct lws *wsi, frame *f)
+{
+    int n = lws_write(wsi, frame_bytes(f), f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    return n < (int)f->len ? -1 : 0;
+}
+
+int eio_ws_write_now(eio_session *s)
+{
+    struct lws *wsi = s->ws;
+    eio_conn *c = wsi ? lws_wsi_user(wsi) : NULL;
+    if (!c || c->control || c->close_sent || s->state != SESSION_OPEN || lws_partial_buffered(wsi))
+        return 0;
+    frame *f = send_queue_pop(&s->queue);
+    if (!f)
+        return 1;
+    int rc = write_frame(wsi, f);
+    frame_unref(f);
+    if (rc) /* the connection failed: lws closes it, eio_ws_closed() ends the session */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    return 1;
+}
+
 void eio_ws_send_control(struct lws *wsi, frame *f)
 {
     eio_conn *c = lws_wsi_user(wsi);
@@ -215,11 +237,6 @@ void eio_ws_release(struct lws *wsi, uint16_t code)
     lws_callback_on_writable(wsi);
 }
 
-static int write_frame(struct lws *wsi, frame *f)
-{
-    int n = lws_write(wsi, frame_bytes(f), f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    return n < (int)f->len ? -1 : 0;
-}
 
 /* lws 4.1 dropped LWS_WRITE_CLOSE from its public enum but still frames a close
  * for this value (its internal LWS_WRITE_CLOSE). */
