@@ -31,7 +31,9 @@ struct eio_session {
     uint8_t awaiting_pong;
     uint8_t refreshed_timeout; /* the ping timeout was extended once this cycle */
     uint8_t doomed;         /* queued for the reaper: sends fail until it is destroyed */
+    uint8_t dirty;          /* in srv->dirty: frames to write at the end of this loop turn */
     eio_session *reap_next;
+    eio_session *dirty_next;
     struct lws *ws;         /* active WebSocket */
     struct lws *poll_get;   /* held long-polling GET */
     struct lws *poll_post;  /* POST in flight */
@@ -79,6 +81,9 @@ struct eio_server {
     deadline_timer timer;      /* drives the three lists above */
     uv_timer_t reaper;         /* destroys slow consumers outside of any send */
     eio_session *reap_list;
+    eio_session *dirty;        /* WebSocket sessions with frames to flush this loop turn */
+    uv_prepare_t flush_prepare;/* flushes before the loop blocks (sends made by timers) */
+    uv_check_t flush_check;    /* flushes after I/O callbacks (sends made by them) */
     int open_handles;
     frame *ping_frame, *pong_probe_frame, *noop_frame, *close_frame;
     eio_counters counters;
@@ -132,11 +137,12 @@ int eio_ws_established(eio_conn *c, struct lws *wsi);
 int eio_ws_receive(eio_conn *c, struct lws *wsi, const void *in, size_t len);
 int eio_ws_writable(eio_conn *c, struct lws *wsi);
 void eio_ws_closed(eio_conn *c, struct lws *wsi);
-/* The fast path of a send: writes the oldest queued frame at once when the
- * session's WebSocket has nothing buffered in lws. Returns 1 when it wrote (or
- * the queue was empty), 0 when the frame must wait for a WRITEABLE callback.
- * Asking lws for WRITEABLE toggles POLLOUT, which libuv implements as an
- * epoll_ctl DEL + ADD each way: four syscalls per delivery that this saves. */
+/* The fast path of a send, once per loop turn per session: writes every queued
+ * frame (coalesced into one write when there are several) when the session's
+ * WebSocket has nothing buffered in lws. Returns 1 when it wrote, 0 when the
+ * frames must wait for a WRITEABLE callback. Asking lws for WRITEABLE toggles
+ * POLLOUT, which libuv implements as epoll_ctl DEL + ADD each way: four
+ * syscalls per delivery that this saves. */
 int eio_ws_write_now(eio_session *s);
 /* Queues a control frame on this connection ahead of the session's queue. */
 void eio_ws_send_control(struct lws *wsi, frame *f);

@@ -19,6 +19,10 @@ void eio_generate_sid(char out[EIO_SID_LEN + 1])
     random_id(out);
 }
 
+static void on_flush_prepare(uv_prepare_t *h);
+static void on_flush_check(uv_check_t *h);
+static void unlink_dirty(eio_session *s);
+
 /* ---- timers ---------------------------------------------------------------- */
 
 static void arm(eio_server *srv, deadline_list *l, deadline_entry *e)
@@ -82,6 +86,11 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
     deadline_timer_add_list(&srv->timer, &srv->upgrade_due);
     uv_timer_init(loop, &srv->reaper);
     srv->reaper.data = srv;
+    uv_prepare_init(loop, &srv->flush_prepare);
+    uv_check_init(loop, &srv->flush_check);
+    srv->flush_prepare.data = srv->flush_check.data = srv;
+    uv_prepare_start(&srv->flush_prepare, on_flush_prepare);
+    uv_check_start(&srv->flush_check, on_flush_check);
     srv->ping_frame = frame_new_text('2', NULL, 0);
     srv->pong_probe_frame = frame_new_text('3', "probe", 5);
     srv->noop_frame = frame_new_text('6', NULL, 0);
@@ -122,11 +131,15 @@ void eio_server_free(eio_server *srv)
     frame_unref(srv->pong_probe_frame);
     frame_unref(srv->noop_frame);
     frame_unref(srv->close_frame);
-    srv->open_handles = 2;
+    srv->open_handles = 4;
     srv->timer.timer.data = srv;
     deadline_timer_close(&srv->timer, free_server_memory);
     uv_timer_stop(&srv->reaper);
     uv_close((uv_handle_t *)&srv->reaper, free_server_memory);
+    uv_prepare_stop(&srv->flush_prepare);
+    uv_close((uv_handle_t *)&srv->flush_prepare, free_server_memory);
+    uv_check_stop(&srv->flush_check);
+    uv_close((uv_handle_t *)&srv->flush_check, free_server_memory);
 }
 
 const eio_config *eio_server_config(const eio_server *srv)
@@ -278,6 +291,8 @@ void eio_session_destroy(eio_session *s, const char *reason)
         return;
     s->state = SESSION_CLOSED;
     eio_server *srv = s->srv;
+    if (s->dirty)
+        unlink_dirty(s);
     if (s->doomed) { /* destroyed before the reaper came: unlink it */
         for (eio_session **p = &srv->reap_list; *p; p = &(*p)->reap_next)
             if (*p == s) {
@@ -311,6 +326,36 @@ void eio_session_wake(eio_session *s)
     } else if (s->poll_get) {
         lws_callback_on_writable(s->poll_get);
     }
+}
+
+static void flush_dirty(eio_server *srv)
+{
+    while (srv->dirty) {
+        eio_session *s = srv->dirty;
+        srv->dirty = s->dirty_next;
+        s->dirty = 0;
+        if (s->queue.count && !eio_ws_write_now(s))
+            eio_session_wake(s);
+    }
+}
+
+static void on_flush_prepare(uv_prepare_t *h)
+{
+    flush_dirty(h->data);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    flush_dirty(h->data);
+}
+
+static void unlink_dirty(eio_session *s)
+{
+    for (eio_session **p = &s->srv->dirty; *p; p = &(*p)->dirty_next)
+        if (*p == s) {
+            *p = s->dirty_next;
+            return;
+        }
 }
 
 static void on_reap(uv_timer_t *t)
@@ -347,11 +392,16 @@ int eio_session_send(eio_session *s, frame *f)
     }
     s->srv->counters.messages_out++;
     s->srv->counters.bytes_out += f->len;
-    if (s->queue.count != 1)
-        return 0; /* a write is already pending */
-    if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws && eio_ws_write_now(s))
+    if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws) {
+        if (!s->dirty) { /* written (coalesced) at the end of this loop turn */
+            s->dirty = 1;
+            s->dirty_next = s->srv->dirty;
+            s->srv->dirty = s;
+        }
         return 0;
-    eio_session_wake(s);
+    }
+    if (s->queue.count == 1)
+        eio_session_wake(s);
     return 0;
 }
 

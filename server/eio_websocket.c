@@ -4,6 +4,7 @@
  * callback, straight from the shared frame (its headroom takes lws's header). */
 #include "eio_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* What engine.io's verify() and onWebSocket() decide for an upgrade request:
@@ -199,20 +200,82 @@ static int write_frame(struct lws *wsi, frame *f)
     return n < (int)f->len ? -1 : 0;
 }
 
+#define COALESCE_MAX_FRAMES 64
+#define COALESCE_MAX_BYTES (64 * 1024)
+
+/* The header of an unmasked, final server frame (RFC 6455 5.2): 2, 4 or 10
+ * bytes. lws 4.1 can only write one frame per call, so coalescing several
+ * frames into one write means laying out their headers here; everything else
+ * about the connection stays with lws. */
+static size_t ws_frame_header(uint8_t *out, int binary, size_t len)
+{
+    out[0] = (uint8_t)(0x80 | (binary ? 0x2 : 0x1));
+    if (len < 126) {
+        out[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        out[1] = 126;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+/* Writes the oldest queued frames as one buffer of complete WebSocket frames. */
+static int write_coalesced(struct lws *wsi, send_queue *q)
+{
+    uint32_t n = 0;
+    size_t total = 0;
+    frame *f;
+    while (n < COALESCE_MAX_FRAMES && (f = send_queue_peek(q, n)) &&
+           (n < 2 || total + f->len + 10 <= COALESCE_MAX_BYTES)) {
+        total += f->len + 10;
+        n++;
+    }
+    if (n == 1) {
+        f = send_queue_pop(q);
+        int rc = write_frame(wsi, f);
+        frame_unref(f);
+        return rc;
+    }
+    uint8_t stack_buf[LWS_PRE + 4096];
+    uint8_t *buf = LWS_PRE + total <= sizeof(stack_buf) ? stack_buf : malloc(LWS_PRE + total);
+    if (!buf)
+        return -1;
+    size_t len = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        f = send_queue_pop(q);
+        len += ws_frame_header(buf + LWS_PRE + len, f->binary, f->len);
+        memcpy(buf + LWS_PRE + len, frame_cbytes(f), f->len);
+        len += f->len;
+        frame_unref(f);
+    }
+    int written = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_RAW);
+    if (buf != stack_buf)
+        free(buf);
+    return written < (int)len ? -1 : 0;
+}
+
 int eio_ws_write_now(eio_session *s)
 {
     struct lws *wsi = s->ws;
     eio_conn *c = wsi ? lws_wsi_user(wsi) : NULL;
     if (!c || c->control || c->close_sent || s->state != SESSION_OPEN || lws_partial_buffered(wsi))
         return 0;
-    frame *f = send_queue_pop(&s->queue);
-    if (!f)
-        return 1;
-    int rc = write_frame(wsi, f);
-    frame_unref(f);
-    if (rc) /* the connection failed: lws closes it, eio_ws_closed() ends the session */
-        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-    return 1;
+    /* everything queued, in as few writes as the bounds allow */
+    while (s->queue.count && !lws_partial_buffered(wsi)) {
+        if (write_coalesced(wsi, &s->queue)) {
+            /* the connection failed: lws closes it, eio_ws_closed() ends the session */
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            return 1;
+        }
+    }
+    return s->queue.count == 0;
 }
 
 void eio_ws_send_control(struct lws *wsi, frame *f)
