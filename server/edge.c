@@ -120,7 +120,7 @@ edge *edge_new(uv_loop_t *loop, const edge_config *cfg)
         .name = "engine.io",
         .callback = edge_callback,
         .per_session_data_size = sizeof(eio_conn),
-        .rx_buffer_size = 4096,
+        .rx_buffer_size = 512, /* per connection; larger messages arrive in pieces, reassembled in eio_websocket.c */
     };
     e->foreign_loops[0] = loop;
 
