@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <stdlib.h>
 #include <time.h>
 
 static log_level threshold = LOG_INFO; /* process config: written once at start-up */
@@ -30,4 +31,18 @@ void log_write(log_level level, const char *msg, const char *fields_json)
             (int)(tv.tv_usec / 1000), names[level], msg, fields_json ? "," : "",
             fields_json ? fields_json : "");
     fflush(stdout);
+}
+
+void log_json(log_level level, const char *msg, json_t *fields)
+{
+    char *text = level >= threshold && fields ? json_dumps(fields, JSON_COMPACT) : NULL;
+    json_decref(fields);
+    if (!text) {
+        log_write(level, msg, NULL);
+        return;
+    }
+    size_t n = strlen(text);
+    text[n - 1] = '\0'; /* members only: drop the braces */
+    log_write(level, msg, n > 2 ? text + 1 : NULL);
+    free(text);
 }

@@ -12,4 +12,9 @@ void log_set_level(const char *name);
  * "\"port\":3000". `msg` must not need escaping (a fixed string). */
 void log_write(log_level level, const char *msg, const char *fields_json);
 
+/* Same, with the extra members taken from a JSON object (steals the reference;
+ * values are escaped by jansson). */
+#include <jansson.h>
+void log_json(log_level level, const char *msg, json_t *fields);
+
 #endif

@@ -11,6 +11,8 @@
  * outermost entry point. */
 #include "redis_conn.h"
 
+#include "log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -295,12 +297,13 @@ static void conn_lost(redis_conn *c, const char *why)
     uint32_t delay = schedule_reconnect(c);
     if (was_up) {
         c->stats.disconnects++;
-        fprintf(stderr, "redis[%s]: down: %s (reconnecting in %u ms)\n", c->name, why, delay);
+        log_json(LOG_WARN, "redis connection down",
+                 json_pack("{sssssi}", "conn", c->name, "why", why, "retry_ms", (int)delay));
         if (c->cb.on_down)
             c->cb.on_down(c, why, c->cb.ctx);
     } else {
-        fprintf(stderr, "redis[%s]: connect failed: %s (retrying in %u ms)\n", c->name, why,
-                delay);
+        log_json(LOG_WARN, "redis connect failed",
+                 json_pack("{sssssi}", "conn", c->name, "why", why, "retry_ms", (int)delay));
     }
     fail_inflight(c);
 }
@@ -395,8 +398,9 @@ static void go_up(redis_conn *c)
     c->last_rx_ms = now_ms();
     c->ping_sent_ms = 0;
     arm_timer(c, c->ping_interval_ms);
-    fprintf(stderr, "redis[%s]: up (%s:%d%s)\n", c->name, c->ep.host, c->ep.port,
-            c->ep.tls ? ", TLS" : "");
+    log_json(LOG_INFO, "redis connection up",
+             json_pack("{sssssisb}", "conn", c->name, "host", c->ep.host, "port", c->ep.port, "tls",
+                       c->ep.tls));
     if (c->cb.on_up)
         c->cb.on_up(c, c->cb.ctx);
 }
@@ -772,8 +776,9 @@ static SSL_CTX *new_ssl_ctx(const redis_endpoint *ep, const char *name)
     if (ok != 1) {
         char e[160] = "";
         ERR_error_string_n(ERR_get_error(), e, sizeof e);
-        fprintf(stderr, "redis[%s]: cannot load the CA %s: %s\n", name,
-                ep->ca_file ? ep->ca_file : "default paths", e);
+        log_json(LOG_ERROR, "redis: cannot load the CA",
+                 json_pack("{ssssss}", "conn", name, "ca", ep->ca_file ? ep->ca_file : "default paths",
+                           "error", e));
         ERR_clear_error();
         SSL_CTX_free(ctx);
         return NULL;
