@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, and run every test:
 #   1. C unit tests of the codecs (ctest), in a normal and an ASan/UBSan build;
-#   2. the Node integration suites against the real binaries, normal build;
-#   3. the same integration suites against the ASan/UBSan build.
+#   2. the libFuzzer targets, built with clang and run briefly (FUZZ_SECONDS, 5 s each);
+#   3. the Node integration suites against the real binaries, normal build
+#      (they start their own redis-server and haproxy on loopback);
+#   4. the same integration suites against the ASan/UBSan build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,6 +17,9 @@ CC=${ASAN_CC:-gcc} scripts/build.sh build-asan -DSIO_SANITIZE=ON
 echo "== unit tests =="
 ctest --test-dir build --output-on-failure
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
+
+echo "== fuzzers (${FUZZ_SECONDS:-5} s each) =="
+scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
 
 echo "== integration tests (release build) =="
 (cd tests && SIO_BUILD_DIR="$PWD/../build" npx mocha)
