@@ -296,6 +296,7 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     sc.engine.path = cfg->sio_path;
     sc.engine.ping_interval_ms = cfg->ping_interval_ms;
     sc.engine.ping_timeout_ms = cfg->ping_timeout_ms;
+    sc.engine.upgrade_timeout_ms = cfg->upgrade_timeout_ms;
     sc.engine.max_payload = cfg->max_payload;
     sc.engine.transports = transports_of(cfg->transports);
     sc.engine.cors_origins = cfg->cors_origins;

@@ -129,6 +129,8 @@ static const var_desc VARS[] = {
      .max = MS_MAX, .help = "Engine.IO ping interval, ms"},
     {.name = "PING_TIMEOUT", .kind = K_U32, .off = OFF(ping_timeout_ms), .def = "20000", .min = 1,
      .max = MS_MAX, .help = "Engine.IO ping timeout, ms"},
+    {.name = "UPGRADE_TIMEOUT", .kind = K_U32, .off = OFF(upgrade_timeout_ms), .def = "10000",
+     .min = 1, .max = MS_MAX, .help = "time allowed to complete a transport upgrade, ms"},
     {.name = "CONNECT_TIMEOUT", .kind = K_U32, .off = OFF(connect_timeout_ms), .def = "45000",
      .min = 1, .max = MS_MAX, .help = "time allowed to join a namespace, ms"},
     {.name = "MAX_PAYLOAD", .kind = K_SIZE, .off = OFF(max_payload), .def = "1000000", .min = 1,

@@ -21,6 +21,7 @@ typedef struct gateway_config {
     char *cors_origins;              /* CORS_ORIGINS, NULL (no CORS) | "*" | "a,b" */
     uint32_t ping_interval_ms;       /* PING_INTERVAL, 25000 */
     uint32_t ping_timeout_ms;        /* PING_TIMEOUT, 20000 */
+    uint32_t upgrade_timeout_ms;     /* UPGRADE_TIMEOUT, 10000 */
     uint32_t connect_timeout_ms;     /* CONNECT_TIMEOUT, 45000 */
     size_t max_payload;              /* MAX_PAYLOAD, 1000000 */
     char *transports;                /* TRANSPORTS, "polling,websocket" */

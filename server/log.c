@@ -46,3 +46,13 @@ void log_json(log_level level, const char *msg, json_t *fields)
     log_write(level, msg, n > 2 ? text + 1 : NULL);
     free(text);
 }
+
+void log_lws_line(int lws_level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    /* LLL_ERR is 1, LLL_WARN 2; everything else lws prints is informational */
+    log_level level = lws_level == 1 ? LOG_ERROR : lws_level == 2 ? LOG_WARN : LOG_INFO;
+    log_json(level, "libwebsockets", json_pack("{ss%}", "line", line, n));
+}

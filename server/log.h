@@ -17,4 +17,7 @@ void log_write(log_level level, const char *msg, const char *fields_json);
 #include <jansson.h>
 void log_json(log_level level, const char *msg, json_t *fields);
 
+/* An lws_set_log_level() emit function: libwebsockets' lines as JSON log lines. */
+void log_lws_line(int lws_level, const char *line);
+
 #endif

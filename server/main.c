@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     }
     log_set_level(a.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_line);
     uv_loop_init(&a.loop);
     int rc = start(&a);
     if (rc)

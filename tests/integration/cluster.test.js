@@ -334,3 +334,49 @@ describe('Redis over TLS (rediss:// with a CA made by openssl)', function () {
     assert.deepEqual(got.get('secret'), [[{ ok: true }]]);
   });
 });
+
+describe('Redis pattern mode (REDIS_SUBSCRIBE_MODE=pattern, as the Node adapter subscribes)', function () {
+  this.timeout(30000);
+  let redis;
+  let redisCli;
+  let sio = [];
+  before(async function () {
+    redis = await startRedis();
+    sio = await Promise.all([0, 1].map(() => startSioServer({
+      env: { REDIS_URL: redisUrl(redis), REDIS_SUBSCRIBE_MODE: 'pattern' },
+    })));
+    redisCli = createClient({ url: redisUrl(redis) });
+    redisCli.on('error', () => {});
+    await redisCli.connect();
+  });
+  after(async function () {
+    closeAll();
+    if (redisCli) await redisCli.quit().catch(() => {});
+    for (const s of sio) await stopAlive(s);
+    await stopRedis(redis);
+  });
+
+  it('one pattern (PSUBSCRIBE prefix#/#*); room traffic reaches members on the other node and is dropped where there are none', async function () {
+    const member = connect(`http://${HOST}:${sio[1].port}`, { transports: ['websocket'] });
+    const outsider = connect(`http://${HOST}:${sio[1].port}`, { transports: ['websocket'] });
+    const got = recorder(member);
+    const gotOut = recorder(outsider);
+    await connected(member);
+    await connected(outsider);
+    await emitAck(member, 'subscribe', 'p-room');
+    // NUMPAT counts unique patterns: both nodes use the same one
+    await eventually(async () => Number(await redisCli.sendCommand(['PUBSUB', 'NUMPAT'])) === 1, 5000, 'the pattern subscription');
+    const channels = await redisCli.pubSubChannels('socket.io#/#p-room#');
+    assert.deepEqual(channels, [], 'pattern mode must not subscribe per room');
+    await apiPost(sio[0].apiPort, { rooms: ['p-room'], event: 'p', data: 1 });
+    await apiPost(sio[0].apiPort, { rooms: ['nobody-here'], event: 'q', data: 2 });
+    await eventually(() => got.has('p'), 5000, 'delivery in pattern mode');
+    await sleep(200);
+    assert.deepEqual(got.get('p'), [[1]]);
+    assert.equal(gotOut.has('p'), false);
+    assert.equal(got.has('q') || gotOut.has('q'), false);
+    const metrics = (await apiGet(sio[1].apiPort, '/metrics')).body;
+    const ignored = Number(metrics.match(/^sio_redis_ignored_total\{[^}]*\} (\S+)$/m)[1]);
+    assert.ok(ignored >= 1, 'a room without a local member was not ignored');
+  });
+});
