@@ -104,6 +104,8 @@ void eio_session_destroy(eio_session *s, const char *reason);
 void eio_session_on_packet(eio_session *s, const eio_packet *p);
 /* Writes the open packet's JSON ("{...}") for `s` into out. */
 int eio_open_packet(eio_session *s, bytebuf *out);
+/* Queues the open packet ("0{...}"): the first thing a new session sends. */
+int eio_session_send_open(eio_session *s);
 void eio_generate_sid(char out[EIO_SID_LEN + 1]);
 void eio_session_wake(eio_session *s); /* ask the active transport to write */
 void eio_session_on_probe_packet(eio_session *s, const eio_packet *p);

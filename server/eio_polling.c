@@ -78,17 +78,10 @@ static int handshake(eio_server *srv, struct lws *wsi, eio_conn *c)
     eio_session *s = eio_session_create(srv, EIO_TRANSPORT_POLLING, sid, wsi);
     if (!s)
         return eio_http_respond(wsi, c, 503, "text/plain", NULL, NULL, 0);
-    bytebuf open = BYTEBUF_INIT;
-    frame *f = NULL;
-    if (eio_open_packet(s, &open) == 0)
-        f = frame_new_text('0', open.data, open.len);
-    bytebuf_free(&open);
-    if (!f) {
+    if (eio_session_send_open(s)) {
         eio_session_destroy(s, "transport error");
         return -1;
     }
-    eio_session_send(s, f);
-    frame_unref(f);
     c->set_cookie = srv->cfg.cookie_name != NULL;
     memcpy(c->sid, sid, sizeof(sid));
     start_poll(s, wsi, c);

@@ -429,6 +429,20 @@ void eio_session_close(eio_session *s, const char *reason)
     /* a client that never polls again is let go at the next heartbeat */
 }
 
+int eio_session_send_open(eio_session *s)
+{
+    bytebuf open = BYTEBUF_INIT;
+    frame *f = NULL;
+    if (eio_open_packet(s, &open) == 0)
+        f = frame_new_text('0', open.data, open.len);
+    bytebuf_free(&open);
+    if (!f)
+        return -1;
+    int rc = eio_session_send(s, f);
+    frame_unref(f);
+    return rc;
+}
+
 int eio_open_packet(eio_session *s, bytebuf *out)
 {
     const eio_config *cfg = &s->srv->cfg;

@@ -123,17 +123,10 @@ int eio_ws_established(eio_conn *c, struct lws *wsi)
         return -1;
     s->ws = wsi;
     c->session = s;
-    bytebuf open = BYTEBUF_INIT;
-    frame *f = NULL;
-    if (eio_open_packet(s, &open) == 0)
-        f = frame_new_text('0', open.data, open.len);
-    bytebuf_free(&open);
-    if (!f) {
+    if (eio_session_send_open(s)) {
         eio_session_destroy(s, "transport error");
         return -1;
     }
-    eio_session_send(s, f);
-    frame_unref(f);
     if (srv->handler.on_open)
         srv->handler.on_open(srv->handler.ctx, s);
     return 0;

@@ -255,30 +255,13 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
                       uint32_t timeout_ms, sio_ack_fn fn, void *ud)
 {
     json_t *data = sio_event_data(event, args);
-    sio_pending_ack *a = calloc(1, sizeof(*a));
-    if (!data || !a) {
-        json_decref(data);
-        free(a);
+    if (!data)
         return -1;
-    }
-    a->socket = s;
-    a->id = s->nsp->next_ack_id++;
-    a->fn = fn;
-    a->ud = ud;
-    int rc = sio_socket_send_packet(s, SIO_EVENT, a->id, data, args ? args->bins : NULL,
+    int64_t id = s->nsp->next_ack_id++;
+    int rc = sio_socket_send_packet(s, SIO_EVENT, id, data, args ? args->bins : NULL,
                                     args ? args->n_bins : 0);
     json_decref(data);
-    if (rc) {
-        free(a);
-        return -1;
-    }
-    uv_timer_init(s->nsp->srv->loop, &a->timer);
-    a->timer.data = a;
-    if (timeout_ms)
-        uv_timer_start(&a->timer, on_ack_timeout, timeout_ms, 0);
-    a->next = s->acks;
-    s->acks = a;
-    return 0;
+    return rc ? -1 : sio_socket_expect_ack(s, id, timeout_ms, fn, ud);
 }
 
 int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args)

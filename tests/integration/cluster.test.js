@@ -13,7 +13,7 @@ const { Emitter } = require('@socket.io/redis-emitter');
 const { freePort, startServer, stopServer, HOST } = require('../lib/server');
 const { startRedis, stopRedis, killRedis, restartRedis, redisUrl } = require('../lib/redis');
 const {
-  sleep, startSioServer, stopAlive, connect, connected, emitAck, closeAll, apiPost, apiGet,
+  sleep, eventually, startSioServer, stopAlive, connect, connected, emitAck, closeAll, apiPost, apiGet,
 } = require('../lib/sio');
 
 const NODE_GATEWAY = path.join(__dirname, '..', 'ref', 'node-gateway.js');
@@ -36,16 +36,6 @@ async function nodeControl(node, op, body = {}) {
   const res = await apiPost(node.control, body, { path: `/${op}`, timeoutMs: 8000 });
   assert.equal(res.status, 200, `${op}: ${res.body}`);
   return JSON.parse(res.body);
-}
-
-/** Waits until cond() is true (polling), bounded. */
-async function eventually(cond, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** Records every event a socket receives: name -> [args]. */

@@ -16,7 +16,9 @@ const path = require('node:path');
 const { HOST, freePort, startServer, stopServer } = require('../lib/server');
 const { startRedis, stopRedis, redisUrl } = require('../lib/redis');
 const { startHaproxy, stopHaproxy, renderConfig, haproxyAvailable } = require('../lib/haproxy');
-const { sleep, startSioServer, stopAlive, connect, closeAll, apiPost, apiGet } = require('../lib/sio');
+const {
+  sleep, eventually, startSioServer, stopAlive, connect, closeAll, apiPost, apiGet,
+} = require('../lib/sio');
 
 /** SIGINT (no drain), then checks the node exited cleanly with no sanitizer report. */
 async function stopNow(node) {
@@ -26,15 +28,6 @@ async function stopNow(node) {
   const info = await Promise.race([exited, sleep(5000).then(() => 'still running')]);
   assert.deepEqual(info, { code: 0, signal: null }, node.stderr());
   assert.ok(!/Sanitizer|runtime error:/.test(node.stderr()), node.stderr());
-}
-
-async function eventually(cond, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** A client that (re)subscribes to `room` on every connect and records `tick` seqs and errors. */

@@ -43,6 +43,16 @@ function within(promise, ms, what) {
 }
 
 /** The arguments of the next `event` of emitter (an array), within timeoutMs. */
+/** Polls cond() (which may be async) until it is true; rejects after ms naming `what`. */
+async function eventually(cond, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 function once(emitter, event, timeoutMs = 3000) {
   return new Promise((resolve, reject) => {
     const onEvent = (...args) => {
@@ -376,6 +386,7 @@ function cpuTimeMs(pid) {
 module.exports = {
   HOST,
   sleep,
+  eventually,
   within,
   once,
   startSioServer,
