@@ -31,5 +31,7 @@ fi
 
 if [[ ! -d tests/node_modules ]] || [[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
   echo "install-deps: npm ci in tests/"
-  (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+  # artillery depends on @playwright/browser-chromium, whose install script would
+  # download a browser from outside the npm registry; its socketio engine needs none
+  (cd tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
