@@ -1,0 +1,73 @@
+'use strict';
+/*
+ * A cluster under test: a fresh redis-server on loopback and 2 server nodes on it.
+ *   kind 'sio'  : build/sio-server (env configuration, API disabled)
+ *   kind 'node' : node tests/ref/node-gateway.js (socket.io 4 + @socket.io/redis-adapter)
+ * Both answer the client event `subscribe` with {ok:true}, and both receive what
+ * @socket.io/redis-emitter publishes on <prefix>#/#<room>#.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { HOST, spawnTracked, stopProc, freePorts, waitPort, sleep } = require('./proc');
+
+const PREFIX = 'socket.io';
+
+async function startRedis(ctx) {
+  const [port] = await freePorts(1);
+  const dir = fs.mkdtempSync(path.join(ctx.tmp, 'redis-'));
+  const p = spawnTracked('redis-server', ctx.redisBin, [
+    '--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir,
+    '--daemonize', 'no', '--loglevel', 'warning', '--maxclients', '1000',
+  ], { logFile: path.join(ctx.tmp, `redis-${port}.log`) });
+  await waitPort(port, 5000, p);
+  return { p, pid: p.pid, port, url: `redis://${HOST}:${port}`, dir };
+}
+
+async function startNode(ctx, kind, redisUrl, index) {
+  const [port, control] = await freePorts(2);
+  const logFile = path.join(ctx.tmp, `${kind}-${index}-${port}.log`);
+  let p;
+  if (kind === 'sio') {
+    p = spawnTracked(`sio-server#${index}`, ctx.sioServer, [], {
+      env: {
+        PORT: String(port), API_PORT: '0', BIND_ADDR: HOST, REDIS_URL: redisUrl, REDIS_PREFIX: PREFIX,
+        LOG_LEVEL: 'warn', DRAIN_SECONDS: '0', NODE_ID: `bench-sio-${index}`,
+      },
+      logFile,
+    });
+  } else {
+    p = spawnTracked(`node-gateway#${index}`, ctx.nodeBin, [
+      ctx.nodeGateway, '--port', String(port), '--control', String(control), '--redis', redisUrl,
+    ], { logFile, cwd: ctx.root });
+  }
+  await waitPort(port, 15000, p);
+  return { p, pid: p.pid, port, url: `ws://${HOST}:${port}/socket.io/`, logFile };
+}
+
+/** A fresh Redis and 2 nodes of `kind`; stop() ends all three. */
+async function startCluster(ctx, kind, nodes = 2) {
+  const c = { kind, redis: null, nodes: [] };
+  c.stop = async () => {
+    await Promise.all(c.nodes.map((n) => stopProc(n.p, 5000)));
+    if (c.redis) {
+      await stopProc(c.redis.p, 3000);
+      fs.rmSync(c.redis.dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    c.redis = await startRedis(ctx);
+    for (let i = 1; i <= nodes; i++) c.nodes.push(await startNode(ctx, kind, c.redis.url, i));
+    await sleep(1000); /* let the nodes finish starting (Redis subscriptions, JIT warm-up of startup code) */
+    for (const n of c.nodes) {
+      if (n.p.exit) throw new Error(`${n.p.name} exited at start: ${n.p.stderr.slice(-2000)}`);
+    }
+  } catch (e) {
+    await c.stop();
+    throw e;
+  }
+  c.pids = () => c.nodes.map((n) => n.pid);
+  c.alive = () => c.nodes.every((n) => !n.p.exit) && !c.redis.p.exit;
+  return c;
+}
+
+module.exports = { startCluster, PREFIX };
