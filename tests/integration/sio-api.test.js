@@ -12,22 +12,11 @@ const { httpRequest } = require('../lib/server');
 const {
   sleep, within, once, startApiTestServer, stopAlive, connect, track, connected,
   connectError, emitAck, emitAckAll, closeAll, rawWs,
+  norm,
 } = require('../lib/sio');
 
 const SEP = '\x1e';
 
-function norm(v) {
-  if (Buffer.isBuffer(v)) return Buffer.from(v);
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
-  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === 'object') {
-    const out = {};
-    for (const k of Object.keys(v)) out[k] = norm(v[k]);
-    return out;
-  }
-  return v;
-}
 
 describe('Socket.IO C API (sio-api-test-server)', function () {
   let server;

@@ -17,24 +17,12 @@ const {
 } = require('../lib/server');
 const {
   sleep, within, once, connect, track, connected, connectError, closeAll, rawWs, stopAlive,
+  norm,
 } = require('../lib/sio');
 
 const CONNECT_TIMEOUT = 1000;
 const ID_RE = /^[A-Za-z0-9_-]{20}$/;
 
-/** Buffers for every binary (ArrayBuffer / typed arrays), recursively, for deepEqual. */
-function norm(v) {
-  if (Buffer.isBuffer(v)) return Buffer.from(v);
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
-  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === 'object') {
-    const out = {};
-    for (const k of Object.keys(v)) out[k] = norm(v[k]);
-    return out;
-  }
-  return v;
-}
 
 function useServer() {
   const ctx = { server: null, port: 0, url: '' };

@@ -11,20 +11,9 @@ const { httpRequest, freePort } = require('../lib/server');
 const {
   sleep, within, once, startSioServer, runSioServer, stopAlive, connect, connected, connectError,
   emitAck, closeAll, jwtHS256, jwtRS256, nowSec, fixture, readFixture, apiPost, apiGet, rawWs,
+  norm,
 } = require('../lib/sio');
 
-function norm(v) {
-  if (Buffer.isBuffer(v)) return Buffer.from(v);
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
-  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === 'object') {
-    const out = {};
-    for (const k of Object.keys(v)) out[k] = norm(v[k]);
-    return out;
-  }
-  return v;
-}
 
 /** One sio-server for the enclosing describe block. */
 function useGateway(env) {

@@ -248,6 +248,7 @@ module.exports = {
   targetName,
   isRef,
   conformanceBin,
+  tryConnect,
   buildDir,
   binPath,
   freePort,

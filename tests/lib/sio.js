@@ -22,11 +22,10 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const { spawn } = require('node:child_process');
 const { io: ioClient } = require('socket.io-client');
 const {
-  HOST, REPO_ROOT, binPath, freePort, startServer, stopServer, httpRequest,
+  HOST, REPO_ROOT, binPath, freePort, startServer, stopServer, httpRequest, tryConnect,
 } = require('./server');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -43,6 +42,20 @@ function within(promise, ms, what) {
 }
 
 /** The arguments of the next `event` of emitter (an array), within timeoutMs. */
+/** A deep copy with every binary as a Buffer, for deepEqual of received arguments. */
+function norm(v) {
+  if (Buffer.isBuffer(v)) return Buffer.from(v);
+  if (v instanceof ArrayBuffer) return Buffer.from(v);
+  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (Array.isArray(v)) return v.map(norm);
+  if (v && typeof v === 'object') {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = norm(v[k]);
+    return out;
+  }
+  return v;
+}
+
 /** Polls cond() (which may be async) until it is true; rejects after ms naming `what`. */
 async function eventually(cond, ms, what) {
   const end = Date.now() + ms;
@@ -67,21 +80,6 @@ function once(emitter, event, timeoutMs = 3000) {
   });
 }
 
-function tcpOpen(port, timeoutMs = 300) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
-    const done = (ok) => {
-      clearTimeout(timer);
-      sock.removeAllListeners();
-      sock.on('error', () => {});
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
-}
 
 async function waitTcp(server, port, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
@@ -89,7 +87,7 @@ async function waitTcp(server, port, timeoutMs = 10000) {
     if (server.proc.exitCode !== null || server.proc.signalCode !== null) {
       throw new Error(`server exited before port ${port} opened:\n${server.stderr()}`);
     }
-    if (await tcpOpen(port)) return;
+    if (await tryConnect(port, 300)) return;
     if (Date.now() > deadline) throw new Error(`port ${port} not open within ${timeoutMs} ms`);
     await sleep(30);
   }
@@ -387,6 +385,7 @@ module.exports = {
   HOST,
   sleep,
   eventually,
+  norm,
   within,
   once,
   startSioServer,
