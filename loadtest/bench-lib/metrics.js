@@ -181,4 +181,28 @@ function dataSegsOut(ports) {
   });
 }
 
-module.exports = { snapshot, delta, rssSum, sockets, dataSegsOut, benchPids, taskstatsAvailable };
+/**
+ * CPU used by everything except this cluster and this script over `ms` (cores):
+ * the machine's background load.
+ */
+async function otherLoad(cluster, ms = 1000) {
+  const mine = () => {
+    let t = 0;
+    for (const pid of [...cluster.nodes.map((n) => n.pid), cluster.redis.pid]) {
+      const c = cpuTicks(pid);
+      if (c) t += c.utime + c.stime;
+    }
+    return t / CLK_TCK;
+  };
+  const s0 = systemBusy();
+  const m0 = mine();
+  const p0 = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, ms));
+  const s1 = systemBusy();
+  const m1 = mine();
+  const p1 = process.cpuUsage(p0);
+  const busy = (s1.busy - s0.busy) / CLK_TCK;
+  return Math.max(0, busy - (m1 - m0) - (p1.user + p1.system) / 1e6) / (ms / 1000);
+}
+
+module.exports = { snapshot, delta, rssSum, sockets, dataSegsOut, benchPids, taskstatsAvailable, otherLoad };

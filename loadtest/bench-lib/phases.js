@@ -12,7 +12,7 @@
 const { startCluster } = require('./cluster');
 const { runSioBench, deliveriesAt } = require('./siobench');
 const { publishBursts } = require('./burst');
-const { snapshot, delta, rssSum, sockets, dataSegsOut } = require('./metrics');
+const { snapshot, delta, rssSum, sockets, dataSegsOut, otherLoad } = require('./metrics');
 const { cpuTicks, rssKb, socketCount, sleep, CLK_TCK } = require('./proc');
 const { startPerf, samplesByThread, topSymbols } = require('./perf');
 const fs = require('node:fs');
@@ -27,6 +27,21 @@ function at(ms, fn) {
       try { resolve(await fn()); } catch (e) { resolve({ error: e.message }); }
     }, Math.max(0, ms));
   });
+}
+
+/**
+ * Waits (bounded) until the rest of the machine is quiet: other jobs using less than
+ * `limit` cores over a second. Returns the last reading. The machine is shared, and a
+ * latency step does not survive another job taking both cores for 100 ms.
+ */
+async function waitQuiet(ctx, cluster, limit = 0.15, maxMs = 20000) {
+  const end = Date.now() + maxMs;
+  let other = await otherLoad(cluster, 1000);
+  while (other > limit && Date.now() < end) {
+    other = await otherLoad(cluster, 1000);
+  }
+  if (other > limit) log(ctx, `${cluster.kind}: the machine is busy (other jobs: ${other.toFixed(2)} cores); going on`);
+  return other;
 }
 
 /** Waits until the servers use less than 5 % of a core (bounded). */
@@ -181,6 +196,7 @@ async function phaseRss(ctx, kind) {
 
 /** One fixed-rate run (sio-bench publishes to Redis), with a CPU window. */
 async function fixedRun(ctx, cluster, { clients, rooms, deliveriesPerS, duration, drain, label, skip, profile = false }) {
+  const otherBefore = await waitQuiet(ctx, cluster);
   const perRoom = clients / rooms;
   const rate = deliveriesPerS / perRoom;
   let win = null;
@@ -205,6 +221,7 @@ async function fixedRun(ctx, cluster, { clients, rooms, deliveriesPerS, duration
     duration_s: duration,
     achieved_deliveries_per_s: r.delivery.deliveries / (r.published.secs || duration),
     pass: ok,
+    other_before: otherBefore,
     ...brief(r),
     cpu: windowSummary(w, run.progress, kept ? r.delivery.deliveries / (r.published.secs || duration) : null),
     result: r,
@@ -219,6 +236,7 @@ function keptUp(r, losses) {
 
 /** Bursts: one broadcast to each of `rooms` rooms at once, every intervalMs; clients in k rooms each. */
 async function burstRun(ctx, cluster, { name, clients, rooms, k, perRoom = 1, intervalMs, duration, skip, label, profile = false }) {
+  await waitQuiet(ctx, cluster);
   let pub = null;
   let win = null;
   /* the window: from the middle of an interval to the middle of a later one, so that
@@ -381,14 +399,25 @@ async function phaseTraffic(ctx, kind) {
           return { target_deliveries_per_s: rate, pass: false, error: e.message };
         }
       };
+      /* The machine is shared: a failed step is run again (once in the full run, and up to
+       * twice more whenever other jobs used more than DISTURBED cores during it). Every
+       * attempt is kept; the last one counts. */
+      const DISTURBED = 0.15;
+      const earlier = [];
       let r = await once();
-      if (!r.pass && P.retryFailed && Date.now() < deadline) {
-        /* the machine is shared: a failed step gets a second chance, both are kept */
-        const first = { p50_ms: r.latency && r.latency.p50_ms, p99_ms: r.latency && r.latency.p99_ms, losses: r.losses, error: r.error };
-        log(ctx, `${kind}:   failed (p99 ${first.p99_ms} ms): once more`);
+      for (;;) {
+        if (r.pass || Date.now() > deadline) break;
+        const other = r.cpu && Number.isFinite(r.cpu.other_cores) ? r.cpu.other_cores : 0;
+        const again = (P.retryFailed && earlier.length < 1) || (other > DISTURBED && earlier.length < 2);
+        if (!again) break;
+        earlier.push({ p50_ms: r.latency && r.latency.p50_ms, p99_ms: r.latency && r.latency.p99_ms, losses: r.losses, other_cores: other, error: r.error });
+        log(ctx, `${kind}:   failed (p99 ${r.latency ? r.latency.p99_ms : '-'} ms, other jobs ${other.toFixed(2)} cores): once more`);
         await waitIdle(cluster);
         r = await once();
-        r.first_attempt = first;
+      }
+      if (earlier.length) {
+        r.earlier_attempts = earlier;
+        r.first_attempt = earlier[0];
       }
       r.why = why;
       tested.set(rate, r);
@@ -436,6 +465,7 @@ async function phaseTraffic(ctx, kind) {
 /** Opens `clients` sessions against one node, `inflight` handshakes at a time per worker, and holds them. */
 async function sessionsRun(ctx, node, P, clients, label) {
   const rssBefore = rssKb(node.pid);
+  const socketsBefore = socketCount(node.pid);
   let c0 = null;
   let c1 = null;
   let held = null;
@@ -472,7 +502,8 @@ async function sessionsRun(ctx, node, P, clients, label) {
     error_messages: r.errors.messages,
     sessions_per_s: r.connections.rate_per_s,
     ramp_s: r.connections.ramp_s,
-    held_sockets: h && h.sockets,
+    held_sockets: h && h.sockets !== null && socketsBefore !== null ? h.sockets - socketsBefore : null,
+    sockets_before: socketsBefore,
     rss_before_kb: rssBefore,
     rss_held_kb: h && h.rss,
     kb_per_connection: h && h.rss && r.connections.ready ? (h.rss - rssBefore) / r.connections.ready : null,
@@ -507,6 +538,7 @@ async function phaseSessions(ctx, kind) {
       held_sockets: max.held_sockets,
       max_clients: P.maxClients,
       max_ready: max.ready,
+      max_errors: max.errors,
       max_sessions_per_s: max.sessions_per_s,
       kb_per_connection: max.kb_per_connection,
       rate,
@@ -525,6 +557,7 @@ async function phaseScale(ctx, kind) {
   try {
     await sleep(500);
     const before = cluster.nodes.map((n) => rssKb(n.pid));
+    const socketsBefore = sockets(cluster);
     let idle = null;
     let win = null;
     const clients = P.perNode * cluster.nodes.length;
@@ -552,7 +585,7 @@ async function phaseScale(ctx, kind) {
       broadcasts_per_s: rate,
       target_deliveries_per_s: P.deliveriesPerS,
       duration_s: P.duration,
-      sockets_per_node: idle && idle.sockets,
+      sockets_per_node: idle && idle.sockets.map((x, i) => (x !== null && socketsBefore[i] !== null ? x - socketsBefore[i] : x)),
       rss_before_kb: before,
       rss_connected_kb: idle && idle.rss,
       kb_per_connection: idle ? (idle.rss.reduce((x, y) => x + y, 0) - before.reduce((x, y) => x + y, 0)) / r.connections.ready : null,
