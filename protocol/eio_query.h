@@ -1,0 +1,32 @@
+/* eio_query: the Engine.IO request query string (EIO, transport, sid), parsed
+ * in one place for both transports. Pure: no I/O, no allocation.
+ *
+ * Values are percent-decoded as Node's querystring does ('+' is a space). A
+ * parameter given twice reads as invalid (Node gives an array, which
+ * engine.io refuses as an unknown transport, version or sid). A sid that is not exactly EIO_QUERY_SID_LEN
+ * characters of the sid alphabet can name no session: `sid_present` is set
+ * and `sid` is "" (so it reads "Session ID unknown", never "no sid"). */
+#ifndef SIO_EIO_QUERY_H
+#define SIO_EIO_QUERY_H
+
+#include <stddef.h>
+
+#define EIO_QUERY_SID_LEN 20
+
+typedef enum eio_query_transport {
+    EIO_QT_NONE,     /* no transport parameter */
+    EIO_QT_UNKNOWN,  /* present, neither polling nor websocket */
+    EIO_QT_POLLING,
+    EIO_QT_WEBSOCKET,
+} eio_query_transport;
+
+typedef struct eio_query {
+    int eio;                        /* protocol version, -1 when absent or not a number */
+    eio_query_transport transport;
+    int sid_present;
+    char sid[EIO_QUERY_SID_LEN + 1]; /* "" unless a well-formed sid */
+} eio_query;
+
+void eio_query_parse(const char *q, size_t len, eio_query *out);
+
+#endif
