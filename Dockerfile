@@ -20,6 +20,7 @@ RUN apt-get update \
       libwebsockets-dev \
       libwebsockets-evlib-uv \
       libuv1-dev \
+      libhttp-parser-dev \
       libevent-dev \
       libhiredis-dev \
       libjansson-dev \
@@ -48,6 +49,7 @@ FROM debian:bookworm-slim AS runtime
 #   libwebsockets.so.17              libwebsockets17
 #   libwebsockets-evlib_uv.so        libwebsockets-evlib-uv
 #   libuv.so.1                       libuv1
+#   libhttp_parser.so.2.9            libhttp-parser2.9
 #   libevent{,_core,_pthreads,_openssl}-2.1.so.7
 #                                    libevent-2.1-7 libevent-core-2.1-7
 #                                    libevent-pthreads-2.1-7 libevent-openssl-2.1-7
@@ -64,6 +66,7 @@ RUN apt-get update \
       libwebsockets17 \
       libwebsockets-evlib-uv \
       libuv1 \
+      libhttp-parser2.9 \
       libevent-2.1-7 \
       libevent-core-2.1-7 \
       libevent-pthreads-2.1-7 \

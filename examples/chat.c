@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 
     edge_config ec = {.port = argc > 1 ? atoi(argv[1]) : 3000};
     edge *e = edge_new(loop, &ec);
-    if (!e || edge_mount(e, sio_server_engine(io)))
+    if (!e || eio_server_mount(sio_server_engine(io), e))
         return fprintf(stderr, "cannot listen on %d\n", ec.port), 1;
     printf("chat on port %d\n", edge_port(e));
     fflush(stdout);

@@ -8,7 +8,7 @@
 
 #include "deadline_list.h"
 
-#define DEADLINE_TIMER_MAX_LISTS 4
+#define DEADLINE_TIMER_MAX_LISTS 8
 
 typedef struct deadline_timer {
     uv_timer_t timer;

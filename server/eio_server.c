@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edge.h"
 #include "random_id.h"
 
 uint64_t eio_now_ms(eio_server *srv)
@@ -14,10 +15,6 @@ uint64_t eio_now_ms(eio_server *srv)
     return uv_now(srv->loop);
 }
 
-void eio_generate_sid(char out[EIO_SID_LEN + 1])
-{
-    random_id(out);
-}
 
 static void on_flush_prepare(uv_prepare_t *h);
 static void on_flush_check(uv_check_t *h);
@@ -53,15 +50,18 @@ static void on_pong_due(deadline_entry *e, void *ctx)
 
 static void on_upgrade_due(deadline_entry *e, void *ctx)
 {
-    eio_session *s = SESSION_OF(e, upgrade_timer);
-    struct lws *probe = s->probe_ws;
+    eio_session_abort_probe(SESSION_OF(e, upgrade_timer)); /* keep polling */
+}
+
+void eio_session_abort_probe(eio_session *s)
+{
+    conn *probe = s->probe;
+    deadline_disarm(&s->upgrade_timer);
     s->upgrade = UPGRADE_NONE;
-    s->probe_ws = NULL;
-    if (probe) { /* the probe never completed: drop it, keep polling */
-        eio_conn *c = lws_wsi_user(probe);
-        if (c)
-            c->session = NULL;
-        lws_set_timeout(probe, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    s->probe = NULL;
+    if (probe) { /* engine.io closes a probe that did not complete */
+        probe->user = NULL;
+        conn_close(probe, 0);
     }
 }
 
@@ -75,6 +75,7 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
     srv->loop = loop;
     srv->cfg = *cfg;
     srv->handler = *h;
+    eio_request_handler_init(srv);
     hashmap_init(&srv->sessions);
     hashmap_init(&srv->per_ip);
     deadline_list_init(&srv->ping_due, cfg->ping_interval_ms, on_ping_due, srv);
@@ -147,6 +148,16 @@ const eio_config *eio_server_config(const eio_server *srv)
     return &srv->cfg;
 }
 
+const http_handler *eio_server_http(eio_server *srv)
+{
+    return &srv->http;
+}
+
+int eio_server_mount(eio_server *srv, edge *e)
+{
+    return edge_mount(e, srv->cfg.path, &srv->http);
+}
+
 const eio_counters *eio_server_counters(const eio_server *srv)
 {
     return &srv->counters;
@@ -161,7 +172,7 @@ void eio_server_census(const eio_server *srv, size_t *polling, size_t *websocket
     *polling = *websocket = *queued_bytes = 0;
     while (hashmap_next(&srv->sessions, &it, &k, &klen, &v)) {
         eio_session *s = v;
-        if (s->transport == EIO_TRANSPORT_WEBSOCKET)
+        if (s->tp->id == EIO_TRANSPORT_WEBSOCKET)
             ++*websocket;
         else
             ++*polling;
@@ -203,14 +214,12 @@ typedef struct ip_count {
     char addr[];
 } ip_count;
 
-int eio_admission(eio_server *srv, struct lws *wsi)
+int eio_admission(eio_server *srv, const char *addr)
 {
     const eio_config *cfg = &srv->cfg;
     if (srv->draining || (cfg->max_sessions && srv->sessions.count >= cfg->max_sessions))
         goto refuse;
     if (cfg->max_sessions_per_ip) {
-        char addr[128];
-        eio_remote_addr(wsi, addr, sizeof(addr));
         ip_count *ic = hashmap_get(&srv->per_ip, addr, strlen(addr));
         if (ic && ic->count >= cfg->max_sessions_per_ip)
             goto refuse;
@@ -253,17 +262,19 @@ eio_session *eio_session_find(eio_server *srv, const char *sid)
     return hashmap_get(&srv->sessions, sid, strlen(sid));
 }
 
-eio_session *eio_session_create(eio_server *srv, unsigned transport, const char *sid,
-                                struct lws *wsi)
+eio_session *eio_session_create(eio_server *srv, const eio_transport *tp,
+                                const http_request *req)
 {
     eio_session *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    memcpy(s->sid, sid, EIO_SID_LEN + 1);
+    do
+        random_id(s->sid);
+    while (eio_session_find(srv, s->sid));
     s->srv = srv;
-    s->transport = (uint8_t)transport;
+    s->tp = tp;
     s->state = SESSION_OPEN;
-    if (eio_fill_request_info(s, wsi) || hashmap_put(&srv->sessions, s->sid, EIO_SID_LEN, s)) {
+    if (eio_fill_request_info(s, req) || hashmap_put(&srv->sessions, s->sid, EIO_SID_LEN, s)) {
         free(s->req_storage);
         free(s);
         return NULL;
@@ -273,16 +284,6 @@ eio_session *eio_session_create(eio_server *srv, unsigned transport, const char 
         count_ip(s, 1);
     arm(srv, &srv->ping_due, &s->heartbeat);
     return s;
-}
-
-/* A POST in flight finishes on its own ("ok", or 400 if its body is still coming). */
-static void detach_post(struct lws *wsi)
-{
-    eio_conn *c = wsi ? lws_wsi_user(wsi) : NULL;
-    if (c) {
-        c->session = NULL;
-        c->kind = CONN_DONE;
-    }
 }
 
 void eio_session_destroy(eio_session *s, const char *reason)
@@ -309,23 +310,19 @@ void eio_session_destroy(eio_session *s, const char *reason)
     if (srv->handler.on_close)
         srv->handler.on_close(srv->handler.ctx, s, why);
     send_queue_clear(&s->queue);
-    eio_ws_release(s->ws, s->close_ws_code);
-    eio_ws_release(s->probe_ws, s->close_ws_code);
-    if (s->poll_get) /* a held poll ends: noop when the client closed, else a close packet */
-        eio_polling_release(s->poll_get, strcmp(why, "transport close") == 0 ? '6' : '1');
-    detach_post(s->poll_post);
+    eio_session_abort_probe(s);
+    s->tp->release(s, why);
     free(s->req_storage);
     free(s);
 }
 
-void eio_session_wake(eio_session *s)
+void eio_session_mark_dirty(eio_session *s)
 {
-    if (s->transport == EIO_TRANSPORT_WEBSOCKET) {
-        if (s->ws)
-            lws_callback_on_writable(s->ws);
-    } else if (s->poll_get) {
-        lws_callback_on_writable(s->poll_get);
-    }
+    if (s->dirty || s->state == SESSION_CLOSED)
+        return;
+    s->dirty = 1;
+    s->dirty_next = s->srv->dirty;
+    s->srv->dirty = s;
 }
 
 static void flush_dirty(eio_server *srv)
@@ -334,8 +331,7 @@ static void flush_dirty(eio_server *srv)
         eio_session *s = srv->dirty;
         srv->dirty = s->dirty_next;
         s->dirty = 0;
-        if (s->queue.count && !eio_ws_write_now(s))
-            eio_session_wake(s);
+        s->tp->flush(s);
     }
 }
 
@@ -392,23 +388,13 @@ int eio_session_send(eio_session *s, frame *f)
     }
     s->srv->counters.messages_out++;
     s->srv->counters.bytes_out += f->len;
-    if (s->transport == EIO_TRANSPORT_WEBSOCKET && s->ws) {
-        if (!s->dirty) { /* written (coalesced) at the end of this loop turn */
-            s->dirty = 1;
-            s->dirty_next = s->srv->dirty;
-            s->srv->dirty = s;
-        }
-        return 0;
-    }
-    if (s->queue.count == 1)
-        eio_session_wake(s);
+    eio_session_mark_dirty(s); /* written, coalesced, at the end of this loop turn */
     return 0;
 }
 
 int eio_session_send_volatile(eio_session *s, frame *f)
 {
-    int writable = s->transport == EIO_TRANSPORT_WEBSOCKET ? s->ws != NULL : s->poll_get != NULL;
-    if (s->state != SESSION_OPEN || s->doomed || s->queue.count || !writable) {
+    if (s->state != SESSION_OPEN || s->doomed || s->queue.count || !s->tp->ready(s)) {
         s->srv->counters.volatile_dropped++;
         return -1;
     }
@@ -421,11 +407,11 @@ void eio_session_close(eio_session *s, const char *reason)
         return;
     s->state = SESSION_CLOSING;
     s->close_reason = reason ? reason : "forced close";
-    if (s->transport == EIO_TRANSPORT_POLLING) {
+    if (s->tp->close_packet) {
         send_queue_limits lim = {UINT32_MAX, SIZE_MAX};
         send_queue_push(&s->queue, s->srv->close_frame, &lim);
     }
-    eio_session_wake(s);
+    eio_session_mark_dirty(s);
     /* a client that never polls again is let go at the next heartbeat */
 }
 
@@ -446,7 +432,7 @@ int eio_session_send_open(eio_session *s)
 int eio_open_packet(eio_session *s, bytebuf *out)
 {
     const eio_config *cfg = &s->srv->cfg;
-    int upgrades = s->transport == EIO_TRANSPORT_POLLING && cfg->allow_upgrades &&
+    int upgrades = s->tp->upgradable && cfg->allow_upgrades &&
                    (cfg->transports & EIO_TRANSPORT_WEBSOCKET);
     if (bytebuf_append_str(out, "{\"sid\":\"") || bytebuf_append(out, s->sid, EIO_SID_LEN) ||
         bytebuf_append_str(out, upgrades ? "\",\"upgrades\":[\"websocket\"]" : "\",\"upgrades\":[]") ||
@@ -455,37 +441,41 @@ int eio_open_packet(eio_session *s, bytebuf *out)
     return 0;
 }
 
-static void handle_probe_packet(eio_session *s, const eio_packet *p)
+/* The probe "2probe" was answered: the pending poll must return at once so
+ * the client can pause polling and send "5" (engine.io answers with noop). */
+static void probe_answered(eio_session *s)
 {
     eio_server *srv = s->srv;
+    s->upgrade = UPGRADE_PROBED;
+    ws_write_frame(s->probe, srv->pong_probe_frame);
+    if (s->poll_get && !s->queue.count)
+        eio_session_send(s, srv->noop_frame);
+}
+
+void eio_session_upgraded(eio_session *s)
+{
+    deadline_disarm(&s->upgrade_timer);
+    s->upgrade = UPGRADE_NONE;
+    s->tp->detach(s); /* a poll still held is answered with a noop */
+    s->tp = &eio_websocket_transport;
+    s->ws = s->probe;
+    s->probe = NULL;
+    eio_session_mark_dirty(s); /* what was queued for polling goes out now */
+}
+
+static void handle_probe_packet(eio_session *s, const eio_packet *p)
+{
     if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0 &&
         s->upgrade == UPGRADE_PROBING) {
-        s->upgrade = UPGRADE_PROBED;
-        eio_ws_send_control(s->probe_ws, srv->pong_probe_frame);
-        /* force the pending poll to return so the client can pause polling */
-        if (s->poll_get && !s->queue.count)
-            eio_session_send(s, srv->noop_frame);
+        probe_answered(s);
         return;
     }
     if (p->type == EIO_UPGRADE && s->upgrade == UPGRADE_PROBED) {
-        deadline_disarm(&s->upgrade_timer);
-        s->upgrade = UPGRADE_NONE;
-        s->transport = EIO_TRANSPORT_WEBSOCKET;
-        s->ws = s->probe_ws;
-        s->probe_ws = NULL;
-        if (s->poll_get) { /* a poll still held is answered with a noop */
-            eio_polling_release(s->poll_get, '6');
-            s->poll_get = NULL;
-        }
-        if (s->queue.count)
-            lws_callback_on_writable(s->ws);
-        if (s->state == SESSION_CLOSING)
-            eio_session_wake(s);
+        eio_session_upgraded(s);
         return;
     }
     /* anything else on a probe aborts the upgrade (engine.io closes the probe) */
-    on_upgrade_due(&s->upgrade_timer, NULL);
-    deadline_disarm(&s->upgrade_timer);
+    eio_session_abort_probe(s);
 }
 
 void eio_session_on_packet(eio_session *s, const eio_packet *p)
@@ -526,15 +516,15 @@ void eio_session_on_probe_packet(eio_session *s, const eio_packet *p)
     handle_probe_packet(s, p);
 }
 
-void eio_session_start_probe(eio_session *s, struct lws *wsi)
+void eio_session_start_probe(eio_session *s, conn *c)
 {
-    s->probe_ws = wsi;
+    s->probe = c;
     s->upgrade = UPGRADE_PROBING;
     arm(s->srv, &s->srv->upgrade_due, &s->upgrade_timer);
 }
 
 const char *eio_session_id(const eio_session *s) { return s->sid; }
-unsigned eio_session_transport(const eio_session *s) { return s->transport; }
+unsigned eio_session_transport(const eio_session *s) { return s->tp->id; }
 const eio_request_info *eio_session_request(const eio_session *s) { return &s->req; }
 void eio_session_set_user(eio_session *s, void *user) { s->user = user; }
 void *eio_session_user(const eio_session *s) { return s->user; }

@@ -2,8 +2,9 @@
  *
  * An eio_server owns the sessions handshaken on one path (e.g. "/socket.io/"):
  * the sid table, heartbeats, upgrades and every session's bounded send queue.
- * The transports (eio_polling.c, eio_websocket.c) feed it requests and frames;
- * the layer above (Socket.IO, or an echo) sees only eio_handler callbacks and
+ * The edge routes that path's HTTP requests to eio_server_http(); the
+ * transports (eio_polling.c, eio_websocket.c) feed the sessions packets; the
+ * layer above (Socket.IO, or an echo) sees only eio_handler callbacks and
  * sends shared frames. Everything here runs on the edge thread's loop.
  *
  * Ownership: the server owns its sessions; a session is freed right after
@@ -36,11 +37,12 @@ typedef struct eio_handler {
 
 /* What the upper layer may want to know of the handshake request. */
 typedef struct eio_request_info {
-    const char *remote_addr;   /* peer IP, or X-Forwarded-For's first hop */
+    const char *remote_addr;   /* X-Forwarded-For's last hop (the load balancer's), else the TCP peer */
     const char *query;         /* raw query string of the handshake */
     const char *user_agent;    /* "" when absent */
     const char *origin;
     const char *authorization; /* Authorization header, "" when absent */
+    const char *cookie;        /* Cookie header, "" when absent */
     const char *url;           /* path + query */
     int64_t issued_ms;         /* wall clock at handshake */
 } eio_request_info;
@@ -59,6 +61,9 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
 /* Closes every session (on_close with "server shutting down") and frees. */
 void eio_server_free(eio_server *srv);
 const eio_config *eio_server_config(const eio_server *srv);
+/* Routes the config's path on `e` to this server. */
+struct edge;
+int eio_server_mount(eio_server *srv, struct edge *e);
 size_t eio_server_session_count(const eio_server *srv);
 const eio_counters *eio_server_counters(const eio_server *srv);
 /* Sessions per transport and bytes waiting in send queues (walks every session). */

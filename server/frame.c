@@ -1,7 +1,13 @@
 #include "frame.h"
 
+#include <assert.h>
+
 #include <stdlib.h>
 #include <string.h>
+
+#include "ws_frame.h"
+
+static_assert(FRAME_HEADROOM >= WS_MAX_SERVER_HEADER, "the headroom holds a WebSocket header");
 
 frame *frame_alloc(int binary, size_t len)
 {
@@ -13,6 +19,10 @@ frame *frame_alloc(int binary, size_t len)
     atomic_init(&f->refs, 1);
     f->len = (uint32_t)len;
     f->binary = binary ? 1 : 0;
+    uint8_t hdr[WS_MAX_SERVER_HEADER];
+    size_t n = ws_frame_header(hdr, binary ? WS_OP_BINARY : WS_OP_TEXT, len);
+    f->ws_header_len = (uint8_t)n;
+    memcpy(f->storage + FRAME_HEADROOM - n, hdr, n);
     return f;
 }
 

@@ -1,11 +1,13 @@
 /* frame: an immutable, reference-counted Engine.IO frame, shared by every
  * session it is sent to and safe to pass between threads.
  *
- * Bytes are stored with FRAME_HEADROOM (= LWS_PRE) free bytes in front so that
- * libwebsockets can write its WebSocket header in place: no per-recipient copy.
  * A text frame holds the Engine.IO text packet ("4..."), a binary frame the raw
- * bytes of a binary MESSAGE. frame_new*() returns one reference owned by the
- * caller; every holder calls frame_unref() once. Contents never change. */
+ * bytes of a binary MESSAGE. The header of the WebSocket frame that carries it
+ * is laid out once, when the frame is made, in the FRAME_HEADROOM bytes in
+ * front of the payload: frame_wire() is then header and payload in one piece,
+ * written to every WebSocket recipient without a copy. frame_new*() returns
+ * one reference owned by the caller; every holder calls frame_unref() once.
+ * Contents never change after the maker has filled frame_bytes(). */
 #ifndef SIO_FRAME_H
 #define SIO_FRAME_H
 
@@ -13,14 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libwebsockets.h>
-
-#define FRAME_HEADROOM LWS_PRE
+/* Room for the largest unmasked WebSocket frame header (10 bytes). */
+#define FRAME_HEADROOM 16
 
 typedef struct frame {
     atomic_uint refs;
     uint32_t len;
     uint8_t binary;
+    uint8_t ws_header_len;
     uint8_t storage[]; /* FRAME_HEADROOM + len bytes */
 } frame;
 
@@ -33,6 +35,12 @@ frame *frame_new_binary(const void *data, size_t len);
 
 static inline uint8_t *frame_bytes(frame *f) { return f->storage + FRAME_HEADROOM; }
 static inline const uint8_t *frame_cbytes(const frame *f) { return f->storage + FRAME_HEADROOM; }
+/* The WebSocket frame: its header, then the payload; `*len` is the total. */
+static inline const uint8_t *frame_wire(const frame *f, size_t *len)
+{
+    *len = (size_t)f->ws_header_len + f->len;
+    return f->storage + FRAME_HEADROOM - f->ws_header_len;
+}
 
 static inline frame *frame_ref(frame *f)
 {

@@ -18,6 +18,7 @@ struct gateway {
     jwt_verifier *jwt;
     edge_stats *stats;
     uv_timer_t stats_timer;
+    http_handler http; /* GET /health on the edge port */
 };
 
 /* What one socket may do: its JWT claims' lists where present, else the
@@ -241,20 +242,34 @@ static void refresh_stats(uv_timer_t *t)
     EDGE_STAT_SET(g->stats, sockets, (unsigned long)sio_server_socket_count(g->io));
 }
 
-int gateway_http(void *ctx, struct lws *wsi, const char *path, unsigned *status,
-                 const char **ctype, char *body, size_t *len)
+static void not_found(conn *c)
+{
+    static const char body[] = "Not Found";
+    http_response r = {404, "Content-Type: text/plain\r\n", body, sizeof(body) - 1, 0};
+    http1_respond(c, &r);
+}
+
+/* The edge's requests outside the Socket.IO path: GET /health. */
+static void on_http(void *ctx, conn *c, const http_request *req)
 {
     gateway *g = ctx;
-    if (strcmp(path, "/health") != 0)
-        return 0;
+    if (strcmp(req->path, "/health") != 0 || (req->method != HTTP_GET && req->method != HTTP_HEAD)) {
+        not_found(c);
+        return;
+    }
     int draining = EDGE_STAT_GET(g->stats, draining);
-    *status = draining ? 503 : 200;
-    *ctype = "application/json";
-    *len = (size_t)snprintf(body, 256, "{\"status\":\"%s\",\"connections\":%zu,\"sockets\":%zu}",
-                            draining ? "draining" : "ok",
-                            eio_server_session_count(sio_server_engine(g->io)),
-                            sio_server_socket_count(g->io));
-    return 1;
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"connections\":%zu,\"sockets\":%zu}",
+                     draining ? "draining" : "ok",
+                     eio_server_session_count(sio_server_engine(g->io)),
+                     sio_server_socket_count(g->io));
+    http_response r = {draining ? 503 : 200, "Content-Type: application/json\r\n", body, (size_t)n, 0};
+    http1_respond(c, &r);
+}
+
+const http_handler *gateway_http(gateway *g)
+{
+    return &g->http;
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -279,6 +294,7 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     }
     g->cfg = cfg;
     g->stats = stats;
+    g->http = (http_handler){.ctx = g, .on_request = on_http};
     if (cfg->jwt_secret)
         g->jwt = jwt_verifier_hs256(cfg->jwt_secret, strlen(cfg->jwt_secret));
     else if (cfg->jwt_public_key_file)

@@ -10,11 +10,11 @@
 
 #include <stddef.h>
 
-#include <libwebsockets.h>
 #include <uv.h>
 
 #include "edge_stats.h"
 #include "gateway_config.h"
+#include "http1.h"
 #include "sio.h"
 
 typedef struct gateway gateway;
@@ -24,9 +24,8 @@ typedef struct gateway gateway;
 gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *stats,
                      const char **err, const char **config_error);
 sio_server *gateway_io(gateway *g);
-/* edge_http_fn for the edge's plain HTTP requests (GET /health). */
-int gateway_http(void *ctx, struct lws *wsi, const char *path, unsigned *status,
-                 const char **ctype, char *body, size_t *len);
+/* The handler of the edge's requests outside the Socket.IO path (GET /health). */
+const http_handler *gateway_http(gateway *g);
 void gateway_free(gateway *g);
 
 #endif

@@ -15,6 +15,7 @@
 #include "cluster.h"
 #include "cluster_bridge.h"
 #include "edge.h"
+#include "edge_lws.h"
 #include "gateway.h"
 #include "gateway_config.h"
 #include "log.h"
@@ -127,11 +128,11 @@ static int start(app *a)
         .max_connections = a->cfg.max_connections,
     };
     a->edge = edge_new(&a->loop, &ec);
-    if (!a->edge || edge_mount(a->edge, sio_server_engine(gateway_io(a->gw)))) {
+    if (!a->edge || eio_server_mount(sio_server_engine(gateway_io(a->gw)), a->edge)) {
         fprintf(stderr, "sio-server: cannot listen on PORT %d\n", a->cfg.port);
         return 1;
     }
-    edge_set_http_handler(a->edge, gateway_http, a->gw);
+    edge_set_fallback(a->edge, gateway_http(a->gw));
     a->bridge = cluster_bridge_new(&a->loop, gateway_io(a->gw), &a->stats);
     cluster_config cc = {
         .api_bind = a->cfg.api_bind_addr,
@@ -176,7 +177,7 @@ int main(int argc, char **argv)
     }
     log_set_level(a.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
-    lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_line);
+    edge_lws_set_log(log_lws_line);
     uv_loop_init(&a.loop);
     int rc = start(&a);
     if (rc)

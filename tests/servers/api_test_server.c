@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "edge.h"
+#include "edge_lws.h"
 #include "sio.h"
 
 #define MAX_REASONS 64
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--port") == 0)
         port = atoi(argv[2]);
     signal(SIGPIPE, SIG_IGN);
-    lws_set_log_level(LLL_ERR, NULL);
+    edge_lws_set_log(NULL);
     uv_loop_init(&app.loop);
     app.reasons = json_array();
 
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
 
     edge_config ec = {.port = port};
     app.edge = edge_new(&app.loop, &ec);
-    if (!app.edge || edge_mount(app.edge, sio_server_engine(app.io))) {
+    if (!app.edge || eio_server_mount(sio_server_engine(app.io), app.edge)) {
         fprintf(stderr, "sio-api-test-server: cannot listen on %d\n", port);
         return 1;
     }

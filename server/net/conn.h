@@ -1,0 +1,102 @@
+/* conn: one client TCP connection of the edge, on a libwebsockets raw socket.
+ *
+ * libwebsockets owns the socket on the libuv loop: it accepts, reads, writes
+ * what it can at once and keeps the rest (asking for POLLOUT only then), and
+ * closes. The protocol spoken on the connection is a conn_ops implementation:
+ * HTTP/1.1 (http1.c) from the first byte, WebSocket (ws.c) after an upgrade.
+ * Its state lives inside the conn (`proto`), so a connection is one
+ * allocation, lws's per-session data.
+ *
+ * Ownership and lifetime: lws allocates and frees the conn. on_close is the
+ * last call for it; after conn_kill() or a failed write the connection is
+ * dead at once (writes are ignored) and on_close follows from the loop, never
+ * from inside the caller's stack. Everything runs on the edge thread. */
+#ifndef SIO_NET_CONN_H
+#define SIO_NET_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deadline_list.h"
+#include "http1.h"
+#include "ws.h"
+
+struct lws;
+struct edge;
+typedef struct conn conn;
+
+typedef struct conn_ops {
+    /* Bytes received; writable in place, valid during the call. Return 0, or
+     * -1 to close the connection at once. */
+    int (*on_data)(conn *c, uint8_t *p, size_t n);
+    /* Everything written has left the process (after a short write). */
+    void (*on_drained)(conn *c);
+    /* The connection is gone: release the protocol's state. */
+    void (*on_close)(conn *c);
+    /* Asked for with conn_defer(): runs at the next check of the loop. */
+    void (*on_deferred)(conn *c);
+} conn_ops;
+
+enum conn_state {
+    CONN_OPEN,
+    CONN_FLUSHING, /* closing once the output has left */
+    CONN_LINGER,   /* FIN sent; reading and discarding until the peer's FIN */
+    CONN_DEAD,     /* killed; on_close is coming */
+};
+
+/* The deadlines a connection can be waiting for, one at a time. */
+enum conn_deadline {
+    CONN_DL_NONE,
+    CONN_DL_HEAD,   /* a request's headers must be complete */
+    CONN_DL_BODY,   /* the request body must be complete */
+    CONN_DL_IDLE,   /* keep-alive: the next request must start */
+    CONN_DL_CLOSE,  /* WebSocket: the client's close frame must arrive */
+    CONN_DL_LINGER, /* the client must close after our FIN */
+    CONN_DL_COUNT,
+};
+
+struct conn {
+    struct lws *wsi;
+    struct edge *edge;
+    const conn_ops *ops;
+    void *user;                  /* the layer above's, e.g. the Engine.IO session */
+    deadline_entry deadline;
+    conn *peer_prev, *peer_next; /* in the edge's list of the peer's connections in headers */
+    struct edge_peer *peer;      /* non-NULL while in that list */
+    uint64_t head_since_ms;      /* when it entered that list */
+    uint8_t state;               /* enum conn_state */
+    uint8_t dl;                  /* enum conn_deadline armed */
+    uint8_t deferred;            /* in the edge's deferred list */
+    char peer_addr[48];          /* the TCP peer's address, IPv4-mapped shown as IPv4 */
+    union {
+        http1_state http;
+        ws_state ws;
+    } proto;
+};
+
+/* Writes now; what the socket cannot take is kept by lws and sent later
+ * (on_drained then follows). 0, or -1 when the connection is dead or failed. */
+int conn_write(conn *c, const void *p, size_t n);
+/* Several buffers in one system call when nothing is buffered. */
+int conn_writev(conn *c, const struct iovec *iov, int n);
+/* 1 while lws holds bytes a short write left. */
+int conn_buffered(const conn *c);
+/* Ends the connection: `graceful` sends what is buffered, then a FIN, and
+ * reads until the client closes (or a deadline), so a reset never destroys a
+ * response still in flight; otherwise the connection is dropped at once. */
+void conn_close(conn *c, int graceful);
+void conn_kill(conn *c);
+int conn_alive(const conn *c);
+/* Arms one of the deadlines (replacing the one armed), or CONN_DL_NONE. */
+void conn_set_deadline(conn *c, enum conn_deadline which);
+/* Calls ops->on_deferred at the next check of the loop, outside the current
+ * call stack (once, however often it is asked before then). */
+void conn_defer(conn *c);
+/* Accounting of connections still sending their request headers, per peer.
+ * Past the edge's max_pending_per_peer, entering closes that peer's oldest one
+ * if it has been at it for a second or more (a slowloris); a burst of fresh
+ * connections is never refused by this. */
+void conn_enter_head(conn *c);
+void conn_leave_head(conn *c);
+
+#endif

@@ -1,0 +1,36 @@
+/* edge_lws: everything of libwebsockets the edge uses, behind plain types, so
+ * that one file includes libwebsockets.h (its enum http_status collides with
+ * http_parser.h's, and nothing else needs to know lws's types).
+ *
+ * The context runs on the caller's libuv loop and accepts every connection
+ * as a raw socket; its events go to conn.c (conn_on_adopt, conn_on_readable,
+ * conn_on_writable, conn_on_closed) with the per-connection storage of
+ * `conn_size` bytes that lws allocates, zeroed, for each. */
+#ifndef SIO_NET_EDGE_LWS_H
+#define SIO_NET_EDGE_LWS_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+struct lws;
+struct edge;
+typedef struct edge_lws edge_lws;
+
+edge_lws *edge_lws_new(struct edge *e, uv_loop_t *loop, const char *iface, int port,
+                       unsigned max_connections, size_t conn_size);
+int edge_lws_port(const edge_lws *l);
+/* Closes every connection (their close events run), then frees. */
+void edge_lws_destroy(edge_lws *l);
+
+/* Writes now, keeping what the socket does not take: 0, or -1 failed. */
+int edge_lws_write(struct lws *wsi, const void *p, size_t n);
+int edge_lws_buffered(struct lws *wsi);
+int edge_lws_fd(struct lws *wsi);
+/* Closes the connection from the loop, soon (its close event follows). */
+void edge_lws_kill(struct lws *wsi);
+void edge_lws_peer(struct lws *wsi, char *out, size_t len);
+/* libwebsockets' own log lines (errors and warnings) go to `emit`. */
+void edge_lws_set_log(void (*emit)(int level, const char *line));
+
+#endif

@@ -1,0 +1,319 @@
+/* ws: RFC 6455 on a connection after the upgrade: frames in (checked,
+ * unmasked, reassembled), frames out, the closing handshake. See ws.h. */
+#include "ws.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "http1.h"
+
+static const conn_ops ws_ops;
+
+static ws_state *ws(conn *c)
+{
+    return &c->proto.ws;
+}
+
+/* ---- the handshake ------------------------------------------------------------ */
+
+static int header_is(const struct http_request *req, const char *name, const char *value)
+{
+    const http_header *h = http_request_header(req, name);
+    return h && strcasecmp(h->value, value) == 0;
+}
+
+int ws_upgrade_check(const struct http_request *req)
+{
+    if (req->method != HTTP_GET)
+        return 405;
+    const http_header *key = http_request_header(req, "sec-websocket-key");
+    char accept[29];
+    if (!req->upgrade || !header_is(req, "upgrade", "websocket") ||
+        !header_is(req, "sec-websocket-version", "13") || !key ||
+        ws_accept_key(key->value, key->value_len, accept))
+        return 400;
+    return 0;
+}
+
+int ws_accept(conn *c, const struct http_request *req, const char *extra_headers,
+              const ws_handler *h, void *ctx, uint64_t max_message)
+{
+    const http_header *key = http_request_header(req, "sec-websocket-key");
+    char accept[29], head[1024];
+    if (!key || ws_accept_key(key->value, key->value_len, accept))
+        return -1;
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+                     accept, extra_headers ? extra_headers : "");
+    if (n < 0 || (size_t)n >= sizeof(head))
+        return -1;
+    http1_end(c); /* `req` is gone from here on */
+    ws_state *w = ws(c);
+    memset(w, 0, sizeof(*w));
+    w->h = h;
+    w->ctx = ctx;
+    w->max_message = max_message;
+    c->ops = &ws_ops;
+    conn_set_deadline(c, CONN_DL_NONE);
+    return conn_write(c, head, (size_t)n);
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+int ws_write(conn *c, const void *frames, size_t len)
+{
+    return ws(c)->close_sent ? -1 : conn_write(c, frames, len);
+}
+
+int ws_writev(conn *c, const struct iovec *iov, int n)
+{
+    return ws(c)->close_sent ? -1 : conn_writev(c, iov, n);
+}
+
+int ws_send(conn *c, uint8_t opcode, const void *data, size_t len)
+{
+    uint8_t hdr[WS_MAX_SERVER_HEADER];
+    struct iovec iov[2] = {{hdr, ws_frame_header(hdr, opcode, len)}, {(void *)data, len}};
+    return ws_writev(c, iov, len ? 2 : 1);
+}
+
+static void send_close_frame(conn *c, uint16_t code)
+{
+    ws_state *w = ws(c);
+    uint8_t body[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+    ws_send(c, WS_OP_CLOSE, body, code == WS_CLOSE_NO_STATUS ? 0 : 2);
+    w->close_sent = 1;
+}
+
+static void report_close(conn *c, uint16_t code)
+{
+    ws_state *w = ws(c);
+    if (w->closed_reported)
+        return;
+    w->closed_reported = 1;
+    if (w->h->on_close)
+        w->h->on_close(w->ctx, c, code);
+}
+
+void ws_close(conn *c, uint16_t code)
+{
+    ws_state *w = ws(c);
+    if (w->close_sent || !conn_alive(c))
+        return;
+    send_close_frame(c, code);
+    conn_set_deadline(c, CONN_DL_CLOSE); /* the client's close frame, or we drop it */
+}
+
+int ws_closing(const conn *c)
+{
+    return c->proto.ws.close_sent || c->proto.ws.close_received;
+}
+
+/* The protocol failed: one close frame with the status, then the TCP close. */
+static void fail(conn *c, uint16_t code)
+{
+    ws_state *w = ws(c);
+    if (!w->close_sent)
+        send_close_frame(c, code);
+    w->close_received = 1; /* nothing more is read */
+    report_close(c, code);
+    conn_close(c, 1);
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static int valid_close_code(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+           (code >= 3000 && code <= 4999);
+}
+
+static void on_close_frame(conn *c)
+{
+    ws_state *w = ws(c);
+    unsigned code = WS_CLOSE_NO_STATUS;
+    ws_utf8 u = {0};
+    if (w->ctl_len == 1) {
+        fail(c, WS_CLOSE_PROTOCOL_ERROR);
+        return;
+    }
+    if (w->ctl_len >= 2) {
+        code = (unsigned)w->ctl[0] << 8 | w->ctl[1];
+        if (!valid_close_code(code)) {
+            fail(c, WS_CLOSE_PROTOCOL_ERROR);
+            return;
+        }
+        if (ws_utf8_feed(&u, w->ctl + 2, w->ctl_len - 2u) || !ws_utf8_complete(&u)) {
+            fail(c, WS_CLOSE_INVALID_DATA);
+            return;
+        }
+    }
+    w->close_received = 1;
+    if (!w->close_sent) /* answer with the same status */
+        send_close_frame(c, (uint16_t)(code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : code));
+    report_close(c, (uint16_t)code);
+    conn_close(c, 1);
+}
+
+static void on_control_frame(conn *c)
+{
+    ws_state *w = ws(c);
+    switch (w->frame.opcode) {
+    case WS_OP_PING:
+        if (!w->close_sent)
+            ws_send(c, WS_OP_PONG, w->ctl, w->ctl_len);
+        break;
+    case WS_OP_CLOSE:
+        on_close_frame(c);
+        break;
+    default: /* pong */
+        break;
+    }
+}
+
+static void deliver(conn *c, uint8_t *data, size_t len)
+{
+    ws_state *w = ws(c);
+    int binary = w->msg_opcode == WS_OP_BINARY;
+    w->msg_opcode = 0;
+    if (!binary && !ws_utf8_complete(&w->utf8)) {
+        fail(c, WS_CLOSE_INVALID_DATA);
+        return;
+    }
+    if (!w->close_sent && w->h->on_message)
+        w->h->on_message(w->ctx, c, binary, data, len);
+}
+
+static void end_of_frame(conn *c)
+{
+    ws_state *w = ws(c);
+    w->in_frame = 0;
+    if (w->frame.opcode >= WS_OP_CLOSE) {
+        on_control_frame(c);
+        return;
+    }
+    if (!w->frame.fin || w->msg_opcode == 0)
+        return; /* more fragments to come, or delivered in place already */
+    bytebuf msg = w->msg;
+    w->msg = (bytebuf)BYTEBUF_INIT;
+    deliver(c, msg.data, msg.len);
+    bytebuf_free(&msg);
+}
+
+/* Message-level checks once a frame header is known. */
+static int start_frame(conn *c)
+{
+    ws_state *w = ws(c);
+    ws_frame_hdr *f = &w->frame;
+    w->frame_got = 0;
+    w->in_frame = 1;
+    if (f->opcode >= WS_OP_CLOSE) {
+        w->ctl_len = 0;
+        return 0;
+    }
+    int continuation = f->opcode == WS_OP_CONTINUATION;
+    if (continuation != (w->msg_opcode != 0)) { /* a lone continuation, or interleaved */
+        fail(c, WS_CLOSE_PROTOCOL_ERROR);
+        return -1;
+    }
+    if (w->msg.len + f->len > w->max_message) { /* refused from the header */
+        fail(c, WS_CLOSE_TOO_BIG);
+        return -1;
+    }
+    if (!continuation) {
+        w->msg_opcode = f->opcode;
+        memset(&w->utf8, 0, sizeof(w->utf8));
+    }
+    return 0;
+}
+
+static int payload(conn *c, uint8_t *p, size_t n)
+{
+    ws_state *w = ws(c);
+    ws_frame_hdr *f = &w->frame;
+    ws_unmask(p, n, f->mask, w->frame_got);
+    if (f->opcode >= WS_OP_CLOSE) {
+        memcpy(w->ctl + w->ctl_len, p, n); /* control payloads are <= 125 bytes */
+        w->ctl_len = (uint8_t)(w->ctl_len + n);
+        return 0;
+    }
+    if (w->msg_opcode == WS_OP_TEXT && ws_utf8_feed(&w->utf8, p, n)) {
+        fail(c, WS_CLOSE_INVALID_DATA);
+        return -1;
+    }
+    if (f->fin && w->frame_got == 0 && n == f->len && w->msg.len == 0) {
+        deliver(c, p, n); /* whole in this read: handed over in place */
+        return 0;
+    }
+    return bytebuf_append(&w->msg, p, n);
+}
+
+/* Parses a frame header from the bytes gathered so far plus `p`; returns the
+ * bytes of `p` it used, 0 when more are needed (all of `p` kept), -1 failed. */
+static long read_header(conn *c, const uint8_t *p, size_t n)
+{
+    ws_state *w = ws(c);
+    size_t have = w->hdr_len, take = n < WS_MAX_HEADER - have ? n : WS_MAX_HEADER - have;
+    memcpy(w->hdr + have, p, take);
+    int rc = ws_frame_parse_header(w->hdr, have + take, 1, 0, &w->frame);
+    if (rc < 0) {
+        fail(c, (uint16_t)-rc);
+        return -1;
+    }
+    if (rc == 0) {
+        w->hdr_len = (uint8_t)(have + take);
+        return (long)take;
+    }
+    w->hdr_len = 0;
+    if (start_frame(c))
+        return -1;
+    return (long)((size_t)rc - have);
+}
+
+static int ws_data(conn *c, uint8_t *p, size_t n)
+{
+    ws_state *w = ws(c);
+    while (n && !w->close_received && conn_alive(c)) {
+        if (!w->in_frame) {
+            long used = read_header(c, p, n);
+            if (used < 0)
+                return 0;
+            p += used;
+            n -= (size_t)used;
+            if (!w->in_frame)
+                continue; /* header still incomplete: everything was taken */
+        }
+        uint64_t left = w->frame.len - w->frame_got;
+        size_t take = left < n ? (size_t)left : n;
+        if (take && payload(c, p, take))
+            return ws(c)->close_received ? 0 : -1;
+        w->frame_got += take;
+        p += take;
+        n -= take;
+        if (w->frame_got == w->frame.len)
+            end_of_frame(c);
+    }
+    return 0;
+}
+
+static void ws_drained(conn *c)
+{
+    ws_state *w = ws(c);
+    if (w->h->on_drained)
+        w->h->on_drained(w->ctx, c);
+}
+
+static void ws_gone(conn *c)
+{
+    report_close(c, 1006);
+    bytebuf_free(&ws(c)->msg);
+}
+
+static const conn_ops ws_ops = {
+    .on_data = ws_data,
+    .on_drained = ws_drained,
+    .on_close = ws_gone,
+};

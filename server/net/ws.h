@@ -1,0 +1,79 @@
+/* ws: the WebSocket server side of a connection (RFC 6455), after an HTTP
+ * upgrade accepted by ws_accept().
+ *
+ * Reading: frame headers are checked as soon as they are complete (masking,
+ * reserved bits, opcodes, control-frame rules) and a message larger than the
+ * handler's limit is refused from its header, before its payload arrives
+ * (close 1009). Text must be valid UTF-8 (1007). Fragments are reassembled;
+ * a message that arrives whole in one read is handed over in place, without
+ * a copy. Pings are answered, pongs ignored. After the client's close frame
+ * nothing more it sent is processed; the close is answered and the
+ * connection ends.
+ *
+ * Writing: ws_write() sends bytes that are already complete frames (the
+ * caller frames them, e.g. shared broadcast frames with their header laid out
+ * once); ws_send() frames one message. ws_close() runs the closing handshake:
+ * our close frame, then the client's reply or a deadline.
+ *
+ * Everything runs on the edge thread. */
+#ifndef SIO_NET_WS_H
+#define SIO_NET_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "bytebuf.h"
+#include "ws_frame.h"
+
+typedef struct conn conn;
+struct http_request;
+
+typedef struct ws_handler {
+    /* A complete data message; `data` is valid during the call. */
+    void (*on_message)(void *ctx, conn *c, int binary, uint8_t *data, size_t len);
+    /* Output drained after a short write. */
+    void (*on_drained)(void *ctx, conn *c);
+    /* No more messages: the client closed (`code` its status, 1005 none),
+     * the protocol failed (the status we closed with), or the connection was
+     * lost (1006). Called once. */
+    void (*on_close)(void *ctx, conn *c, uint16_t code);
+} ws_handler;
+
+/* Per-connection state, inside the conn. */
+typedef struct ws_state {
+    const ws_handler *h;
+    void *ctx;
+    uint64_t max_message;
+    ws_frame_hdr frame;     /* the frame being read */
+    uint64_t frame_got;     /* payload bytes of it so far */
+    uint8_t hdr[WS_MAX_HEADER];
+    uint8_t hdr_len;        /* header bytes gathered while incomplete */
+    uint8_t in_frame;       /* header parsed, payload coming */
+    uint8_t msg_opcode;     /* text/binary of the message in progress, 0 none */
+    uint8_t close_sent, close_received, closed_reported;
+    ws_utf8 utf8;
+    bytebuf msg;            /* a message arriving in pieces */
+    uint8_t ctl[125];       /* a control frame's payload */
+    uint8_t ctl_len;
+} ws_state;
+
+/* Answers `req` (a validated upgrade, see ws_upgrade_check) with 101 and
+ * switches the connection to WebSocket. `extra_headers`: NULL or
+ * "Name: value\r\n" lines. Returns 0, or -1 (the connection is closed). */
+int ws_accept(conn *c, const struct http_request *req, const char *extra_headers,
+              const ws_handler *h, void *ctx, uint64_t max_message);
+/* 0 when `req` is a well-formed WebSocket upgrade (GET, Upgrade: websocket,
+ * Sec-WebSocket-Version 13, a valid key), else the HTTP status to refuse it. */
+int ws_upgrade_check(const struct http_request *req);
+
+/* Bytes that are whole frames; 0 or -1 (connection dead). */
+int ws_write(conn *c, const void *frames, size_t len);
+int ws_writev(conn *c, const struct iovec *iov, int n);
+/* One unfragmented message or control frame. */
+int ws_send(conn *c, uint8_t opcode, const void *data, size_t len);
+/* Starts the closing handshake with `code` (nothing may be written after). */
+void ws_close(conn *c, uint16_t code);
+int ws_closing(const conn *c);
+
+#endif
