@@ -4,7 +4,8 @@
 #   2. the libFuzzer targets, built with clang and run briefly (FUZZ_SECONDS, 5 s each);
 #   3. the Node integration suites against the real binaries, normal build
 #      (they start their own redis-server and haproxy on loopback);
-#   4. the same integration suites against the ASan/UBSan build.
+#   4. the same integration suites against the ASan/UBSan build;
+#   5. the official Engine.IO and Socket.IO suites against both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -30,4 +31,6 @@ echo "== integration tests (ASan + UBSan build) =="
 (cd tests && SIO_BUILD_DIR="$PWD/../build-asan" \
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   npx mocha)
+echo "== official protocol suites (release and ASan + UBSan builds) =="
+scripts/conformance.sh build build-asan
 echo "== all tests passed =="
