@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "adapter_msg.h"
+#include "prom.h"
 #include "sio_internal.h"
 
 struct cluster_bridge {
@@ -133,7 +134,7 @@ static json_t *rooms_json(sio_socket *s)
 {
     json_t *rooms = json_array();
     const char *name;
-    for (size_t i = 0; (name = sio_socket_room(s, i)); i++)
+    for (const void *it = NULL; (name = sio_socket_room_next(s, &it));)
         json_array_append_new(rooms, json_string(name));
     return rooms;
 }
@@ -280,6 +281,14 @@ static void report_namespace(void *ctx, sio_namespace *nsp)
         mailbox_push(b->to_cluster, &m->hdr);
 }
 
+static void report_namespace_gone(void *ctx, sio_namespace *nsp)
+{
+    cluster_bridge *b = ctx;
+    room_msg *m = room_msg_new(MSG_NAMESPACE, sio_namespace_name(nsp), NULL, 0);
+    if (m)
+        mailbox_push(b->to_cluster, &m->hdr);
+}
+
 static void report_room(void *ctx, sio_namespace *nsp, const char *room_name, int created)
 {
     cluster_bridge *b = ctx;
@@ -308,6 +317,7 @@ void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapte
     sio_adapter a = {
         .ctx = b,
         .namespace_created = report_namespace,
+        .namespace_deleted = report_namespace_gone,
         .room_changed = report_room,
         .broadcast = report_broadcast,
     };
@@ -330,20 +340,12 @@ static void apply_broadcast(cluster_bridge *b, broadcast_msg *m)
 
 /* ---- metrics: the edge's part of a /metrics scrape, from live state ------- */
 
-static void metric(bytebuf *out, const char *name, const char *labels, double v)
+/* The node label, and one more (or none). */
+static void sample(bytebuf *out, const char *name, const char *node, const char *label,
+                   const char *value, double v)
 {
-    char line[512];
-    int n = snprintf(line, sizeof(line), "%s{%s} %.17g\n", name, labels, v);
-    if (n > 0)
-        bytebuf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
-static void help(bytebuf *out, const char *name, const char *type, const char *text)
-{
-    char line[512];
-    int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
-    if (n > 0)
-        bytebuf_append(out, line, (size_t)n);
+    prom_label l[2] = {{"node", node}, {label, value}};
+    prom_sample(out, name, l, label ? 2 : 1, v);
 }
 
 static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
@@ -352,22 +354,19 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
     const eio_counters *c = eio_server_counters(eng);
     size_t polling, websocket, queued;
     eio_server_census(eng, &polling, &websocket, &queued);
-    char l[256];
-    help(out, "sio_connections", "gauge", "Engine.IO sessions by transport");
-    snprintf(l, sizeof(l), "node=\"%s\",transport=\"polling\"", node);
-    metric(out, "sio_connections", l, (double)polling);
-    snprintf(l, sizeof(l), "node=\"%s\",transport=\"websocket\"", node);
-    metric(out, "sio_connections", l, (double)websocket);
-    help(out, "sio_sockets", "gauge", "Socket.IO sockets by namespace");
-    help(out, "sio_rooms", "gauge", "rooms with a local member, by namespace");
+    prom_header(out, "sio_connections", "gauge", "Engine.IO sessions by transport");
+    sample(out, "sio_connections", node, "transport", "polling", (double)polling);
+    sample(out, "sio_connections", node, "transport", "websocket", (double)websocket);
+    prom_header(out, "sio_sockets", "gauge", "Socket.IO sockets by namespace");
     size_t it = 0;
     sio_namespace *nsp;
-    while ((nsp = sio_namespace_next(b->io, &it))) {
-        snprintf(l, sizeof(l), "node=\"%s\",namespace=\"%s\"", node, sio_namespace_name(nsp));
-        metric(out, "sio_sockets", l, (double)sio_namespace_socket_count(nsp));
-        metric(out, "sio_rooms", l, (double)nsp->rooms.rooms.count);
-    }
-    snprintf(l, sizeof(l), "node=\"%s\"", node);
+    while ((nsp = sio_namespace_next(b->io, &it)))
+        sample(out, "sio_sockets", node, "namespace", sio_namespace_name(nsp),
+               (double)sio_namespace_socket_count(nsp));
+    prom_header(out, "sio_rooms", "gauge", "rooms with a local member, by namespace");
+    for (it = 0; (nsp = sio_namespace_next(b->io, &it));)
+        sample(out, "sio_rooms", node, "namespace", sio_namespace_name(nsp),
+               (double)nsp->rooms.rooms.count);
     struct { const char *name, *type, *text; double v; } rows[] = {
         {"sio_handshakes_total", "counter", "Engine.IO handshakes accepted", (double)c->handshakes},
         {"sio_handshakes_refused_total", "counter", "handshakes refused (draining, limits)", (double)c->handshakes_refused},
@@ -383,23 +382,21 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
         {"sio_volatile_dropped_total", "counter", "volatile packets dropped", (double)c->volatile_dropped},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        help(out, rows[i].name, rows[i].type, rows[i].text);
-        metric(out, rows[i].name, l, rows[i].v);
+        prom_header(out, rows[i].name, rows[i].type, rows[i].text);
+        sample(out, rows[i].name, node, NULL, NULL, rows[i].v);
     }
-    help(out, "sio_delivery_latency_seconds", "histogram",
-         "publish (API or Redis receipt) to fan-out, for stamped broadcasts");
+    prom_header(out, "sio_delivery_latency_seconds", "histogram",
+                "publish (API or Redis receipt) to fan-out, for stamped broadcasts");
     uint64_t cum = 0;
     for (size_t i = 0; i <= N_BOUNDS; i++) {
         cum += b->latency_buckets[i];
-        char bl[300];
+        char le[32] = "+Inf";
         if (i < N_BOUNDS)
-            snprintf(bl, sizeof(bl), "%s,le=\"%g\"", l, latency_bounds_s[i]);
-        else
-            snprintf(bl, sizeof(bl), "%s,le=\"+Inf\"", l);
-        metric(out, "sio_delivery_latency_seconds_bucket", bl, (double)cum);
+            snprintf(le, sizeof(le), "%g", latency_bounds_s[i]);
+        sample(out, "sio_delivery_latency_seconds_bucket", node, "le", le, (double)cum);
     }
-    metric(out, "sio_delivery_latency_seconds_sum", l, b->latency_sum_s);
-    metric(out, "sio_delivery_latency_seconds_count", l, (double)b->latency_count);
+    sample(out, "sio_delivery_latency_seconds_sum", node, NULL, NULL, b->latency_sum_s);
+    sample(out, "sio_delivery_latency_seconds_count", node, NULL, NULL, (double)b->latency_count);
 }
 
 static void answer_metrics(cluster_bridge *b, response_msg *req)

@@ -5,7 +5,8 @@
  * MSG_BROADCAST (cluster -> edge, and edge -> cluster for publishing): a
  *   Socket.IO packet already encoded for `nsp`, with its target rooms. The
  *   edge only fans it out; encoding happens once, wherever it was produced.
- * MSG_NAMESPACE, MSG_ROOM (edge -> cluster): a namespace appeared; a room got
+ * MSG_NAMESPACE, MSG_ROOM (edge -> cluster): a namespace appeared (or, for an
+ *   empty dynamic child, went: created 0); a room got
  *   its first local member or lost its last (per-room Redis subscriptions).
  * MSG_REQUEST (cluster -> edge): another node's request that needs this node's
  *   sockets (fetchSockets, socketsJoin/Leave, disconnectSockets, broadcast with

@@ -142,6 +142,10 @@ static void post(eio_server *srv, eio_session *s, conn *c, const http_request *r
         eio_respond(srv, c, req, 400, NULL, NULL, NULL, 0);
         return;
     }
+    if (!req->body_len) { /* no packet: engine.io answers "ok" */
+        eio_respond(srv, c, req, 200, "text/html", NULL, "ok", 2);
+        return;
+    }
     eio_payload_iter it;
     eio_packet p;
     bytebuf scratch = BYTEBUF_INIT;

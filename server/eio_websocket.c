@@ -23,6 +23,12 @@ void ws_write_frame(conn *c, frame *f)
     ws_write(c, wire, len);
 }
 
+static int queue_high(const eio_session *s)
+{
+    const eio_config *cfg = &s->srv->cfg;
+    return s->queue.count >= cfg->max_queue_frames / 2 || s->queue.bytes >= cfg->max_queue_bytes / 2;
+}
+
 /* Writes up to FLUSH_MAX_FRAMES queued frames in one system call. */
 static int write_batch(conn *c, send_queue *q)
 {
@@ -52,6 +58,8 @@ static void flush(eio_session *s)
     while (s->queue.count && conn_alive(c) && !ws_closing(c) && !conn_buffered(c))
         if (write_batch(c, &s->queue))
             return; /* the connection failed: on_closed ends the session */
+    if (ws_paused(c) && !queue_high(s) && !conn_buffered(c))
+        ws_resume(c);
     if (s->state == SESSION_CLOSING && !s->queue.count && conn_alive(c) && !conn_buffered(c))
         ws_close(c, s->close_ws_code ? s->close_ws_code : WS_CLOSE_NORMAL);
 }
@@ -102,6 +110,10 @@ static void on_message(void *ctx, conn *c, int binary, uint8_t *data, size_t len
         eio_session_on_probe_packet(s, &p);
     else if (s->ws == c)
         eio_session_on_packet(s, &p);
+    /* the work a client causes is bounded by what it reads: while half its
+     * queue waits, the rest of what it sent waits too */
+    if (c->user == s && s->ws == c && queue_high(s))
+        ws_pause(c);
 }
 
 static void on_drained(void *ctx, conn *c)

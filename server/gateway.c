@@ -157,14 +157,50 @@ static const char *room_list(json_t *v, const char **rooms, size_t *n)
     return *n ? NULL : "invalid room";
 }
 
-/* A room a client may name: allowed by its patterns, and not another socket's
- * private room (every socket is in the room named by its id). */
+/* Socket ids (sio's and Node's base64id) are 20 characters of the base64url
+ * alphabet, and every socket is in the room named by its id: such a name is
+ * nobody's to subscribe to, on any node, whatever the patterns say (the id
+ * may belong to a socket on another node, which this one cannot see). */
+static int is_socket_id_shaped(const char *name)
+{
+    size_t n = strlen(name);
+    if (n != 20)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A room a client may publish to: allowed by its patterns, and not another
+ * socket's private room known here. */
 static int may_use_room(sio_socket *s, const char *const *patterns, const char *name)
 {
     if (!glob_match_any(patterns, name, strlen(name)))
         return 0;
     sio_socket *other = sio_socket_find(sio_socket_namespace(s), name);
     return !other || other == s;
+}
+
+static int may_subscribe(sio_socket *s, const char *const *patterns, const char *name)
+{
+    return !is_socket_id_shaped(name) && glob_match_any(patterns, name, strlen(name));
+}
+
+/* Rooms of the request the socket is not in yet (its own room aside). */
+static size_t new_rooms(sio_socket *s, const char **rooms, size_t n)
+{
+    size_t fresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(rooms[i], rooms[j]) == 0;
+        fresh += !dup && !sio_socket_in_room(s, rooms[i]);
+    }
+    return fresh;
 }
 
 static void subscription(sio_socket *s, const sio_args *args, const sio_ack_handle *ack,
@@ -175,8 +211,11 @@ static void subscription(sio_socket *s, const sio_args *args, const sio_ack_hand
     size_t n;
     const char *err = room_list(json_array_get(args->json, 0), rooms, &n);
     for (size_t i = 0; !err && i < n; i++)
-        if (strcmp(rooms[i], sio_socket_id(s)) == 0 || !may_use_room(s, perms->subscribe, rooms[i]))
+        if (!may_subscribe(s, perms->subscribe, rooms[i]))
             err = "forbidden";
+    if (!err && join &&
+        sio_socket_room_count(s) - 1 + new_rooms(s, rooms, n) > g->cfg->max_rooms_per_socket)
+        err = "too many rooms";
     if (err) {
         reply(g->io, ack, error_answer(err));
         return;

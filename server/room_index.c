@@ -41,33 +41,91 @@ static void room_delete(room_index *ri, room *r)
     free(r);
 }
 
-int room_join(room_index *ri, void *member, membership **member_rooms, const char *name,
-              size_t len)
+/* The member's membership of room `r`, or NULL. */
+static membership *find_membership(const member_rooms *mr, const room *r)
 {
-    room *r = room_find(ri, name, len);
-    if (r) {
-        for (membership *m = *member_rooms; m; m = m->member_next)
-            if (m->room == r)
-                return 0;
-    } else if (!(r = room_create(ri, name, len))) {
-        return -1;
+    if (mr->index)
+        return hashmap_get(mr->index, r->name, r->name_len);
+    for (membership *m = mr->head; m; m = m->member_next)
+        if (m->room == r)
+            return m;
+    return NULL;
+}
+
+/* Builds the index once the member has many rooms; without memory, the list
+ * still works (linearly). */
+static void index_rooms(member_rooms *mr)
+{
+    hashmap *h = malloc(sizeof(*h));
+    if (!h || hashmap_init(h)) {
+        free(h);
+        return;
     }
-    membership *m = malloc(sizeof(*m));
-    if (!m) {
-        if (!r->count)
-            room_delete(ri, r);
+    for (membership *m = mr->head; m; m = m->member_next)
+        if (hashmap_put(h, m->room->name, m->room->name_len, m)) {
+            hashmap_free(h);
+            free(h);
+            return;
+        }
+    mr->index = h;
+}
+
+static int link_member(member_rooms *mr, membership *m)
+{
+    if (mr->index && hashmap_put(mr->index, m->room->name, m->room->name_len, m))
         return -1;
-    }
-    m->room = r;
-    m->member = member;
+    m->member_prev = NULL;
+    m->member_next = mr->head;
+    if (mr->head)
+        mr->head->member_prev = m;
+    mr->head = m;
+    if (++mr->count > MEMBER_ROOMS_INDEXED && !mr->index)
+        index_rooms(mr);
+    return 0;
+}
+
+static void unlink_member(member_rooms *mr, membership *m)
+{
+    if (mr->index)
+        hashmap_remove(mr->index, m->room->name, m->room->name_len);
+    if (m->member_prev)
+        m->member_prev->member_next = m->member_next;
+    else
+        mr->head = m->member_next;
+    if (m->member_next)
+        m->member_next->member_prev = m->member_prev;
+    mr->count--;
+}
+
+static void link_room(room *r, membership *m)
+{
     m->room_prev = NULL;
     m->room_next = r->members;
     if (r->members)
         r->members->room_prev = m;
     r->members = m;
     r->count++;
-    m->member_next = *member_rooms;
-    *member_rooms = m;
+}
+
+int room_join(room_index *ri, void *member, member_rooms *mr, const char *name, size_t len)
+{
+    room *r = room_find(ri, name, len);
+    if (r && find_membership(mr, r))
+        return 0;
+    if (!r && !(r = room_create(ri, name, len)))
+        return -1;
+    membership *m = malloc(sizeof(*m));
+    if (m) {
+        m->room = r;
+        m->member = member;
+    }
+    if (!m || link_member(mr, m)) {
+        free(m);
+        if (!r->count)
+            room_delete(ri, r);
+        return -1;
+    }
+    link_room(r, m);
     return 1;
 }
 
@@ -85,29 +143,40 @@ static void unlink_from_room(room_index *ri, membership *m)
     free(m);
 }
 
-int room_leave(room_index *ri, membership **member_rooms, const char *name, size_t len)
+int room_is_member(const member_rooms *mr, const char *name, size_t len)
 {
-    room *r = room_find(ri, name, len);
-    if (!r)
-        return 0;
-    for (membership **pm = member_rooms; *pm; pm = &(*pm)->member_next) {
-        if ((*pm)->room == r) {
-            membership *m = *pm;
-            *pm = m->member_next;
-            unlink_from_room(ri, m);
+    if (mr->index)
+        return hashmap_get(mr->index, name, len) != NULL;
+    for (membership *m = mr->head; m; m = m->member_next)
+        if (m->room->name_len == len && memcmp(m->room->name, name, len) == 0)
             return 1;
-        }
-    }
     return 0;
 }
 
-void room_leave_all(room_index *ri, membership **member_rooms)
+int room_leave(room_index *ri, member_rooms *mr, const char *name, size_t len)
 {
-    while (*member_rooms) {
-        membership *m = *member_rooms;
-        *member_rooms = m->member_next;
+    room *r = room_find(ri, name, len);
+    membership *m = r ? find_membership(mr, r) : NULL;
+    if (!m)
+        return 0;
+    unlink_member(mr, m);
+    unlink_from_room(ri, m);
+    return 1;
+}
+
+void room_leave_all(room_index *ri, member_rooms *mr)
+{
+    if (mr->index) {
+        hashmap_free(mr->index);
+        free(mr->index);
+        mr->index = NULL;
+    }
+    while (mr->head) {
+        membership *m = mr->head;
+        mr->head = m->member_next;
         unlink_from_room(ri, m);
     }
+    mr->count = 0;
 }
 
 void room_index_free(room_index *ri)

@@ -2,9 +2,11 @@
  *
  * A room is created by its first join and freed with its last leave. Each
  * (room, member) pair is one `membership`, linked both into the room's member
- * list (doubly: O(1) leave) and into the member's own list (singly: a member is
- * in few rooms). Iterating a room costs O(members); joining/leaving O(1) plus
- * the member's room count. Members are opaque pointers; the index owns rooms and
+ * list and into the member's own list (both doubly: O(1) unlink). A member's
+ * rooms (member_rooms) are a plain list while they are few and gain a hash
+ * index by room name past MEMBER_ROOMS_INDEXED, so joining or leaving costs
+ * O(1) however many rooms the member is in. Iterating a room costs
+ * O(members). Members are opaque pointers; the index owns rooms and
  * memberships, never members. `on_room` hooks (optional) hear of each room's
  * creation and deletion: the cluster side subscribes per room through them. */
 #ifndef SIO_ROOM_INDEX_H
@@ -19,9 +21,18 @@ typedef struct room room;
 typedef struct membership {
     room *room;
     void *member;
-    struct membership *room_prev, *room_next; /* in room->members */
-    struct membership *member_next;           /* in the member's list */
+    struct membership *room_prev, *room_next;     /* in room->members */
+    struct membership *member_prev, *member_next; /* in the member's list */
 } membership;
+
+#define MEMBER_ROOMS_INDEXED 8
+
+/* One member's rooms; zeroed = none. */
+typedef struct member_rooms {
+    membership *head;
+    hashmap *index; /* room name -> membership, once count > MEMBER_ROOMS_INDEXED */
+    size_t count;
+} member_rooms;
 
 struct room {
     membership *members;
@@ -40,13 +51,13 @@ void room_index_init(room_index *ri);
 /* Frees every room and membership; members' lists must not be used afterwards. */
 void room_index_free(room_index *ri);
 room *room_find(const room_index *ri, const char *name, size_t len);
-/* Adds `member` (whose list head is *member_rooms) to the room. 1: joined,
- * 0: was already a member, -1: out of memory. */
-int room_join(room_index *ri, void *member, membership **member_rooms, const char *name,
-              size_t len);
+/* Adds `member` (whose rooms are *mr) to the room. 1: joined, 0: was
+ * already a member, -1: out of memory. */
+int room_join(room_index *ri, void *member, member_rooms *mr, const char *name, size_t len);
 /* 1: left, 0: was not a member. */
-int room_leave(room_index *ri, membership **member_rooms, const char *name, size_t len);
-/* Leaves every room of the member. */
-void room_leave_all(room_index *ri, membership **member_rooms);
+int room_leave(room_index *ri, member_rooms *mr, const char *name, size_t len);
+/* Leaves every room of the member (and frees its index). */
+void room_leave_all(room_index *ri, member_rooms *mr);
+int room_is_member(const member_rooms *mr, const char *name, size_t len);
 
 #endif

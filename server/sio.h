@@ -46,10 +46,11 @@ typedef struct sio_args {
     size_t n_bins;
 } sio_args;
 
-/* Everything needed to answer a client's ack later, by value. */
+/* Everything needed to answer a client's ack later, by value (it stays safe
+ * to use after the socket, or its namespace, is gone: sio_ack then fails). */
 typedef struct sio_ack_handle {
     char socket_id[24];
-    sio_namespace *nsp;
+    uint64_t nsp_id;
     int64_t id;
 } sio_ack_handle;
 
@@ -57,7 +58,7 @@ typedef struct sio_config {
     eio_config engine;            /* path defaults to "/socket.io/" */
     uint32_t connect_timeout_ms;  /* 45000: close clients that join no namespace */
     uint32_t max_attachments;     /* 10: binary attachments per packet */
-    double event_rate;            /* 0: unlimited; events per second per socket */
+    double event_rate;            /* 0: unlimited; packets per second per connection */
     uint32_t event_burst;         /* bucket size; 0: max(1, event_rate) */
 } sio_config;
 
@@ -86,12 +87,16 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg);
 void sio_server_free(sio_server *io);
 eio_server *sio_server_engine(sio_server *io);
 size_t sio_server_socket_count(const sio_server *io);
-/* Sockets disconnected for exceeding event_rate ("rate limit"). */
+/* Connections closed for exceeding event_rate ("rate limit"). */
 uint64_t sio_server_rate_limited(const sio_server *io);
 
 /* A namespace by name ("/chat"), created on first use; a name with '*' or '?' is
  * a pattern: clients may connect to any matching name, each becoming a child
- * namespace that uses the pattern's handlers and middlewares. */
+ * namespace that uses the pattern's handlers and middlewares. A child exists
+ * from its first admitted socket (middlewares run before it is created, so a
+ * refused client never creates one) and is freed, soon after, once its last
+ * socket left (as socket.io's cleanupEmptyChildNamespaces). Do not keep a
+ * child's pointer across loop turns: look it up by name. */
 sio_namespace *sio_of(sio_server *io, const char *name);
 /* An existing namespace (exact or a dynamic child), else NULL. */
 sio_namespace *sio_find_namespace(sio_server *io, const char *name);
@@ -136,6 +141,8 @@ void sio_disconnect(sio_socket *s, int close_transport);
 typedef struct sio_adapter {
     void *ctx;
     void (*namespace_created)(void *ctx, sio_namespace *nsp);
+    /* An empty dynamic child is about to be freed (its rooms are gone already). */
+    void (*namespace_deleted)(void *ctx, sio_namespace *nsp);
     void (*room_changed)(void *ctx, sio_namespace *nsp, const char *room, int created);
     void (*broadcast)(void *ctx, sio_namespace *nsp, const sio_broadcast_opts *opts,
                       struct sio_outpacket *packet);
@@ -155,7 +162,11 @@ json_t *sio_socket_auth(const sio_socket *s); /* borrowed; {} when none */
 const eio_request_info *sio_socket_request(const sio_socket *s);
 void sio_socket_set_user(sio_socket *s, void *user);
 void *sio_socket_user(const sio_socket *s);
-/* Iterates the socket's rooms: for (i = 0; (name = sio_socket_room(s, i)); i++). */
-const char *sio_socket_room(const sio_socket *s, size_t i);
+/* Iterates the socket's rooms, O(1) a step:
+ *     const void *it = NULL; const char *name;
+ *     while ((name = sio_socket_room_next(s, &it))) ... */
+const char *sio_socket_room_next(const sio_socket *s, const void **it);
+size_t sio_socket_room_count(const sio_socket *s); /* its own room included */
+int sio_socket_in_room(const sio_socket *s, const char *name);
 
 #endif

@@ -43,7 +43,11 @@ typedef struct sio_handlers {
 struct sio_namespace {
     sio_server *srv;
     char *name;
+    uint64_t id;                 /* unique in the server: ack handles name it */
     int is_pattern;
+    int registered;              /* in srv->namespaces (a child only once admitted) */
+    unsigned connecting;         /* sockets running middlewares on it */
+    int reap_queued;             /* an empty child waiting in srv->reap */
     sio_namespace *parent;       /* the pattern a dynamic child was made from */
     sio_handlers own;
     sio_handlers *handlers;      /* &own, or &parent->own */
@@ -70,14 +74,11 @@ struct sio_socket {
     sio_client *client;
     sio_socket *client_next;      /* the client's sockets, one per namespace */
     sio_socket *nsp_prev, *nsp_next;
-    membership *rooms;
+    member_rooms rooms;
     uint64_t mark, except_mark;   /* broadcast epoch marks */
     sio_pending_ack *acks;
     json_t *auth;
     void *user;
-    int connected;
-    double tokens;                /* event rate limit bucket */
-    uint64_t refilled_ms;
 };
 
 struct sio_client {
@@ -90,6 +91,8 @@ struct sio_client {
     int has_pending;
     frame **attachments;
     uint32_t n_attachments;
+    double tokens;                /* EVENT_RATE bucket: every packet takes one */
+    uint64_t refilled_ms;
 };
 
 struct sio_server {
@@ -97,17 +100,32 @@ struct sio_server {
     sio_config cfg;
     eio_server *engine;
     hashmap namespaces;           /* name -> sio_namespace (exact and children) */
+    hashmap by_id;                /* id (8 bytes) -> registered sio_namespace */
+    hashmap pending;              /* name -> child namespace not admitted yet */
+    uint64_t next_nsp_id;
+    sio_namespace **reap;         /* empty children to free at the next turn */
+    size_t n_reap, cap_reap;
+    uv_timer_t reaper;
     sio_namespace *patterns;
     sio_adapter adapter;          /* zeroed: none */
     deadline_list connect_due;   /* delay: connect timeout */
     deadline_timer timer;
     size_t socket_count;
     uint64_t rate_limited;
+    int closing_handles;
 };
 
 /* sio_namespace.c */
-sio_namespace *sio_namespace_resolve(sio_server *io, const char *name); /* exact or via pattern */
+/* The namespace a CONNECT names: exact, or a child of a matching pattern
+ * (pending until sio_namespace_admit), or NULL. */
+sio_namespace *sio_namespace_resolve(sio_server *io, const char *name);
+/* A socket passed the middlewares: a pending child becomes a namespace. */
+int sio_namespace_admit(sio_namespace *nsp);
+/* A socket left or was refused: an empty child is freed at the next turn. */
+void sio_namespace_release(sio_namespace *nsp);
+sio_namespace *sio_namespace_by_id(sio_server *io, uint64_t id);
 void sio_namespace_free(sio_namespace *nsp);
+void sio_namespace_reap(uv_timer_t *t);
 const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const char *event);
 /* Fans an encoded packet out to the namespace's sockets per opts; returns the count. */
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p);

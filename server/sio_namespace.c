@@ -20,14 +20,24 @@ static void on_room(void *ctx, const room *r, int created)
         nsp->srv->adapter.room_changed(nsp->srv->adapter.ctx, nsp, r->name, created);
 }
 
-/* Registers an exact namespace (or a dynamic child) and tells the adapter. */
+/* Registers an exact namespace (or an admitted child) and tells the adapter. */
 static int register_namespace(sio_server *io, sio_namespace *nsp)
 {
     if (hashmap_put(&io->namespaces, nsp->name, strlen(nsp->name), nsp))
         return -1;
+    if (hashmap_put(&io->by_id, (const char *)&nsp->id, sizeof(nsp->id), nsp)) {
+        hashmap_remove(&io->namespaces, nsp->name, strlen(nsp->name));
+        return -1;
+    }
+    nsp->registered = 1;
     if (io->adapter.namespace_created)
         io->adapter.namespace_created(io->adapter.ctx, nsp);
     return 0;
+}
+
+sio_namespace *sio_namespace_by_id(sio_server *io, uint64_t id)
+{
+    return hashmap_get(&io->by_id, (const char *)&id, sizeof(id));
 }
 
 static sio_namespace *namespace_new(sio_server *io, const char *name, sio_namespace *parent)
@@ -38,6 +48,7 @@ static sio_namespace *namespace_new(sio_server *io, const char *name, sio_namesp
         return NULL;
     }
     nsp->srv = io;
+    nsp->id = ++io->next_nsp_id;
     nsp->parent = parent;
     nsp->handlers = parent ? &parent->own : &nsp->own;
     hashmap_init(&nsp->sockets);
@@ -98,21 +109,88 @@ sio_namespace *sio_find_namespace(sio_server *io, const char *name)
 
 sio_namespace *sio_namespace_resolve(sio_server *io, const char *name)
 {
+    size_t len = strlen(name);
     sio_namespace *nsp = sio_find_namespace(io, name);
-    if (nsp)
+    if (nsp || (nsp = hashmap_get(&io->pending, name, len)))
         return nsp;
     for (sio_namespace *p = io->patterns; p; p = p->next_pattern) {
-        if (!glob_match(p->name, name, strlen(name)))
+        if (!glob_match(p->name, name, len))
             continue;
+        /* pending: neither a namespace of the server nor known to the adapter
+         * until a socket passes the middlewares */
         if (!(nsp = namespace_new(io, name, p)))
             return NULL;
-        if (register_namespace(io, nsp)) {
+        if (hashmap_put(&io->pending, nsp->name, len, nsp)) {
             sio_namespace_free(nsp);
             return NULL;
         }
         return nsp;
     }
     return NULL;
+}
+
+int sio_namespace_admit(sio_namespace *nsp)
+{
+    sio_server *io = nsp->srv;
+    if (nsp->registered)
+        return 0;
+    hashmap_remove(&io->pending, nsp->name, strlen(nsp->name));
+    if (register_namespace(io, nsp)) {
+        hashmap_put(&io->pending, nsp->name, strlen(nsp->name), nsp);
+        return -1;
+    }
+    return 0;
+}
+
+static int unused_child(const sio_namespace *nsp)
+{
+    return nsp->parent && !nsp->connecting && nsp->sockets.count == 0;
+}
+
+void sio_namespace_release(sio_namespace *nsp)
+{
+    sio_server *io = nsp->srv;
+    if (!unused_child(nsp) || nsp->reap_queued)
+        return;
+    if (io->n_reap == io->cap_reap) {
+        size_t cap = io->cap_reap ? io->cap_reap * 2 : 16;
+        sio_namespace **r = realloc(io->reap, cap * sizeof(*r));
+        if (!r)
+            return; /* kept: freed with the server */
+        io->reap = r;
+        io->cap_reap = cap;
+    }
+    io->reap[io->n_reap++] = nsp;
+    nsp->reap_queued = 1;
+    uv_timer_start(&io->reaper, sio_namespace_reap, 0, 0);
+}
+
+static void unregister(sio_namespace *nsp)
+{
+    sio_server *io = nsp->srv;
+    if (!nsp->registered) {
+        hashmap_remove(&io->pending, nsp->name, strlen(nsp->name));
+        return;
+    }
+    if (io->adapter.namespace_deleted)
+        io->adapter.namespace_deleted(io->adapter.ctx, nsp);
+    hashmap_remove(&io->namespaces, nsp->name, strlen(nsp->name));
+    hashmap_remove(&io->by_id, (const char *)&nsp->id, sizeof(nsp->id));
+}
+
+/* The safe point: empty children that are still unused are freed. */
+void sio_namespace_reap(uv_timer_t *t)
+{
+    sio_server *io = t->data;
+    for (size_t i = 0; i < io->n_reap; i++) {
+        sio_namespace *nsp = io->reap[i];
+        nsp->reap_queued = 0;
+        if (!unused_child(nsp))
+            continue; /* a socket came back meanwhile */
+        unregister(nsp);
+        sio_namespace_free(nsp);
+    }
+    io->n_reap = 0;
 }
 
 const char *sio_namespace_name(const sio_namespace *nsp) { return nsp->name; }

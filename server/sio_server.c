@@ -75,16 +75,51 @@ static void connect_namespace(sio_client *c, sio_packet *p)
     json_t *auth = p->data ? json_incref(p->data) : json_object();
     sio_socket *s = sio_socket_new(nsp, c, auth);
     json_decref(auth);
-    if (!s)
-        return;
-    if (sio_socket_connect(s) == 0) {
+    if (s && sio_socket_connect(s) == 0)
         deadline_disarm(&c->connect_timer);
-    }
+    sio_namespace_release(nsp); /* a child nobody was admitted to goes */
+}
+
+static double bucket_size(const sio_config *cfg)
+{
+    return cfg->event_burst ? cfg->event_burst : (cfg->event_rate < 1 ? 1 : cfg->event_rate);
+}
+
+/* Token bucket of the connection: 1 when one more packet may pass. Every
+ * packet counts (CONNECT may cost a key verification and a Redis SUBSCRIBE). */
+static int take_token(sio_client *c)
+{
+    const sio_config *cfg = &c->srv->cfg;
+    if (cfg->event_rate <= 0)
+        return 1;
+    uint64_t now = uv_now(c->srv->loop);
+    c->tokens += (double)(now - c->refilled_ms) * cfg->event_rate / 1000.0;
+    if (c->tokens > bucket_size(cfg))
+        c->tokens = bucket_size(cfg);
+    c->refilled_ms = now;
+    if (c->tokens < 1)
+        return 0;
+    c->tokens -= 1;
+    return 1;
+}
+
+/* Past the rate: every socket is told "io server disconnect" (socket.io-client
+ * then does not reconnect on its own), and the connection ends. */
+static void rate_limited(sio_client *c)
+{
+    c->srv->rate_limited++;
+    for (sio_socket *s = c->sockets; s; s = s->client_next)
+        sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
+    sio_client_close(c, "rate limit");
 }
 
 /* What socket.io's Client.ondecoded does with one complete packet. */
 static void dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att)
 {
+    if (!take_token(c)) {
+        rate_limited(c);
+        return;
+    }
     sio_socket *s = client_socket(c, p->nsp);
     if (!s && p->type == SIO_CONNECT) {
         connect_namespace(c, p);
@@ -160,6 +195,8 @@ static void on_open(void *ctx, eio_session *conn)
     }
     c->srv = io;
     c->conn = conn;
+    c->tokens = bucket_size(&io->cfg);
+    c->refilled_ms = uv_now(io->loop);
     eio_session_set_user(conn, c);
     deadline_timer_arm(&io->timer, &io->connect_due, &c->connect_timer);
 }
@@ -205,6 +242,10 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
     io->loop = loop;
     io->cfg = *cfg;
     hashmap_init(&io->namespaces);
+    hashmap_init(&io->by_id);
+    hashmap_init(&io->pending);
+    uv_timer_init(loop, &io->reaper);
+    io->reaper.data = io;
     deadline_list_init(&io->connect_due, cfg->connect_timeout_ms, on_connect_due, io);
     deadline_timer_init(&io->timer, loop);
     deadline_timer_add_list(&io->timer, &io->connect_due);
@@ -219,7 +260,19 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
 
 static void free_after_close(uv_handle_t *h)
 {
-    free(h->data);
+    sio_server *io = h->data;
+    if (--io->closing_handles == 0)
+        free(io);
+}
+
+static void free_namespaces(hashmap *m)
+{
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(m, &it, &k, &klen, &v))
+        sio_namespace_free(v);
+    hashmap_free(m);
 }
 
 void sio_server_free(sio_server *io)
@@ -227,19 +280,19 @@ void sio_server_free(sio_server *io)
     if (!io)
         return;
     eio_server_free(io->engine); /* closes every client and socket */
-    size_t it = 0;
-    const char *k;
-    size_t klen;
-    void *v;
-    while (hashmap_next(&io->namespaces, &it, &k, &klen, &v))
-        sio_namespace_free(v);
+    free_namespaces(&io->namespaces); /* reaped children are in it still */
+    free_namespaces(&io->pending);
+    hashmap_free(&io->by_id);
+    free(io->reap);
     for (sio_namespace *p = io->patterns, *next; p; p = next) {
         next = p->next_pattern;
         sio_namespace_free(p);
     }
-    hashmap_free(&io->namespaces);
     io->timer.timer.data = io;
+    io->closing_handles = 2;
     deadline_timer_close(&io->timer, free_after_close);
+    uv_timer_stop(&io->reaper);
+    uv_close((uv_handle_t *)&io->reaper, free_after_close);
 }
 
 eio_server *sio_server_engine(sio_server *io)

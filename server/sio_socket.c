@@ -22,11 +22,9 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
         sio_generate_id(s->id);
     while (hashmap_get(&nsp->sockets, s->id, SIO_ID_LEN));
     s->nsp = nsp;
+    nsp->connecting++;
     s->client = client;
     s->auth = json_incref(auth);
-    const sio_config *cfg = &nsp->srv->cfg;
-    s->tokens = cfg->event_burst ? cfg->event_burst : (cfg->event_rate < 1 ? 1 : cfg->event_rate);
-    s->refilled_ms = uv_now(nsp->srv->loop);
     return s;
 }
 
@@ -49,6 +47,7 @@ int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, cons
 
 static int refuse(sio_socket *s, const char *message, json_t *data)
 {
+    s->nsp->connecting--;
     json_t *err = json_pack("{ss}", "message", message ? message : "unauthorized");
     if (err && data)
         json_object_set(err, "data", data);
@@ -69,7 +68,7 @@ int sio_socket_connect(sio_socket *s)
         if (m->fn(s, s->auth, &message, &data, m->ud))
             return refuse(s, message, data);
     }
-    if (hashmap_put(&nsp->sockets, s->id, SIO_ID_LEN, s) ||
+    if (sio_namespace_admit(nsp) || hashmap_put(&nsp->sockets, s->id, SIO_ID_LEN, s) ||
         room_join(&nsp->rooms, s, &s->rooms, s->id, SIO_ID_LEN) < 0) {
         hashmap_remove(&nsp->sockets, s->id, SIO_ID_LEN);
         return refuse(s, "server error", NULL);
@@ -80,7 +79,7 @@ int sio_socket_connect(sio_socket *s)
     nsp->first = s;
     s->client_next = s->client->sockets;
     s->client->sockets = s;
-    s->connected = 1;
+    nsp->connecting--;
     nsp->srv->socket_count++;
 
     json_t *data = json_pack("{ss}", "sid", s->id);
@@ -125,7 +124,7 @@ static void on_event(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
     sio_ack_handle ack_handle, *ack = NULL;
     if (p->id >= 0) {
         memcpy(ack_handle.socket_id, s->id, SIO_ID_LEN + 1);
-        ack_handle.nsp = s->nsp;
+        ack_handle.nsp_id = s->nsp->id;
         ack_handle.id = p->id;
         ack = &ack_handle;
     }
@@ -168,35 +167,11 @@ static void on_ack(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
     json_decref(args.json);
 }
 
-/* Token bucket: 1 when the event may pass. */
-static int take_token(sio_socket *s)
-{
-    const sio_config *cfg = &s->nsp->srv->cfg;
-    if (cfg->event_rate <= 0)
-        return 1;
-    double burst = cfg->event_burst ? cfg->event_burst : (cfg->event_rate < 1 ? 1 : cfg->event_rate);
-    uint64_t now = uv_now(s->nsp->srv->loop);
-    s->tokens += (double)(now - s->refilled_ms) * cfg->event_rate / 1000.0;
-    if (s->tokens > burst)
-        s->tokens = burst;
-    s->refilled_ms = now;
-    if (s->tokens < 1)
-        return 0;
-    s->tokens -= 1;
-    return 1;
-}
-
 void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
 {
     switch (p->type) {
     case SIO_EVENT:
     case SIO_BINARY_EVENT:
-        if (!take_token(s)) { /* "io server disconnect" on the client: no auto-reconnect */
-            s->nsp->srv->rate_limited++;
-            sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
-            sio_socket_close(s, "rate limit");
-            return;
-        }
         on_event(s, p, att, n_att);
         break;
     case SIO_ACK:
@@ -266,7 +241,8 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
 
 int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args)
 {
-    sio_socket *s = sio_socket_find(ack->nsp, ack->socket_id);
+    sio_namespace *nsp = sio_namespace_by_id(io, ack->nsp_id);
+    sio_socket *s = nsp ? sio_socket_find(nsp, ack->socket_id) : NULL;
     if (!s)
         return -1;
     json_t *empty = NULL;
@@ -303,7 +279,6 @@ void sio_socket_close(sio_socket *s, const char *reason)
         s->nsp_next->nsp_prev = s->nsp_prev;
     sio_client_remove_socket(s->client, s);
     nsp->srv->socket_count--;
-    s->connected = 0;
     while (s->acks) { /* pending acks end with an error, as socket.io rejects them */
         sio_pending_ack *a = take_ack(s, s->acks->id);
         a->fn(NULL, 1, NULL, a->ud);
@@ -311,6 +286,7 @@ void sio_socket_close(sio_socket *s, const char *reason)
     if (nsp->handlers->on_disconnect)
         nsp->handlers->on_disconnect(s, reason, nsp->handlers->disconnect_ud);
     socket_free(s);
+    sio_namespace_release(nsp);
 }
 
 void sio_disconnect(sio_socket *s, int close_transport)
@@ -338,10 +314,19 @@ sio_socket *sio_socket_find(sio_namespace *nsp, const char *id)
     return hashmap_get(&nsp->sockets, id, strlen(id));
 }
 
-const char *sio_socket_room(const sio_socket *s, size_t i)
+const char *sio_socket_room_next(const sio_socket *s, const void **it)
 {
-    membership *m = s->rooms;
-    while (m && i--)
-        m = m->member_next;
+    const membership *m = *it ? ((const membership *)*it)->member_next : s->rooms.head;
+    *it = m;
     return m ? m->room->name : NULL;
+}
+
+size_t sio_socket_room_count(const sio_socket *s)
+{
+    return s->rooms.count;
+}
+
+int sio_socket_in_room(const sio_socket *s, const char *name)
+{
+    return room_is_member(&s->rooms, name, strlen(name));
 }

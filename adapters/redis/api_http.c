@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "glob.h"
+#include "prom.h"
 #include "sio_packet.h"
 
 #define API_MAX_ROOMS 1024
@@ -212,10 +213,12 @@ static void scrape_conn_closed(struct evhttp_connection *conn, void *arg)
     p->req = NULL;
 }
 
-static void append_line(struct evbuffer *out, const char *name, const char *type, const char *node,
-                        double v)
+static void append_line(bytebuf *out, const char *name, const char *type, const char *help,
+                        const char *node, double v)
 {
-    evbuffer_add_printf(out, "# TYPE %s %s\n%s{node=\"%s\"} %.17g\n", name, type, name, node, v);
+    prom_label l = {"node", node};
+    prom_header(out, name, type, help);
+    prom_sample(out, name, &l, 1, v);
 }
 
 static void process_usage(double *rss_bytes, double *cpu_s)
@@ -239,27 +242,27 @@ static void process_usage(double *rss_bytes, double *cpu_s)
         *cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static void cluster_metrics(cluster *c, struct evbuffer *out)
+static void cluster_metrics(cluster *c, bytebuf *out)
 {
     const char *node = c->cfg.node_id ? c->cfg.node_id : "";
     double rss, cpu;
     process_usage(&rss, &cpu);
-    append_line(out, "process_resident_memory_bytes", "gauge", node, rss);
-    append_line(out, "process_cpu_seconds_total", "counter", node, cpu);
-    append_line(out, "sio_draining", "gauge", node, EDGE_STAT_GET(c->stats, draining));
-    append_line(out, "sio_api_broadcasts_total", "counter", node, (double)c->api_broadcasts);
-    append_line(out, "sio_api_errors_total", "counter", node, (double)c->api_errors);
+    append_line(out, "process_resident_memory_bytes", "gauge", "resident memory of the process", node, rss);
+    append_line(out, "process_cpu_seconds_total", "counter", "user and system CPU time of the process", node, cpu);
+    append_line(out, "sio_draining", "gauge", "1 while the node drains (SIGTERM)", node, EDGE_STAT_GET(c->stats, draining));
+    append_line(out, "sio_api_broadcasts_total", "counter", "broadcasts accepted by the HTTP API", node, (double)c->api_broadcasts);
+    append_line(out, "sio_api_errors_total", "counter", "HTTP API requests refused", node, (double)c->api_errors);
     if (!c->redis)
         return;
     const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);
-    append_line(out, "sio_redis_up", "gauge", node, redis_adapter_is_up(c->redis));
-    append_line(out, "sio_redis_reconnects_total", "counter", node, (double)redis_adapter_reconnects(c->redis));
-    append_line(out, "sio_redis_published_total", "counter", node, (double)rs->published);
-    append_line(out, "sio_redis_publish_failed_total", "counter", node, (double)rs->publish_failed);
-    append_line(out, "sio_redis_received_total", "counter", node, (double)rs->received);
-    append_line(out, "sio_redis_ignored_total", "counter", node, (double)rs->ignored);
-    append_line(out, "sio_redis_invalid_total", "counter", node, (double)rs->invalid);
-    append_line(out, "sio_redis_requests_total", "counter", node, (double)rs->requests);
+    append_line(out, "sio_redis_up", "gauge", "1 while both Redis connections are up", node, redis_adapter_is_up(c->redis));
+    append_line(out, "sio_redis_reconnects_total", "counter", "Redis reconnections", node, (double)redis_adapter_reconnects(c->redis));
+    append_line(out, "sio_redis_published_total", "counter", "messages published to Redis", node, (double)rs->published);
+    append_line(out, "sio_redis_publish_failed_total", "counter", "messages that could not be published (Redis down)", node, (double)rs->publish_failed);
+    append_line(out, "sio_redis_received_total", "counter", "messages received from Redis", node, (double)rs->received);
+    append_line(out, "sio_redis_ignored_total", "counter", "messages from Redis with nothing to do here (own, other rooms)", node, (double)rs->ignored);
+    append_line(out, "sio_redis_invalid_total", "counter", "messages from Redis that could not be decoded", node, (double)rs->invalid);
+    append_line(out, "sio_redis_requests_total", "counter", "requests from other nodes answered", node, (double)rs->requests);
 }
 
 void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t len)
@@ -272,8 +275,11 @@ void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t l
         if (p->req) {
             evhttp_connection_set_closecb(evhttp_request_get_connection(p->req), NULL, NULL);
             struct evbuffer *out = evbuffer_new();
+            bytebuf mine = BYTEBUF_INIT;
+            cluster_metrics(c, &mine);
             evbuffer_add(out, text, len);
-            cluster_metrics(c, out);
+            evbuffer_add(out, mine.data, mine.len);
+            bytebuf_free(&mine);
             evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type",
                               "text/plain; version=0.0.4");
             evhttp_send_reply(p->req, 200, "OK", out);
@@ -303,6 +309,9 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     mailbox_push(c->to_edge, &m->hdr);
 }
 
+#define API_MAX_HEADERS 16384
+#define API_TIMEOUT_S 30
+
 static void on_other(struct evhttp_request *req, void *arg)
 {
     reply_error(arg, req, 404, "Not Found", "not found");
@@ -314,6 +323,10 @@ int api_http_start(cluster *c)
     if (!c->http)
         return -1;
     evhttp_set_max_body_size(c->http, (ev_ssize_t)c->cfg.api_max_body);
+    /* headers arrive before the bearer token is checked: bound them (as Node's
+     * 16 KB), and the time a client may take to send a request */
+    evhttp_set_max_headers_size(c->http, API_MAX_HEADERS);
+    evhttp_set_timeout(c->http, API_TIMEOUT_S);
     evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
     evhttp_set_cb(c->http, "/v1/broadcast", on_broadcast, c);
     evhttp_set_cb(c->http, "/health", on_health, c);

@@ -152,6 +152,38 @@ static nsp_state *namespace_state(redis_adapter *a, const char *name)
     return ns;
 }
 
+static void free_nsp_state(nsp_state *ns)
+{
+    size_t rit = 0, rlen;
+    const char *rk;
+    void *rv;
+    while (hashmap_next(&ns->rooms, &rit, &rk, &rlen, &rv))
+        free(rv);
+    hashmap_free(&ns->rooms);
+    free(ns->channel), free(ns->request_channel), free(ns->response_channel);
+    free(ns->own_response), free(ns->name), free(ns);
+}
+
+/* An empty dynamic namespace was freed on the edge: leave its channels. */
+static void namespace_gone(redis_adapter *a, const char *name)
+{
+    nsp_state *ns = hashmap_remove(&a->nsps, name, strlen(name));
+    if (!ns)
+        return;
+    if (redis_conn_is_up(a->sub)) {
+        const char *argv[5] = {"UNSUBSCRIBE", ns->request_channel, ns->response_channel,
+                               ns->own_response, ns->channel};
+        command(a->sub, 5, argv);
+        if (a->pattern_mode) {
+            char *pattern = joined(ns->channel, "*", "", "");
+            if (pattern)
+                subscribe_one(a, "PUNSUBSCRIBE", pattern);
+            free(pattern);
+        }
+    }
+    free_nsp_state(ns);
+}
+
 static void room_changed(redis_adapter *a, const room_msg *m)
 {
     nsp_state *ns = namespace_state(a, m->nsp);
@@ -420,7 +452,10 @@ void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m)
 {
     switch (m->type) {
     case MSG_NAMESPACE:
-        namespace_state(a, ((room_msg *)m)->nsp);
+        if (((room_msg *)m)->created)
+            namespace_state(a, ((room_msg *)m)->nsp);
+        else
+            namespace_gone(a, ((room_msg *)m)->nsp);
         break;
     case MSG_ROOM:
         room_changed(a, (room_msg *)m);
@@ -495,17 +530,8 @@ void redis_adapter_free(redis_adapter *a)
     size_t it = 0, klen;
     const char *k;
     void *v;
-    while (hashmap_next(&a->nsps, &it, &k, &klen, &v)) {
-        nsp_state *ns = v;
-        size_t rit = 0, rlen;
-        const char *rk;
-        void *rv;
-        while (hashmap_next(&ns->rooms, &rit, &rk, &rlen, &rv))
-            free(rv);
-        hashmap_free(&ns->rooms);
-        free(ns->channel), free(ns->request_channel), free(ns->response_channel);
-        free(ns->own_response), free(ns->name), free(ns);
-    }
+    while (hashmap_next(&a->nsps, &it, &k, &klen, &v))
+        free_nsp_state(v);
     hashmap_free(&a->nsps);
     free(a->prefix);
     free(a);

@@ -73,13 +73,19 @@ int conn_writev(conn *c, const struct iovec *iov, int n)
 
 /* ---- closing ---------------------------------------------------------------- */
 
+static void defer(conn *c);
+
+/* Dead at once; closed by lws from the next check of the loop (outside any
+ * callback of the connection: lws_set_timeout()'s own asynchronous kill waits
+ * for lws's next service, which on an idle loop can be seconds away). */
 void conn_kill(conn *c)
 {
     if (c->state == CONN_DEAD)
         return;
     c->state = CONN_DEAD;
     conn_set_deadline(c, CONN_DL_NONE);
-    edge_lws_kill(c->wsi);
+    conn_leave_head(c);
+    defer(c);
 }
 
 /* FIN now, then read (and discard) until the client's FIN or the deadline. */
@@ -197,12 +203,24 @@ void conn_leave_head(conn *c)
     }
 }
 
+void conn_read_enable(conn *c, int on)
+{
+    if (conn_alive(c))
+        edge_lws_read_enable(c->wsi, on);
+}
+
 /* ---- deferred calls ------------------------------------------------------------ */
 
 void conn_defer(conn *c)
 {
+    if (conn_alive(c))
+        defer(c);
+}
+
+static void defer(conn *c)
+{
     edge *e = c->edge;
-    if (c->deferred || !conn_alive(c))
+    if (c->deferred)
         return;
     if (e->n_deferred == e->cap_deferred) {
         size_t cap = e->cap_deferred ? e->cap_deferred * 2 : 64;
@@ -214,6 +232,15 @@ void conn_defer(conn *c)
     }
     e->deferred[e->n_deferred++] = c;
     c->deferred = 1;
+}
+
+void conn_run_deferred(conn *c)
+{
+    c->deferred = 0;
+    if (c->state == CONN_DEAD)
+        edge_lws_kill_now(c->wsi); /* its close event runs inside this call */
+    else if (c->ops && c->ops->on_deferred && conn_alive(c))
+        c->ops->on_deferred(c);
 }
 
 static void drop_deferred(conn *c)

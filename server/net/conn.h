@@ -89,6 +89,8 @@ void conn_kill(conn *c);
 int conn_alive(const conn *c);
 /* Arms one of the deadlines (replacing the one armed), or CONN_DL_NONE. */
 void conn_set_deadline(conn *c, enum conn_deadline which);
+/* Stops (0) or restarts (1) reading the socket: backpressure. */
+void conn_read_enable(conn *c, int on);
 /* Calls ops->on_deferred at the next check of the loop, outside the current
  * call stack (once, however often it is asked before then). */
 void conn_defer(conn *c);

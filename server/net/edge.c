@@ -25,10 +25,8 @@ static void run_deferred(uv_check_t *h)
         conn *c = e->deferred[i];
         if (!c)
             continue; /* closed meanwhile */
-        c->deferred = 0;
         e->deferred[i] = NULL;
-        if (c->ops && c->ops->on_deferred && conn_alive(c))
-            c->ops->on_deferred(c);
+        conn_run_deferred(c);
     }
     memmove(e->deferred, e->deferred + n, (e->n_deferred - n) * sizeof(conn *));
     e->n_deferred -= n;

@@ -44,6 +44,8 @@ struct edge {
 };
 
 /* conn.c */
+/* A conn_defer() request (or a kill) falls due. */
+void conn_run_deferred(conn *c);
 void conn_expire(deadline_entry *entry, void *ctx);
 const http_handler *edge_route(void *ctx, const char *path, size_t len);
 

@@ -106,15 +106,20 @@ int edge_lws_fd(struct lws *wsi)
     return lws_get_socket_fd(wsi);
 }
 
-void edge_lws_kill(struct lws *wsi)
+void edge_lws_kill_now(struct lws *wsi)
 {
-    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
 }
 
 void edge_lws_peer(struct lws *wsi, char *out, size_t len)
 {
     out[0] = '\0';
     lws_get_peer_simple(wsi, out, len);
+}
+
+void edge_lws_read_enable(struct lws *wsi, int on)
+{
+    lws_rx_flow_control(wsi, on);
 }
 
 void edge_lws_set_log(void (*emit)(int level, const char *line))

@@ -27,9 +27,12 @@ void edge_lws_destroy(edge_lws *l);
 int edge_lws_write(struct lws *wsi, const void *p, size_t n);
 int edge_lws_buffered(struct lws *wsi);
 int edge_lws_fd(struct lws *wsi);
-/* Closes the connection from the loop, soon (its close event follows). */
-void edge_lws_kill(struct lws *wsi);
+/* Closes the connection now: its close event runs inside this call, which
+ * must not be made from inside one of the connection's own events. */
+void edge_lws_kill_now(struct lws *wsi);
 void edge_lws_peer(struct lws *wsi, char *out, size_t len);
+/* Stops (0) or restarts (1) polling the socket for input. */
+void edge_lws_read_enable(struct lws *wsi, int on);
 /* libwebsockets' own log lines (errors and warnings) go to `emit`. */
 void edge_lws_set_log(void (*emit)(int level, const char *line));
 

@@ -11,6 +11,10 @@
 
 static const conn_ops ws_ops;
 
+/* Bytes kept while paused: lws stops reading at once, so this is about one
+ * read of its buffer; far more means something is wrong. */
+#define WS_MAX_STASH (1u << 20)
+
 static ws_state *ws(conn *c)
 {
     return &c->proto.ws;
@@ -273,10 +277,13 @@ static long read_header(conn *c, const uint8_t *p, size_t n)
     return (long)((size_t)rc - have);
 }
 
-static int ws_data(conn *c, uint8_t *p, size_t n)
+/* Parses frames from `p` until done, closed, or paused (the rest is kept). */
+static int parse(conn *c, uint8_t *p, size_t n)
 {
     ws_state *w = ws(c);
     while (n && !w->close_received && conn_alive(c)) {
+        if (w->paused) /* a message handler asked for it: keep the rest */
+            return bytebuf_append(&w->stash, p, n);
         if (!w->in_frame) {
             long used = read_header(c, p, n);
             if (used < 0)
@@ -299,6 +306,56 @@ static int ws_data(conn *c, uint8_t *p, size_t n)
     return 0;
 }
 
+void ws_pause(conn *c)
+{
+    ws_state *w = ws(c);
+    if (w->paused || !conn_alive(c))
+        return;
+    w->paused = 1;
+    conn_read_enable(c, 0);
+}
+
+void ws_resume(conn *c)
+{
+    ws_state *w = ws(c);
+    if (!w->paused)
+        return;
+    w->paused = 0;
+    conn_read_enable(c, 1);
+    if (w->stash.len)
+        conn_defer(c); /* parsed from the loop, not inside the caller */
+}
+
+int ws_paused(const conn *c)
+{
+    return c->proto.ws.paused;
+}
+
+static void ws_deferred(conn *c)
+{
+    ws_state *w = ws(c);
+    if (w->paused || !w->stash.len)
+        return;
+    bytebuf in = w->stash;
+    w->stash = (bytebuf)BYTEBUF_INIT;
+    if (parse(c, in.data, in.len)) /* a pause keeps the rest in the (new) stash */
+        conn_kill(c);
+    bytebuf_free(&in);
+}
+
+static int ws_data(conn *c, uint8_t *p, size_t n)
+{
+    ws_state *w = ws(c);
+    if (w->paused || w->stash.len) { /* behind what is kept: in order, later */
+        if (w->stash.len + n > WS_MAX_STASH)
+            return -1; /* reading stopped long ago: a client that ignores it */
+        if (!w->paused)
+            conn_defer(c);
+        return bytebuf_append(&w->stash, p, n);
+    }
+    return parse(c, p, n);
+}
+
 static void ws_drained(conn *c)
 {
     ws_state *w = ws(c);
@@ -310,10 +367,12 @@ static void ws_gone(conn *c)
 {
     report_close(c, 1006);
     bytebuf_free(&ws(c)->msg);
+    bytebuf_free(&ws(c)->stash);
 }
 
 static const conn_ops ws_ops = {
     .on_data = ws_data,
     .on_drained = ws_drained,
     .on_close = ws_gone,
+    .on_deferred = ws_deferred,
 };

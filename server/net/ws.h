@@ -56,6 +56,8 @@ typedef struct ws_state {
     bytebuf msg;            /* a message arriving in pieces */
     uint8_t ctl[125];       /* a control frame's payload */
     uint8_t ctl_len;
+    uint8_t paused;         /* ws_pause(): reading stopped */
+    bytebuf stash;          /* what was read but not parsed when paused */
 } ws_state;
 
 /* Answers `req` (a validated upgrade, see ws_upgrade_check) with 101 and
@@ -72,6 +74,12 @@ int ws_write(conn *c, const void *frames, size_t len);
 int ws_writev(conn *c, const struct iovec *iov, int n);
 /* One unfragmented message or control frame. */
 int ws_send(conn *c, uint8_t opcode, const void *data, size_t len);
+/* Backpressure on a client: stop reading it (the rest of the current read is
+ * kept, and lws stops polling the socket), e.g. while the answers it caused
+ * wait in its send queue; resume() goes on from the next check of the loop. */
+void ws_pause(conn *c);
+void ws_resume(conn *c);
+int ws_paused(const conn *c);
 /* Starts the closing handshake with `code` (nothing may be written after). */
 void ws_close(conn *c, uint16_t code);
 int ws_closing(const conn *c);

@@ -49,7 +49,7 @@ static json_t *rooms_of(sio_socket *s)
 {
     json_t *list = json_array();
     const char *name;
-    for (size_t i = 0; (name = sio_socket_room(s, i)); i++)
+    for (const void *it = NULL; (name = sio_socket_room_next(s, &it));)
         json_array_append_new(list, json_string(name));
     return list;
 }

@@ -1,0 +1,84 @@
+/* test_room_index: rooms and memberships (server/room_index.c): joins and
+ * leaves from both sides, the member's index past MEMBER_ROOMS_INDEXED rooms,
+ * and room creation/deletion hooks. (How join costs grow with a member's rooms
+ * is measured in loadtest/, not timed here.) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "room_index.h"
+
+CHECK_STATE;
+
+static int created, deleted;
+
+static void on_room(void *ctx, const room *r, int is_new)
+{
+    (void)ctx;
+    (void)r;
+    if (is_new)
+        created++;
+    else
+        deleted++;
+}
+
+static int join(room_index *ri, void *member, member_rooms *mr, const char *name)
+{
+    return room_join(ri, member, mr, name, strlen(name));
+}
+
+static void test_basics(void)
+{
+    room_index ri;
+    room_index_init(&ri);
+    ri.on_room = on_room;
+    member_rooms a = {0}, b = {0};
+    int ma, mb;
+    CHECK(join(&ri, &ma, &a, "x") == 1);
+    CHECK(join(&ri, &ma, &a, "x") == 0);
+    CHECK(join(&ri, &mb, &b, "x") == 1);
+    CHECK(created == 1 && room_find(&ri, "x", 1)->count == 2);
+    CHECK(room_is_member(&a, "x", 1) && !room_is_member(&a, "y", 1));
+    CHECK(room_leave(&ri, &a, "x", 1) == 1 && room_leave(&ri, &a, "x", 1) == 0);
+    CHECK(deleted == 0 && room_find(&ri, "x", 1)->count == 1);
+    CHECK(room_find(&ri, "x", 1)->members->member == &mb);
+    room_leave_all(&ri, &b);
+    CHECK(deleted == 1 && !room_find(&ri, "x", 1) && b.count == 0 && !b.head);
+    room_index_free(&ri);
+}
+
+static void test_indexed_member(void)
+{
+    room_index ri;
+    room_index_init(&ri);
+    member_rooms mr = {0};
+    int m;
+    char name[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "r%d", i);
+        CHECK(join(&ri, &m, &mr, name) == 1);
+    }
+    CHECK(mr.count == 100 && mr.index != NULL);
+    for (int i = 0; i < 100; i += 2) { /* leave from the index, rejoin */
+        snprintf(name, sizeof(name), "r%d", i);
+        CHECK(room_leave(&ri, &mr, name, strlen(name)) == 1);
+        CHECK(!room_is_member(&mr, name, strlen(name)));
+    }
+    CHECK(mr.count == 50);
+    size_t listed = 0;
+    for (membership *x = mr.head; x; x = x->member_next)
+        listed++;
+    CHECK(listed == 50);
+    CHECK(join(&ri, &m, &mr, "r1") == 0 && join(&ri, &m, &mr, "r0") == 1);
+    room_leave_all(&ri, &mr);
+    CHECK(ri.rooms.count == 0 && mr.index == NULL && mr.count == 0);
+    room_index_free(&ri);
+}
+
+int main(void)
+{
+    test_basics();
+    test_indexed_member();
+    return CHECK_DONE("test_room_index");
+}
