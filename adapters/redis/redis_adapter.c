@@ -9,7 +9,6 @@
 #include "hashmap.h"
 #include "log.h"
 #include "random_id.h"
-#include "sio.h"
 #include "sio_packet.h"
 
 #define UID_LEN 6

@@ -149,6 +149,7 @@ int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, cons
 void sio_generate_id(char out[SIO_ID_LEN + 1]);
 
 /* sio_server.c */
+int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
 void sio_client_remove_socket(sio_client *c, sio_socket *s);
 void sio_client_close(sio_client *c, const char *reason);
 

@@ -33,10 +33,13 @@ typedef struct sio_server sio_server;
 typedef struct sio_namespace sio_namespace;
 typedef struct sio_socket sio_socket;
 
+#ifndef SIO_BIN_DEFINED
+#define SIO_BIN_DEFINED
 typedef struct sio_bin {
     const void *data;
     size_t len;
 } sio_bin;
+#endif
 
 /* The arguments of an event or an ack: a JSON array (NULL = none) plus the
  * binary attachments its placeholders refer to. */

@@ -1,9 +1,9 @@
+/* sio_outpacket: encoding a packet once; see sio_outpacket.h. */
 #include "sio_outpacket.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio.h"
 
 static sio_outpacket *alloc_packet(uint32_t n)
 {
@@ -53,36 +53,6 @@ sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64
             return NULL;
         }
     return p;
-}
-
-sio_outpacket *sio_outpacket_encode_frames(const char *nsp, sio_packet_type type, int64_t id,
-                                           const json_t *data, frame *const *bins,
-                                           size_t n_bins)
-{
-    sio_outpacket *p = alloc_packet((uint32_t)(1 + n_bins));
-    if (!p)
-        return NULL;
-    if (!(p->frames[0] = encode_text(nsp, type, id, data, n_bins))) {
-        sio_outpacket_unref(p);
-        return NULL;
-    }
-    for (size_t i = 0; i < n_bins; i++)
-        p->frames[1 + i] = frame_ref(bins[i]);
-    return p;
-}
-
-int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
-{
-    uint32_t i = 0;
-    if (is_volatile) {
-        if (eio_session_send_volatile(s, p->frames[0]))
-            return 1;
-        i = 1;
-    }
-    for (; i < p->n_frames; i++)
-        if (eio_session_send(s, p->frames[i]))
-            return -1;
-    return 0;
 }
 
 void sio_outpacket_unref(sio_outpacket *p)
