@@ -97,8 +97,12 @@ struct eio_server {
     char open_json_tail[160];  /* ,"pingInterval":..} */
 };
 
-/* eio_server.c */
-const http_handler *eio_server_http(eio_server *srv);
+/* eio_session.c */
+/* The session table, heartbeat lists and flush handles of a new server. */
+int eio_sessions_init(eio_server *srv);
+/* Ends every session and closes the handles (srv->open_handles counts them
+ * down through on_closed). */
+void eio_sessions_close(eio_server *srv, uv_close_cb on_closed);
 /* Writes the open packet's JSON ("{...}") for `s` into out. */
 int eio_open_packet(eio_session *s, bytebuf *out);
 /* 0 when a request from `addr` may open a session, else 503. */
@@ -112,10 +116,7 @@ void eio_session_destroy(eio_session *s, const char *reason);
 void eio_session_on_packet(eio_session *s, const eio_packet *p);
 /* Queues the open packet ("0{...}"): the first thing a new session sends. */
 int eio_session_send_open(eio_session *s);
-void eio_session_on_probe_packet(eio_session *s, const eio_packet *p);
 void eio_session_start_probe(eio_session *s, conn *c);
-/* The probe completed ("5"): the session moves to its WebSocket. */
-void eio_session_upgraded(eio_session *s);
 /* Aborts an upgrade in progress (the probe is closed). */
 void eio_session_abort_probe(eio_session *s);
 /* Asks for a flush at the end of this loop turn. */
@@ -123,6 +124,12 @@ void eio_session_mark_dirty(eio_session *s);
 
 /* eio_request.c */
 void eio_request_handler_init(eio_server *srv);
+
+/* eio_http.c */
+/* The Origin to echo ("*", the request's, or NULL for no CORS headers);
+ * *refused is set when the Origin is not allowed. */
+const char *eio_cors_origin(const eio_server *srv, const http_request *req, int *refused);
+int eio_respond_preflight(eio_server *srv, conn *c, const http_request *req);
 /* The client's address (the last X-Forwarded-For hop, else the
  * TCP peer), trimmed, whatever the header's length. */
 void eio_client_address(const http_request *req, char *out, size_t len);

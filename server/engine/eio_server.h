@@ -2,7 +2,7 @@
  *
  * An eio_server owns the sessions handshaken on one path (e.g. "/socket.io/"):
  * the sid table, heartbeats, upgrades and every session's bounded send queue.
- * The edge routes that path's HTTP requests to eio_server_http(); the
+ * The edge routes that path's HTTP requests to its handler (eio_server_mount); the
  * transports (eio_polling.c, eio_websocket.c) feed the sessions packets; the
  * layer above (Socket.IO, or an echo) sees only eio_handler callbacks and
  * sends shared frames. Everything here runs on the edge thread's loop.

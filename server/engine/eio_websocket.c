@@ -92,6 +92,47 @@ const eio_transport eio_websocket_transport = {
     .detach = detach,
 };
 
+/* ---- the upgrade from polling ------------------------------------------------------- */
+
+/* The probe "2probe" was answered: the pending poll must return at once so
+ * the client can pause polling and send "5" (engine.io answers with noop). */
+static void probe_answered(eio_session *s)
+{
+    eio_server *srv = s->srv;
+    s->upgrade = UPGRADE_PROBED;
+    ws_write_frame(s->probe, srv->pong_probe_frame);
+    if (s->poll_get && !s->queue.count)
+        eio_session_send(s, srv->noop_frame);
+}
+
+static void upgraded(eio_session *s)
+{
+    deadline_disarm(&s->upgrade_timer);
+    s->upgrade = UPGRADE_NONE;
+    s->tp->detach(s); /* a poll still held is answered with a noop */
+    s->tp = &eio_websocket_transport;
+    s->ws = s->probe;
+    s->probe = NULL;
+    eio_session_mark_dirty(s); /* what was queued for polling goes out now */
+}
+
+static void on_probe_packet(eio_session *s, const eio_packet *p)
+{
+    if (s->state != SESSION_OPEN)
+        return;
+    if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0 &&
+        s->upgrade == UPGRADE_PROBING) {
+        probe_answered(s);
+        return;
+    }
+    if (p->type == EIO_UPGRADE && s->upgrade == UPGRADE_PROBED) {
+        upgraded(s);
+        return;
+    }
+    /* anything else on a probe aborts the upgrade (engine.io closes the probe) */
+    eio_session_abort_probe(s);
+}
+
 /* ---- the connection's events ------------------------------------------------------- */
 
 static void on_message(void *ctx, conn *c, int binary, uint8_t *data, size_t len)
@@ -107,7 +148,7 @@ static void on_message(void *ctx, conn *c, int binary, uint8_t *data, size_t len
         return;
     }
     if (s->probe == c)
-        eio_session_on_probe_packet(s, &p);
+        on_probe_packet(s, &p);
     else if (s->ws == c)
         eio_session_on_packet(s, &p);
     /* the work a client causes is bounded by what it reads: while half its

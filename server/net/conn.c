@@ -1,6 +1,7 @@
 /* conn: writes, closing, deadlines and per-peer accounting of the edge's
- * connections, and the entry points edge.c calls from lws. See conn.h. */
-#include "edge_internal.h"
+ * connections, the pool they share, and the events edge_lws.c delivers. See
+ * conn.h. */
+#include "conn.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "edge_lws.h"
 
 #define CONN_OF(entry) ((conn *)((char *)(entry) - offsetof(conn, deadline)))
 
@@ -124,10 +127,10 @@ void conn_set_deadline(conn *c, enum conn_deadline which)
         deadline_disarm(&c->deadline);
         return;
     }
-    deadline_timer_arm(&c->edge->timer, &c->edge->deadlines[which], &c->deadline);
+    deadline_timer_arm(&c->pool->timer, &c->pool->deadlines[which], &c->deadline);
 }
 
-void conn_expire(deadline_entry *entry, void *ctx)
+static void conn_expire(deadline_entry *entry, void *ctx)
 {
     conn *c = CONN_OF(entry);
     c->dl = CONN_DL_NONE;
@@ -137,10 +140,17 @@ void conn_expire(deadline_entry *entry, void *ctx)
 
 /* ---- connections in their headers, per peer ----------------------------------- */
 
-static edge_peer *peer_entry(edge *e, const char *addr)
+/* One peer's connections that are still sending request headers. */
+typedef struct conn_peer {
+    size_t count;
+    conn *first, *last;
+    char addr[];
+} conn_peer;
+
+static conn_peer *peer_entry(conn_pool *e, const char *addr)
 {
     size_t len = strlen(addr);
-    edge_peer *p = hashmap_get(&e->peers, addr, len);
+    conn_peer *p = hashmap_get(&e->peers, addr, len);
     if (p)
         return p;
     p = calloc(1, sizeof(*p) + len + 1);
@@ -156,10 +166,10 @@ static edge_peer *peer_entry(edge *e, const char *addr)
 
 void conn_enter_head(conn *c)
 {
-    edge *e = c->edge;
+    conn_pool *e = c->pool;
     if (c->peer || !conn_alive(c))
         return;
-    edge_peer *p = peer_entry(e, c->peer_addr);
+    conn_peer *p = peer_entry(e, c->peer_addr);
     if (!p)
         return;
     uint64_t now = uv_now(e->loop);
@@ -184,7 +194,7 @@ void conn_enter_head(conn *c)
 
 void conn_leave_head(conn *c)
 {
-    edge_peer *p = c->peer;
+    conn_peer *p = c->peer;
     if (!p)
         return;
     if (c->peer_prev)
@@ -198,7 +208,7 @@ void conn_leave_head(conn *c)
     c->peer = NULL;
     c->peer_prev = c->peer_next = NULL;
     if (--p->count == 0) {
-        hashmap_remove(&c->edge->peers, p->addr, strlen(p->addr));
+        hashmap_remove(&c->pool->peers, p->addr, strlen(p->addr));
         free(p);
     }
 }
@@ -219,7 +229,7 @@ void conn_defer(conn *c)
 
 static void defer(conn *c)
 {
-    edge *e = c->edge;
+    conn_pool *e = c->pool;
     if (c->deferred)
         return;
     if (e->n_deferred == e->cap_deferred) {
@@ -234,7 +244,7 @@ static void defer(conn *c)
     c->deferred = 1;
 }
 
-void conn_run_deferred(conn *c)
+static void run_one_deferred(conn *c)
 {
     c->deferred = 0;
     if (c->state == CONN_DEAD)
@@ -245,14 +255,81 @@ void conn_run_deferred(conn *c)
 
 static void drop_deferred(conn *c)
 {
-    edge *e = c->edge;
+    conn_pool *e = c->pool;
     for (size_t i = 0; i < e->n_deferred; i++)
         if (e->deferred[i] == c)
             e->deferred[i] = NULL;
     c->deferred = 0;
 }
 
-/* ---- lws events (edge.c) ------------------------------------------------------- */
+static void run_deferred(uv_check_t *h)
+{
+    conn_pool *p = h->data;
+    if (!p->n_deferred)
+        return;
+    /* a deferred call may defer again: run the batch taken now */
+    size_t n = p->n_deferred;
+    for (size_t i = 0; i < n && i < p->n_deferred; i++) {
+        conn *c = p->deferred[i];
+        if (!c)
+            continue; /* closed meanwhile */
+        p->deferred[i] = NULL;
+        run_one_deferred(c);
+    }
+    memmove(p->deferred, p->deferred + n, (p->n_deferred - n) * sizeof(conn *));
+    p->n_deferred -= n;
+}
+
+/* ---- the pool ------------------------------------------------------------------ */
+
+void conn_pool_init(conn_pool *p, uv_loop_t *loop, const conn_pool_config *cfg)
+{
+    memset(p, 0, sizeof(*p));
+    p->cfg = *cfg;
+    p->loop = loop;
+    uint64_t delay[CONN_DL_COUNT] = {
+        [CONN_DL_HEAD] = cfg->header_timeout_ms, [CONN_DL_BODY] = cfg->body_timeout_ms,
+        [CONN_DL_IDLE] = cfg->idle_timeout_ms,   [CONN_DL_CLOSE] = 3000,
+        [CONN_DL_LINGER] = 2000,
+    };
+    deadline_timer_init(&p->timer, loop);
+    for (int i = CONN_DL_HEAD; i < CONN_DL_COUNT; i++) {
+        deadline_list_init(&p->deadlines[i], delay[i], conn_expire, p);
+        deadline_timer_add_list(&p->timer, &p->deadlines[i]);
+    }
+    hashmap_init(&p->peers);
+    uv_check_init(loop, &p->defer_check);
+    p->defer_check.data = p;
+    uv_check_start(&p->defer_check, run_deferred);
+}
+
+static void pool_handle_closed(uv_handle_t *h)
+{
+    conn_pool *p = h->data;
+    if (--p->closing_handles)
+        return;
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&p->peers, &it, &k, &klen, &v))
+        free(v); /* only if a connection outlived its pool */
+    hashmap_free(&p->peers);
+    free(p->deferred);
+    if (p->on_freed)
+        p->on_freed(p->cfg.ctx);
+}
+
+void conn_pool_close(conn_pool *p, void (*on_freed)(void *ctx))
+{
+    p->on_freed = on_freed;
+    p->closing_handles = 2;
+    p->timer.timer.data = p;
+    deadline_timer_close(&p->timer, pool_handle_closed);
+    uv_check_stop(&p->defer_check);
+    uv_close((uv_handle_t *)&p->defer_check, pool_handle_closed);
+}
+
+/* ---- lws events (edge_lws.c) ---------------------------------------------------- */
 
 static void set_peer_addr(conn *c)
 {
@@ -263,14 +340,14 @@ static void set_peer_addr(conn *c)
         memmove(a, a + 7, strlen(a + 7) + 1);
 }
 
-void conn_on_adopt(edge *e, conn *c, struct lws *wsi)
+void conn_on_adopt(conn_pool *pool, conn *c, struct lws *wsi)
 {
     c->wsi = wsi;
-    c->edge = e;
+    c->pool = pool;
     c->state = CONN_OPEN;
     set_peer_addr(c);
-    e->n_conns++;
-    http1_start(c, edge_route, e, e->cfg.max_header_bytes);
+    pool->count++;
+    pool->cfg.on_open(pool->cfg.ctx, c);
 }
 
 int conn_on_readable(conn *c, uint8_t *p, size_t n)
@@ -311,5 +388,5 @@ void conn_on_closed(conn *c)
         c->ops->on_close(c);
     c->ops = NULL;
     c->wsi = NULL;
-    c->edge->n_conns--;
+    c->pool->count--;
 }

@@ -1,11 +1,14 @@
-/* conn: one client TCP connection of the edge, on a libwebsockets raw socket.
+/* conn: one client TCP connection of the edge, on a libwebsockets raw socket,
+ * and the conn_pool that keeps what the connections share: their deadlines,
+ * the per-peer count of connections still sending headers, and the calls
+ * deferred to a safe point of the loop.
  *
  * libwebsockets owns the socket on the libuv loop: it accepts, reads, writes
  * what it can at once and keeps the rest (asking for POLLOUT only then), and
- * closes. The protocol spoken on the connection is a conn_ops implementation:
- * HTTP/1.1 (http1.c) from the first byte, WebSocket (ws.c) after an upgrade.
- * Its state lives inside the conn (`proto`), so a connection is one
- * allocation, lws's per-session data.
+ * closes (edge_lws.c). The protocol spoken on the connection is a conn_ops
+ * implementation: HTTP/1.1 (http1.c) from the first byte, WebSocket (ws.c)
+ * after an upgrade. Its state lives inside the conn (`proto`), so a
+ * connection is one allocation, lws's per-session data.
  *
  * Ownership and lifetime: lws allocates and frees the conn. on_close is the
  * last call for it; after conn_kill() or a failed write the connection is
@@ -17,12 +20,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "deadline_list.h"
+#include "deadline_timer.h"
+#include "hashmap.h"
 #include "http1.h"
 #include "ws.h"
 
 struct lws;
-struct edge;
 typedef struct conn conn;
 
 typedef struct conn_ops {
@@ -55,14 +61,40 @@ enum conn_deadline {
     CONN_DL_COUNT,
 };
 
+typedef struct conn_pool_config {
+    uint32_t header_timeout_ms, body_timeout_ms, idle_timeout_ms;
+    uint32_t max_pending_per_peer;
+    /* a new connection: start its first protocol */
+    void (*on_open)(void *ctx, conn *c);
+    void *ctx;
+} conn_pool_config;
+
+typedef struct conn_pool {
+    conn_pool_config cfg;
+    uv_loop_t *loop;
+    deadline_list deadlines[CONN_DL_COUNT];
+    deadline_timer timer;
+    hashmap peers;           /* address -> struct conn_peer */
+    size_t count;            /* connections open now */
+    uv_check_t defer_check;  /* runs conn_defer() requests and kills */
+    conn **deferred;
+    size_t n_deferred, cap_deferred;
+    int closing_handles;
+    void (*on_freed)(void *ctx);
+} conn_pool;
+
+void conn_pool_init(conn_pool *p, uv_loop_t *loop, const conn_pool_config *cfg);
+/* After every connection closed: closes the pool's handles, then on_freed(ctx). */
+void conn_pool_close(conn_pool *p, void (*on_freed)(void *ctx));
+
 struct conn {
     struct lws *wsi;
-    struct edge *edge;
+    conn_pool *pool;
     const conn_ops *ops;
     void *user;                  /* the layer above's, e.g. the Engine.IO session */
     deadline_entry deadline;
     conn *peer_prev, *peer_next; /* in the edge's list of the peer's connections in headers */
-    struct edge_peer *peer;      /* non-NULL while in that list */
+    struct conn_peer *peer;      /* non-NULL while in that list */
     uint64_t head_since_ms;      /* when it entered that list */
     uint8_t state;               /* enum conn_state */
     uint8_t dl;                  /* enum conn_deadline armed */
@@ -94,6 +126,12 @@ void conn_read_enable(conn *c, int on);
 /* Calls ops->on_deferred at the next check of the loop, outside the current
  * call stack (once, however often it is asked before then). */
 void conn_defer(conn *c);
+/* The connection's events, from edge_lws.c (see edge_lws_events). */
+void conn_on_adopt(conn_pool *pool, conn *c, struct lws *wsi);
+int conn_on_readable(conn *c, uint8_t *p, size_t n);
+void conn_on_writable(conn *c);
+void conn_on_closed(conn *c); /* c may be NULL: closed before adoption */
+
 /* Accounting of connections still sending their request headers, per peer.
  * Past the edge's max_pending_per_peer, entering closes that peer's oldest one
  * if it has been at it for a second or more (a slowloris); a burst of fresh

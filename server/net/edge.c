@@ -1,11 +1,31 @@
-/* edge: routing, deferred calls and the deadlines of the edge's connections;
- * the lws context itself is edge_lws.c's. See edge.h. */
-#include "edge_internal.h"
+/* edge: the listening socket (edge_lws.c), the pool of its connections
+ * (conn.c), and the routing of their HTTP requests. See edge.h. */
+#include "edge.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-const http_handler *edge_route(void *ctx, const char *path, size_t len)
+#include "conn.h"
+#include "edge_lws.h"
+
+#define EDGE_MAX_MOUNTS 4
+
+typedef struct edge_mount_point {
+    const char *prefix;
+    size_t len;
+    const http_handler *h;
+} edge_mount_point;
+
+struct edge {
+    edge_config cfg;
+    edge_lws *lws;
+    conn_pool pool;
+    edge_mount_point mounts[EDGE_MAX_MOUNTS];
+    int n_mounts;
+    const http_handler *fallback;
+};
+
+static const http_handler *route(void *ctx, const char *path, size_t len)
 {
     edge *e = ctx;
     for (int i = 0; i < e->n_mounts; i++)
@@ -14,37 +34,34 @@ const http_handler *edge_route(void *ctx, const char *path, size_t len)
     return e->fallback;
 }
 
-static void run_deferred(uv_check_t *h)
+/* Every connection starts with HTTP/1.1. */
+static void on_open(void *ctx, conn *c)
 {
-    edge *e = h->data;
-    if (!e->n_deferred)
-        return;
-    /* a deferred call may defer again: run the batch taken now */
-    size_t n = e->n_deferred;
-    for (size_t i = 0; i < n && i < e->n_deferred; i++) {
-        conn *c = e->deferred[i];
-        if (!c)
-            continue; /* closed meanwhile */
-        e->deferred[i] = NULL;
-        conn_run_deferred(c);
-    }
-    memmove(e->deferred, e->deferred + n, (e->n_deferred - n) * sizeof(conn *));
-    e->n_deferred -= n;
+    edge *e = ctx;
+    http1_start(c, route, e, e->cfg.max_header_bytes);
 }
 
-static void init_deadlines(edge *e)
+/* ---- lws events, to the connection (lws's per-connection storage) ---------- */
+
+static void ev_adopt(void *ctx, void *storage, struct lws *wsi)
 {
-    const edge_config *cfg = &e->cfg;
-    uint64_t delay[CONN_DL_COUNT] = {
-        [CONN_DL_HEAD] = cfg->header_timeout_ms, [CONN_DL_BODY] = cfg->body_timeout_ms,
-        [CONN_DL_IDLE] = cfg->idle_timeout_ms,   [CONN_DL_CLOSE] = 3000,
-        [CONN_DL_LINGER] = 2000,
-    };
-    deadline_timer_init(&e->timer, e->loop);
-    for (int i = CONN_DL_HEAD; i < CONN_DL_COUNT; i++) {
-        deadline_list_init(&e->deadlines[i], delay[i], conn_expire, e);
-        deadline_timer_add_list(&e->timer, &e->deadlines[i]);
-    }
+    edge *e = ctx;
+    conn_on_adopt(&e->pool, storage, wsi);
+}
+
+static int ev_readable(void *storage, uint8_t *p, size_t n)
+{
+    return conn_on_readable(storage, p, n);
+}
+
+static void ev_writable(void *storage)
+{
+    conn_on_writable(storage);
+}
+
+static void ev_closed(void *storage)
+{
+    conn_on_closed(storage);
 }
 
 static void apply_defaults(edge_config *c)
@@ -66,16 +83,20 @@ edge *edge_new(uv_loop_t *loop, const edge_config *cfg)
     edge *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    e->loop = loop;
     e->cfg = *cfg;
     apply_defaults(&e->cfg);
-    hashmap_init(&e->peers);
-    init_deadlines(e);
-    uv_check_init(loop, &e->defer_check);
-    e->defer_check.data = e;
-    uv_check_start(&e->defer_check, run_deferred);
-    e->lws = edge_lws_new(e, loop, e->cfg.bind_addr, e->cfg.port, e->cfg.max_connections,
-                          sizeof(conn));
+    conn_pool_config pc = {
+        .header_timeout_ms = e->cfg.header_timeout_ms,
+        .body_timeout_ms = e->cfg.body_timeout_ms,
+        .idle_timeout_ms = e->cfg.idle_timeout_ms,
+        .max_pending_per_peer = e->cfg.max_pending_per_peer,
+        .on_open = on_open,
+        .ctx = e,
+    };
+    conn_pool_init(&e->pool, loop, &pc);
+    edge_lws_events ev = {e, ev_adopt, ev_readable, ev_writable, ev_closed};
+    e->lws = edge_lws_new(loop, e->cfg.bind_addr, e->cfg.port, e->cfg.max_connections,
+                          sizeof(conn), &ev);
     if (!e->lws) {
         edge_destroy(e);
         return NULL;
@@ -103,27 +124,7 @@ int edge_port(const edge *e)
 
 size_t edge_connection_count(const edge *e)
 {
-    return e->n_conns;
-}
-
-static void free_peers(edge *e)
-{
-    size_t it = 0, klen;
-    const char *k;
-    void *v;
-    while (hashmap_next(&e->peers, &it, &k, &klen, &v))
-        free(v); /* only if a connection outlived the context */
-    hashmap_free(&e->peers);
-}
-
-static void free_edge(uv_handle_t *h)
-{
-    edge *e = h->data;
-    if (--e->closing_handles)
-        return;
-    free_peers(e);
-    free(e->deferred);
-    free(e);
+    return e->pool.count;
 }
 
 void edge_destroy(edge *e)
@@ -132,9 +133,5 @@ void edge_destroy(edge *e)
         return;
     edge_lws_destroy(e->lws); /* closes every connection */
     e->lws = NULL;
-    e->closing_handles = 2;
-    e->timer.timer.data = e;
-    deadline_timer_close(&e->timer, free_edge);
-    uv_check_stop(&e->defer_check);
-    uv_close((uv_handle_t *)&e->defer_check, free_edge);
+    conn_pool_close(&e->pool, free);
 }

@@ -7,11 +7,11 @@
 
 #include <libwebsockets.h>
 
-#include "conn_events.h"
 
 static const char edge_protocol[] = "sio-edge";
 
 struct edge_lws {
+    edge_lws_events ev;
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     struct lws_protocols protocols[2];
@@ -21,30 +21,31 @@ struct edge_lws {
 static int edge_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
-    struct conn *c = user;
+    edge_lws *l = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT:
-        conn_on_adopt(lws_context_user(lws_get_context(wsi)), c, wsi);
+        l->ev.adopt(l->ev.ctx, user, wsi);
         return 0;
     case LWS_CALLBACK_RAW_RX:
-        return conn_on_readable(c, in, len);
+        return l->ev.readable(user, in, len);
     case LWS_CALLBACK_RAW_WRITEABLE:
-        conn_on_writable(c);
+        l->ev.writable(user);
         return 0;
     case LWS_CALLBACK_RAW_CLOSE:
-        conn_on_closed(c);
+        l->ev.closed(user);
         return 0;
     default:
         return 0;
     }
 }
 
-edge_lws *edge_lws_new(struct edge *e, uv_loop_t *loop, const char *iface, int port,
-                       unsigned max_connections, size_t conn_size)
+edge_lws *edge_lws_new(uv_loop_t *loop, const char *iface, int port, unsigned max_connections,
+                       size_t conn_size, const edge_lws_events *ev)
 {
     edge_lws *l = calloc(1, sizeof(*l));
     if (!l)
         return NULL;
+    l->ev = *ev;
     l->protocols[0] = (struct lws_protocols){
         .name = edge_protocol,
         .callback = edge_callback,
@@ -63,7 +64,7 @@ edge_lws *edge_lws_new(struct edge *e, uv_loop_t *loop, const char *iface, int p
     info.listen_accept_role = "raw-skt";
     info.listen_accept_protocol = edge_protocol;
     info.foreign_loops = l->foreign_loops;
-    info.user = e;
+    info.user = l;
     info.pt_serv_buf_size = 65536; /* the read buffer, one per thread */
     info.vhost_name = "sio";
     if (max_connections)

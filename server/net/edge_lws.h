@@ -3,22 +3,30 @@
  * http_parser.h's, and nothing else needs to know lws's types).
  *
  * The context runs on the caller's libuv loop and accepts every connection
- * as a raw socket; its events go to conn.c (conn_on_adopt, conn_on_readable,
- * conn_on_writable, conn_on_closed) with the per-connection storage of
- * `conn_size` bytes that lws allocates, zeroed, for each. */
+ * as a raw socket; its events go to the edge_lws_events given, with the
+ * per-connection storage of `conn_size` bytes that lws allocates, zeroed,
+ * for each. */
 #ifndef SIO_NET_EDGE_LWS_H
 #define SIO_NET_EDGE_LWS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
 struct lws;
-struct edge;
 typedef struct edge_lws edge_lws;
 
-edge_lws *edge_lws_new(struct edge *e, uv_loop_t *loop, const char *iface, int port,
-                       unsigned max_connections, size_t conn_size);
+typedef struct edge_lws_events {
+    void *ctx;
+    void (*adopt)(void *ctx, void *storage, struct lws *wsi);
+    int (*readable)(void *storage, uint8_t *p, size_t n); /* -1: close */
+    void (*writable)(void *storage);
+    void (*closed)(void *storage); /* storage NULL: closed before adoption */
+} edge_lws_events;
+
+edge_lws *edge_lws_new(uv_loop_t *loop, const char *iface, int port, unsigned max_connections,
+                       size_t conn_size, const edge_lws_events *ev);
 int edge_lws_port(const edge_lws *l);
 /* Closes every connection (their close events run), then frees. */
 void edge_lws_destroy(edge_lws *l);

@@ -127,6 +127,10 @@ sio_namespace *sio_namespace_by_id(sio_server *io, uint64_t id);
 void sio_namespace_free(sio_namespace *nsp);
 void sio_namespace_reap(uv_timer_t *t);
 const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const char *event);
+/* Queues an encoded packet's frames on a session, by reference. With
+ * `is_volatile`, only when the transport can take it now. 0 sent, 1 dropped
+ * (volatile), -1 session gone or slow. */
+int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
 /* Fans an encoded packet out to the namespace's sockets per opts; returns the count. */
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p);
 
@@ -148,9 +152,6 @@ int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, cons
                            const sio_bin *bins, size_t n_bins);
 void sio_generate_id(char out[SIO_ID_LEN + 1]);
 
-/* sio_server.c */
-int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
-void sio_client_remove_socket(sio_client *c, sio_socket *s);
-void sio_client_close(sio_client *c, const char *reason);
+
 
 #endif

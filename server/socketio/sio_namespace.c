@@ -270,6 +270,23 @@ static void mark_room(sio_namespace *nsp, const char *name, uint64_t epoch)
         ((sio_socket *)m->member)->except_mark = epoch;
 }
 
+/* Queues the packet's frames on a session, by reference. With `is_volatile`,
+ * only when the transport can take it now. 0 sent, 1 dropped (volatile), -1
+ * session gone or slow. */
+int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
+{
+    uint32_t i = 0;
+    if (is_volatile) {
+        if (eio_session_send_volatile(s, p->frames[0]))
+            return 1;
+        i = 1;
+    }
+    for (; i < p->n_frames; i++)
+        if (eio_session_send(s, p->frames[i]))
+            return -1;
+    return 0;
+}
+
 static int deliver_to(sio_socket *s, sio_outpacket *p, int is_volatile)
 {
     return sio_outpacket_send(p, s->client->conn, is_volatile) == 0;

@@ -18,25 +18,6 @@ void sio_config_defaults(sio_config *c)
     c->event_burst = 0;
 }
 
-/* ---- sending ---------------------------------------------------------------- */
-
-/* Queues the packet's frames on a session, by reference. With `is_volatile`,
- * only when the transport can take it now. 0 sent, 1 dropped (volatile), -1
- * session gone or slow. */
-int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
-{
-    uint32_t i = 0;
-    if (is_volatile) {
-        if (eio_session_send_volatile(s, p->frames[0]))
-            return 1;
-        i = 1;
-    }
-    for (; i < p->n_frames; i++)
-        if (eio_session_send(s, p->frames[i]))
-            return -1;
-    return 0;
-}
-
 /* ---- clients ---------------------------------------------------------------- */
 
 static void clear_pending(sio_client *c)
@@ -51,18 +32,9 @@ static void clear_pending(sio_client *c)
     c->has_pending = 0;
 }
 
-void sio_client_close(sio_client *c, const char *reason)
+static void client_close(sio_client *c, const char *reason)
 {
     eio_session_close(c->conn, reason);
-}
-
-void sio_client_remove_socket(sio_client *c, sio_socket *s)
-{
-    for (sio_socket **p = &c->sockets; *p; p = &(*p)->client_next)
-        if (*p == s) {
-            *p = s->client_next;
-            return;
-        }
 }
 
 static sio_socket *client_socket(sio_client *c, const char *nsp)
@@ -129,7 +101,7 @@ static void rate_limited(sio_client *c)
     c->srv->rate_limited++;
     for (sio_socket *s = c->sockets; s; s = s->client_next)
         sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
-    sio_client_close(c, "rate limit");
+    client_close(c, "rate limit");
 }
 
 /* What socket.io's Client.ondecoded does with one complete packet. */
@@ -145,7 +117,7 @@ static void dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att)
     } else if (s && p->type != SIO_CONNECT && p->type != SIO_CONNECT_ERROR) {
         sio_socket_on_packet(s, p, att, n_att);
     } else {
-        sio_client_close(c, "forced server close");
+        client_close(c, "forced server close");
     }
 }
 
@@ -154,11 +126,11 @@ static void on_text(sio_client *c, const eio_packet *ep)
     sio_limits lim = {c->srv->cfg.max_attachments, SIO_MAX_NSP_LEN};
     sio_packet p;
     if (c->has_pending) { /* text while reassembling: socket.io-parser rejects it */
-        sio_client_close(c, "parse error");
+        client_close(c, "parse error");
         return;
     }
     if (sio_packet_decode((const char *)ep->data, ep->len, &lim, &p) != SIO_OK) {
-        sio_client_close(c, "parse error");
+        client_close(c, "parse error");
         return;
     }
     if ((p.type == SIO_BINARY_EVENT || p.type == SIO_BINARY_ACK) && p.attachments > 0) {
@@ -167,7 +139,7 @@ static void on_text(sio_client *c, const eio_packet *ep)
         c->attachments = calloc(p.attachments, sizeof(frame *));
         if (!c->attachments) {
             clear_pending(c);
-            sio_client_close(c, "parse error");
+            client_close(c, "parse error");
         }
         return;
     }
@@ -178,13 +150,13 @@ static void on_text(sio_client *c, const eio_packet *ep)
 static void on_binary(sio_client *c, const eio_packet *ep)
 {
     if (!c->has_pending) {
-        sio_client_close(c, "parse error");
+        client_close(c, "parse error");
         return;
     }
     frame *f = frame_new_binary(ep->data, ep->len);
     if (!f) {
         clear_pending(c);
-        sio_client_close(c, "parse error");
+        client_close(c, "parse error");
         return;
     }
     c->attachments[c->n_attachments++] = f;
@@ -248,7 +220,7 @@ static void on_connect_due(deadline_entry *e, void *ctx)
 {
     sio_client *c = (sio_client *)((char *)e - offsetof(sio_client, connect_timer));
     if (!c->sockets)
-        sio_client_close(c, "forced server close");
+        client_close(c, "forced server close");
 }
 
 /* ---- server ----------------------------------------------------------------- */

@@ -266,6 +266,15 @@ int sio_leave(sio_socket *s, const char *name)
     return 0;
 }
 
+static void unlink_from_client(sio_socket *s)
+{
+    for (sio_socket **p = &s->client->sockets; *p; p = &(*p)->client_next)
+        if (*p == s) {
+            *p = s->client_next;
+            return;
+        }
+}
+
 void sio_socket_close(sio_socket *s, const char *reason)
 {
     sio_namespace *nsp = s->nsp;
@@ -277,7 +286,7 @@ void sio_socket_close(sio_socket *s, const char *reason)
         nsp->first = s->nsp_next;
     if (s->nsp_next)
         s->nsp_next->nsp_prev = s->nsp_prev;
-    sio_client_remove_socket(s->client, s);
+    unlink_from_client(s);
     nsp->srv->socket_count--;
     while (s->acks) { /* pending acks end with an error, as socket.io rejects them */
         sio_pending_ack *a = take_ack(s, s->acks->id);
@@ -292,7 +301,7 @@ void sio_socket_close(sio_socket *s, const char *reason)
 void sio_disconnect(sio_socket *s, int close_transport)
 {
     if (close_transport) {
-        sio_client_close(s->client, "forced server close");
+        eio_session_close(s->client->conn, "forced server close");
         return;
     }
     sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
