@@ -417,10 +417,16 @@ static int append_double(bytebuf *out, double x)
     return append_positive_double(out, x < 0 ? -x : x);
 }
 
-/* Integers are written exactly; beyond 2^53 JavaScript would have rounded them,
- * but a JS peer reading the exact digits gets the same double anyway. */
+/* JSON numbers are doubles in JavaScript. Integers within 2^53 are exact
+ * doubles and are written as such; larger ones are written as JSON.stringify
+ * writes the double JSON.parse makes of them (9223372036854775807 becomes
+ * 9223372036854776000), so that encoding is a fixed point. */
+#define SIO_MAX_EXACT_INT ((json_int_t)1 << 53)
+
 static int append_integer(bytebuf *out, json_int_t v)
 {
+    if (v > SIO_MAX_EXACT_INT || v < -SIO_MAX_EXACT_INT)
+        return append_double(out, (double)v);
     char text[32];
     int len = snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, v);
     return bytebuf_append(out, text, (size_t)len);
