@@ -16,11 +16,10 @@
 
 #include <openssl/crypto.h>
 
-#include "glob.h"
+#include "api_broadcast.h"
 #include "prom.h"
 #include "sio_packet.h"
 
-#define API_MAX_ROOMS 1024
 
 static void reply_json(struct evhttp_request *req, int status, const char *reason, json_t *body)
 {
@@ -53,90 +52,19 @@ static int authorized(cluster *c, struct evhttp_request *req)
            CRYPTO_memcmp(h + 7, c->cfg.api_token, tlen) == 0;
 }
 
-static int namespace_configured(cluster *c, const char *nsp)
+/* Encodes a parsed broadcast once: to Redis, and to the edge. 0 or -1. */
+static int forward_broadcast(cluster *c, const api_broadcast *b)
 {
-    for (const char *const *p = c->cfg.namespaces; p && *p; p++)
-        if (glob_match(*p, nsp, strlen(nsp)))
-            return 1;
-    return 0;
-}
-
-/* Reads an optional array of strings; returns NULL when fine, else an error. */
-static const char *string_list(json_t *req, const char *key, const char **out, size_t *n)
-{
-    json_t *v = json_object_get(req, key);
-    *n = 0;
-    if (!v || json_is_null(v))
-        return NULL;
-    if (!json_is_array(v) || json_array_size(v) > API_MAX_ROOMS)
-        return "rooms and except must be arrays of strings";
-    for (size_t i = 0; i < json_array_size(v); i++) {
-        json_t *s = json_array_get(v, i);
-        if (!json_is_string(s) || json_string_length(s) == 0)
-            return "rooms and except must be arrays of non-empty strings";
-        out[(*n)++] = json_string_value(s);
-    }
-    return NULL;
-}
-
-const char *api_check_broadcast(cluster *c, json_t *req)
-{
-    if (!json_is_object(req))
-        return "a broadcast must be a JSON object";
-    json_t *nsp_v = json_object_get(req, "namespace");
-    const char *nsp = nsp_v ? json_string_value(nsp_v) : "/";
-    if (!nsp || nsp[0] != '/')
-        return "namespace must be a string starting with '/'";
-    if (strpbrk(nsp, "*?"))
-        return "namespace must be a name, not a pattern";
-    if (!namespace_configured(c, nsp))
-        return "unknown namespace";
-    const char *event = json_string_value(json_object_get(req, "event"));
-    if (!event || !*event)
-        return "missing event";
-    if (sio_is_reserved_event(event))
-        return "reserved event name";
-    json_t *data = json_object_get(req, "data");
-    json_t *args = json_object_get(req, "args");
-    if (data && args)
-        return "give either data or args, not both";
-    if (args && !json_is_array(args))
-        return "args must be an array";
-    json_t *vol = json_object_get(req, "volatile");
-    if (vol && !json_is_boolean(vol))
-        return "volatile must be a boolean";
-    const char *rooms[API_MAX_ROOMS];
-    size_t n;
-    const char *err = string_list(req, "rooms", rooms, &n);
-    return err ? err : string_list(req, "except", rooms, &n);
-}
-
-int api_forward_broadcast(cluster *c, json_t *req)
-{
-    json_t *nsp_v = json_object_get(req, "namespace");
-    const char *nsp = nsp_v ? json_string_value(nsp_v) : "/";
-    json_t *args = json_object_get(req, "args");
-    json_t *data = json_object_get(req, "data");
-    const char *rooms[API_MAX_ROOMS], *except[API_MAX_ROOMS];
-    size_t n_rooms, n_except;
-    string_list(req, "rooms", rooms, &n_rooms);
-    string_list(req, "except", except, &n_except);
-
-    json_t *packet_data = json_array();
-    if (!packet_data ||
-        json_array_append_new(packet_data, json_string(json_string_value(json_object_get(req, "event")))) ||
-        (args && json_array_extend(packet_data, args)) ||
-        (!args && data && json_array_append(packet_data, data))) {
-        json_decref(packet_data);
+    json_t *packet_data = api_broadcast_packet_data(b);
+    if (!packet_data)
         return -1;
-    }
-    int is_volatile = json_is_true(json_object_get(req, "volatile"));
     if (c->redis) /* the other nodes hear of it through Redis */
-        redis_adapter_publish_json(c->redis, nsp, rooms, n_rooms, except, n_except, is_volatile,
-                                   packet_data);
-    sio_outpacket *p = sio_outpacket_encode(nsp, SIO_EVENT, -1, packet_data, NULL, 0);
+        redis_adapter_publish_json(c->redis, b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
+                                   b->is_volatile, packet_data);
+    sio_outpacket *p = sio_outpacket_encode(b->nsp, SIO_EVENT, -1, packet_data, NULL, 0);
     json_decref(packet_data);
-    broadcast_msg *m = p ? broadcast_msg_new(nsp, rooms, n_rooms, except, n_except, is_volatile, p)
+    broadcast_msg *m = p ? broadcast_msg_new(b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
+                                             b->is_volatile, p)
                          : NULL;
     sio_outpacket_unref(p);
     if (!m)
@@ -166,11 +94,16 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
     int batch = json_is_array(body);
     size_t n = batch ? json_array_size(body) : 1;
     const char *err = batch && n == 0 ? "empty batch" : NULL;
+    api_broadcast *b = err ? NULL : malloc(sizeof(*b));
+    if (!err && !b)
+        err = "out of memory";
     for (size_t i = 0; !err && i < n; i++)
-        err = api_check_broadcast(c, batch ? json_array_get(body, i) : body);
+        err = api_broadcast_parse(batch ? json_array_get(body, i) : body, c->cfg.namespaces, b);
     for (size_t i = 0; !err && i < n; i++)
-        if (api_forward_broadcast(c, batch ? json_array_get(body, i) : body))
+        if (api_broadcast_parse(batch ? json_array_get(body, i) : body, c->cfg.namespaces, b) ||
+            forward_broadcast(c, b))
             err = "out of memory";
+    free(b);
     json_decref(body);
     if (err)
         return reply_error(c, req, 400, "Bad Request", err);

@@ -38,9 +38,5 @@ struct cluster {
 void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t len);
 int api_http_start(cluster *c);
 void api_http_stop(cluster *c);
-/* Validates one broadcast request: NULL, or a static message for a 400. */
-const char *api_check_broadcast(cluster *c, json_t *req);
-/* Encodes a validated request once and pushes it to the edge. 0 or -1. */
-int api_forward_broadcast(cluster *c, json_t *req);
 
 #endif
