@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, and run every test:
-#   1. C unit tests of the codecs (ctest), in a normal and an ASan/UBSan build;
-#   2. the libFuzzer targets, built with clang and run briefly (FUZZ_SECONDS, 5 s each);
+#   1. C unit tests (ctest), in a normal and an ASan/UBSan build, with the
+#      replay of every committed fuzz seed and regression input;
+#   2. the libFuzzer targets, built with clang, each run deterministically
+#      (fixed -seed and -runs from the committed inputs: scripts/fuzz.sh --ci);
 #   3. the Node integration suites against the real binaries, normal build
 #      (they start their own redis-server and haproxy on loopback);
 #   4. the same integration suites against the ASan/UBSan build;
@@ -19,8 +21,8 @@ echo "== unit tests =="
 ctest --test-dir build --output-on-failure
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
 
-echo "== fuzzers (${FUZZ_SECONDS:-5} s each) =="
-scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
+echo "== fuzzers (deterministic: fixed seed and runs) =="
+scripts/fuzz.sh --ci
 
 echo "== integration tests (release build) =="
 (cd tests && SIO_BUILD_DIR="$PWD/../build" npx mocha)

@@ -187,25 +187,46 @@ static int new_header(http1_state *s)
     return 0;
 }
 
+/* Trailers of a chunked body come through the header callbacks too, after the
+ * request's view points into `head`: they are ignored (Node keeps them apart,
+ * in req.trailers, and socket.io never reads them). */
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     http1_state *s = st(conn_of(p));
+    if (s->phase >= PH_BODY)
+        return 0;
     if (s->last_cb != CB_FIELD && (end_piece(s) || new_header(s)))
         return -1;
     s->last_cb = CB_FIELD;
     return bytebuf_append(&s->head, at, n);
 }
 
+/* RFC 7230 3.2.6 tchar. http-parser built non-strict (Debian's) lets blanks
+ * through in names: "Name : value" and "Transfer Encoding: chunked" are
+ * smuggling vectors (RFC 7230 3.2.4 says 400). */
+static int is_tchar(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int is_token(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (; *name; name++)
+        if (!is_tchar((uint8_t)*name))
+            return 0;
+    return 1;
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t n)
 {
     http1_state *s = st(conn_of(p));
+    if (s->phase >= PH_BODY)
+        return 0; /* a trailer */
     if (s->last_cb != CB_VALUE) {
         http_header *h = &s->headers[s->n_headers - 1];
-        uint8_t last = s->head.len > h->name_len ? s->head.data[s->head.len - 1] : 0;
-        if (last == ' ' || last == '\t') { /* "Name : value" (RFC 7230 3.2.4) */
-            s->error = 400;
-            return -1;
-        }
         if (end_piece(s))
             return -1;
         h->value_len = (uint32_t)s->head.len; /* the value's offset, for now */
@@ -232,8 +253,9 @@ static char *trim(char *v, uint32_t *len)
     return v;
 }
 
-/* Turns the offsets gathered while parsing into the request's view. */
-static void finish_headers(conn *c)
+/* Turns the offsets gathered while parsing into the request's view; -1 (a
+ * 400) when a header name is not a token. */
+static int finish_headers(conn *c)
 {
     http1_state *s = st(c);
     char *base = (char *)s->head.data;
@@ -242,6 +264,8 @@ static void finish_headers(conn *c)
         char *name = base + h->name_len;
         /* a header without a value has no value offset: "" */
         char *value = h->value_len ? base + h->value_len : name + strlen(name);
+        if (!is_token(name))
+            return -1;
         lower(name);
         h->name = name;
         h->name_len = (uint32_t)strlen(name);
@@ -261,6 +285,7 @@ static void finish_headers(conn *c)
     r->path_len = strlen(r->path);
     r->query_len = strlen(r->query);
     r->peer = c->peer_addr;
+    return 0;
 }
 
 static int body_expected(const http_parser *p)
@@ -279,7 +304,10 @@ static int on_headers_complete(http_parser *p)
         s->error = 505;
         return -1;
     }
-    finish_headers(c);
+    if (finish_headers(c)) {
+        s->error = 400;
+        return -1;
+    }
     s->req.method = p->method;
     s->req.keep_alive = (uint8_t)http_should_keep_alive(p);
     s->req.upgrade = (uint8_t)p->upgrade;

@@ -67,6 +67,16 @@ describe('hardening: HTTP framing (smuggling, hangs)', function () {
     assert.match(poll.data, /40\{"sid":"/, 'the chunked 40 was a CONNECT');
   });
 
+  it('1. a chunked POST with long trailers is answered "ok"; the trailers are ignored (found by fuzz_http1)', async function () {
+    // trailers used to be appended to the buffer the request's path points into (a use after free under ASan)
+    const { path } = await pollingSession(ctx.port);
+    const trailers = Array.from({ length: 40 }, (_, i) => `X-Trailer-${i}: ${'v'.repeat(100)}\r\n`).join('');
+    const r = await rawHttp(ctx.port, `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n40\r\n0\r\n${trailers}\r\n`, { ms: 2000, until: /\r\n\r\nok/ });
+    assert.match(r.data, /^HTTP\/1\.1 200[^]*\r\n\r\nok$/);
+    const poll = await rawHttp(ctx.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { ms: 2000, until: /40\{"sid"/ });
+    assert.match(poll.data, /40\{"sid":"/);
+  });
+
   it('2. a polling POST with neither Content-Length nor body is answered 200 at once (Node: the same)', async function () {
     const { path } = await pollingSession(ctx.port);
     const r = await rawHttp(ctx.port, `POST ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { ms: 2000, until: /\r\n\r\nok/ });
@@ -92,8 +102,9 @@ describe('hardening: HTTP framing (smuggling, hangs)', function () {
     }
   });
 
-  it('5. a header line without a colon, a NUL in a value, an obs-fold line: 400 at once', async function () {
-    for (const bad of ['Host x', 'X-A: a\0b', 'X-A: a\r\n b', 'X-A : a']) {
+  it('5. a header line without a colon, a NUL in a value, an obs-fold line, a blank in a name: 400 at once', async function () {
+    // the last two: http-parser built non-strict lets blanks into names (found by fuzz_http1)
+    for (const bad of ['Host x', 'X-A: a\0b', 'X-A: a\r\n b', 'X-A : a', 'Transfer Encoding: chunked', 'X A:']) {
       const r = await rawHttp(ctx.port, `GET /health HTTP/1.1\r\n${bad}\r\n\r\n`);
       assert.deepEqual(statusLines(r.data), ['HTTP/1.1 400 Bad Request'], JSON.stringify(bad));
       assert.ok(r.closed && r.ms < 1000, `${JSON.stringify(bad)}: closed ${r.closed} after ${r.ms} ms`);
