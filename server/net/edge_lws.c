@@ -92,9 +92,14 @@ void edge_lws_destroy(edge_lws *l)
     free(l);
 }
 
+/* lws_write() returns n once it wrote or kept everything; but when it already
+ * holds unsent bytes it appends these and returns how much of the *held* bytes
+ * it managed to send, maybe 0 (lws 4.1 lws_issue_raw): there only < 0 fails. */
 int edge_lws_write(struct lws *wsi, const void *p, size_t n)
 {
-    return lws_write(wsi, (unsigned char *)p, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+    int behind = lws_partial_buffered(wsi);
+    int w = lws_write(wsi, (unsigned char *)p, n, LWS_WRITE_RAW);
+    return w < 0 || (!behind && w < (int)n) ? -1 : 0;
 }
 
 int edge_lws_buffered(struct lws *wsi)

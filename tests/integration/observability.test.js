@@ -1,4 +1,5 @@
 'use strict';
+const fs = require('fs');
 /*
  * GET /metrics (Prometheus text, computed from live state at scrape time) and
  * the JSON log lines on stdout, filtered by LOG_LEVEL.
@@ -79,8 +80,23 @@ describe('observability: /metrics and JSON logs', function () {
     assert.ok(value(m, 'sio_bytes_sent_total') > 0);
     assert.equal(value(m, 'sio_redis_up'), 1);
     assert.equal(value(m, 'sio_redis_published_total'), 3);
-    assert.ok(value(m, 'process_resident_memory_bytes') > 1e6);
-    assert.ok(value(m, 'process_cpu_seconds_total') >= 0);
+    // the process figures are the kernel's: compare with /proc/<pid> read around the scrape
+    const procCpu = () => {
+      const f = fs.readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
+    };
+    const procRss = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))[1]) * 1024;
+    const cpuBefore = procCpu();
+    const rssBefore = procRss();
+    const p = parseMetrics((await apiGet(server.apiPort, '/metrics')).body);
+    const cpuAfter = procCpu();
+    const rssAfter = procRss();
+    const cpu = value(p, 'process_cpu_seconds_total');
+    const rss = value(p, 'process_resident_memory_bytes');
+    assert.ok(cpu >= cpuBefore - 0.011 && cpu <= cpuAfter + 0.011, `cpu ${cpu} s, /proc says ${cpuBefore}..${cpuAfter}`);
+    assert.ok(cpu > 0, 'a server that did TLS-less work for a while used no CPU?');
+    assert.ok(rss >= Math.min(rssBefore, rssAfter) * 0.8 && rss <= Math.max(rssBefore, rssAfter) * 1.2,
+      `rss ${rss}, /proc says ${rssBefore}..${rssAfter}`);
     for (const name of ['sio_send_queue_bytes', 'sio_slow_consumer_disconnects_total',
       'sio_rate_limit_disconnects_total', 'sio_redis_reconnects_total', 'sio_redis_publish_failed_total',
       'sio_redis_received_total', 'sio_draining', 'sio_api_broadcasts_total']) {
