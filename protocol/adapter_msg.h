@@ -1,6 +1,8 @@
 /* adapter_msg: the Redis wire format of @socket.io/redis-adapter 8.x (classic
  * pub/sub) and @socket.io/redis-emitter 5.x. Pure codec: msgpack-c + jansson,
- * no I/O. See ../shared/redis-adapter-wire.md and the adapter's dist/index.js.
+ * no I/O. The format is defined by the code of those packages:
+ * https://github.com/socketio/socket.io-redis-adapter (lib/index.ts) and
+ * https://github.com/socketio/socket.io-redis-emitter (lib/index.ts).
  *
  * Binary values: msgpack `bin` inside packet data becomes a Socket.IO
  * placeholder {"_placeholder":true,"num":i} in `data` plus bins[i] (owned

@@ -1,7 +1,7 @@
 /* cluster: the cluster thread. It owns a libevent loop, the internal HTTP API
- * (broadcast, health) and, with REDIS_URL, every Redis connection. It talks to
- * the edge only through mailboxes: it pushes pre-encoded broadcasts into the
- * edge's inbox, and reads its own inbox (messages the edge publishes).
+ * (broadcast, health, metrics) and, with REDIS_URL, every Redis connection. It
+ * talks to the edge only through mailboxes: it pushes pre-encoded broadcasts
+ * into the edge's inbox, and reads its own inbox (messages the edge publishes).
  *
  * cluster_start() spawns the thread; cluster_stop() asks it to finish, joins it
  * and frees everything it owned. Nothing in here runs on the edge thread except
@@ -28,7 +28,8 @@ typedef struct cluster_config {
     const char *redis_ca_file;
     const char *redis_sni;
     int redis_pattern_mode;
-    int health_redis_down_status;   /* /health status while Redis is down (200) */
+    int health_redis_down_status;   /* API_PORT /health status while Redis is down (200);
+                                     * the edge port's /health ignores Redis */
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

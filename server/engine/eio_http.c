@@ -130,10 +130,23 @@ static const char *header_or_empty(const http_request *req, const char *name, si
     return h ? h->value : "";
 }
 
+/* The last X-Forwarded-For line: several lines make one list, in order (RFC
+ * 7230 3.2.2), and a proxy that adds its own line (haproxy's option
+ * forwardfor) puts it after the client's. */
+static const char *last_xff(const http_request *req, size_t *n)
+{
+    const http_header *last = NULL;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcmp(req->headers[i].name, "x-forwarded-for") == 0)
+            last = &req->headers[i];
+    *n = last ? last->value_len : 0;
+    return last ? last->value : "";
+}
+
 void eio_client_address(const http_request *req, char *out, size_t len)
 {
     size_t n;
-    const char *xff = header_or_empty(req, "x-forwarded-for", &n);
+    const char *xff = last_xff(req, &n);
     /* the LAST hop is the one the load balancer appended; earlier ones can be forged */
     const char *last = xff + n;
     while (last > xff && last[-1] != ',')

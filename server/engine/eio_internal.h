@@ -130,8 +130,10 @@ void eio_request_handler_init(eio_server *srv);
  * *refused is set when the Origin is not allowed. */
 const char *eio_cors_origin(const eio_server *srv, const http_request *req, int *refused);
 int eio_respond_preflight(eio_server *srv, conn *c, const http_request *req);
-/* The client's address (the last X-Forwarded-For hop, else the
- * TCP peer), trimmed, whatever the header's length. */
+/* The client's address: the LAST comma-separated hop of the last
+ * X-Forwarded-For line (the one the load balancer appended; earlier hops and
+ * lines can be forged), else (no header, or an empty last hop) the TCP peer.
+ * Trimmed of blanks, whatever the header's length. */
 void eio_client_address(const http_request *req, char *out, size_t len);
 /* Copies what the upper layer may want of the request into s->req. */
 int eio_fill_request_info(eio_session *s, const http_request *req);

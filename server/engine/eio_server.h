@@ -37,7 +37,9 @@ typedef struct eio_handler {
 
 /* What the upper layer may want to know of the handshake request. */
 typedef struct eio_request_info {
-    const char *remote_addr;   /* X-Forwarded-For's last hop (the load balancer's), else the TCP peer */
+    const char *remote_addr;   /* the LAST hop of the last X-Forwarded-For line (the one the
+                                * load balancer appended; earlier hops can be forged), else the
+                                * TCP peer */
     const char *query;         /* raw query string of the handshake */
     const char *user_agent;    /* "" when absent */
     const char *origin;

@@ -4,7 +4,10 @@
  * middleware (when a key is configured) whose `rooms` / `publish` claims replace
  * SUBSCRIBE_PATTERNS / PUBLISH_PATTERNS for that client, and the client events
  * `subscribe`, `unsubscribe` and `publish`. Also answers GET /health on the
- * edge port, and refreshes the edge_stats the cluster thread reports. */
+ * edge port (PORT): {"status","connections","sockets"}, 200 "ok" or 503
+ * "draining", never looking at Redis (HEALTH_REDIS_DOWN_STATUS is the API
+ * port's, api_http.c); and refreshes every 200 ms the edge_stats the cluster
+ * thread reports. */
 #ifndef SIO_GATEWAY_H
 #define SIO_GATEWAY_H
 

@@ -38,7 +38,7 @@ typedef struct gateway_config {
     char *redis_tls_ca_file;         /* REDIS_TLS_CA_FILE */
     char *redis_tls_sni;             /* REDIS_TLS_SNI, default: the URL's host */
     char *redis_subscribe_mode;      /* REDIS_SUBSCRIBE_MODE, "rooms" | "pattern" */
-    int health_redis_down_status;    /* HEALTH_REDIS_DOWN_STATUS, 200 */
+    int health_redis_down_status;    /* HEALTH_REDIS_DOWN_STATUS, 200 (API_PORT /health only) */
     uint32_t drain_seconds;          /* DRAIN_SECONDS, 30 */
     uint32_t max_connections;        /* MAX_CONNECTIONS, 0 = unlimited */
     uint32_t max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP, 0 = unlimited */

@@ -372,6 +372,14 @@ describe('hardening: limits', function () {
       assert.match((await hs(200)).data, /^HTTP\/1\.1 503/, 'the third session of 10.0.0.9 must be refused');
       assert.match((await hs(2)).data, /^HTTP\/1\.1 503/);
     });
+    it('with several X-Forwarded-For lines the last line counts (haproxy adds its own after the client\'s)', async function () {
+      // a client forging its address in a first line must not escape the limit
+      const hs = (forged) => rawHttp(ctx.port, 'GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n' +
+        `X-Forwarded-For: ${forged}\r\nX-Forwarded-For: 10.0.0.77\r\n\r\n`, { ms: 500 });
+      assert.match((await hs('6.6.6.1')).data, /^HTTP\/1\.1 200/);
+      assert.match((await hs('6.6.6.2')).data, /^HTTP\/1\.1 200/);
+      assert.match((await hs('6.6.6.3')).data, /^HTTP\/1\.1 503/, 'the third session of 10.0.0.77 must be refused');
+    });
   });
 
   describe('work per client per loop turn', function () {
