@@ -357,6 +357,9 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
     prom_header(out, "sio_connections", "gauge", "Engine.IO sessions by transport");
     sample(out, "sio_connections", node, "transport", "polling", (double)polling);
     sample(out, "sio_connections", node, "transport", "websocket", (double)websocket);
+    /* one series per task: what an autoscaling average over tasks needs */
+    prom_header(out, "sio_clients", "gauge", "Engine.IO sessions of this node, all transports");
+    sample(out, "sio_clients", node, NULL, NULL, (double)(polling + websocket));
     prom_header(out, "sio_sockets", "gauge", "Socket.IO sockets by namespace");
     size_t it = 0;
     sio_namespace *nsp;

@@ -851,6 +851,41 @@ describe('deployment artifacts', function () {
       assert.equal(cw.logs.metrics_collected.prometheus.emf_processor.metric_namespace, conn.CustomizedMetricSpecification.Namespace);
     });
 
+    it('auto scaling: the average the connections policy tracks is a task\'s connections, measured on a live sio-server', async function () {
+      // What the sidecar does: scrape :3001/metrics, keep the series whose name the
+      // template's metric_selectors match, drop every label but ClusterName and
+      // ServiceName (so each series is one data point of the same metric), and
+      // CloudWatch averages those data points.
+      const agent = res('TaskDefinition').Properties.ContainerDefinitions.find((c) => c.Name !== 'sio');
+      const metricName = t.Parameters.ConnectionsMetricName.Default;
+      const cwText = agent.Environment.find((e) => e.Name === 'CW_CONFIG_CONTENT').Value['Fn::Sub']
+        .replace(/\$\{ConnectionsMetricName\}/g, metricName).replace(/\$\{[^}]+\}/g, 'X');
+      const decl = JSON.parse(cwText).logs.metrics_collected.prometheus.emf_processor.metric_declaration[0];
+      assert.deepEqual(decl.dimensions, [['ClusterName', 'ServiceName']]);
+      const selectors = decl.metric_selectors.map((r) => new RegExp(r));
+      const { startSioServer, stopAlive, connect, connected, closeAll } = require('../lib/sio');
+      const server = await startSioServer({});
+      try {
+        const clients = [
+          connect(server.url, { transports: ['websocket'] }),
+          connect(server.url, { transports: ['websocket'] }),
+          connect(server.url, { transports: ['polling'] }),
+        ];
+        await Promise.all(clients.map((c) => connected(c)));
+        const text = (await httpRequest({ port: server.apiPort, path: '/metrics' })).body;
+        const points = text.split('\n').filter((l) => l && !l.startsWith('#'))
+          .map((l) => /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(l))
+          .filter((m) => m && selectors.some((r) => r.test(m[1])))
+          .map((m) => Number(m[3]));
+        assert.ok(points.length >= 1, `no series of /metrics matches ${decl.metric_selectors}`);
+        const average = points.reduce((a, b) => a + b, 0) / points.length;
+        assert.equal(average, 3, `3 connections, but the policy would see ${average} (data points ${points})`);
+      } finally {
+        closeAll();
+        await stopAlive(server);
+      }
+    });
+
     it('alarms: connections, p99 latency, ALB 5xx, Redis engine CPU and memory', function () {
       const metrics = resourcesOfType(t, 'AWS::CloudWatch::Alarm').flatMap(([, a]) => {
         const p = a.Properties;

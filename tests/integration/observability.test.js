@@ -67,6 +67,7 @@ describe('observability: /metrics and JSON logs', function () {
     for (const [, rows] of m) for (const r of rows) assert.equal(r.labels.node, 'obs-1');
     assert.equal(value(m, 'sio_connections', { transport: 'websocket' }), 2);
     assert.equal(value(m, 'sio_connections', { transport: 'polling' }), 1);
+    assert.equal(value(m, 'sio_clients'), 3, 'sio_clients is every session in one series');
     assert.equal(value(m, 'sio_sockets', { namespace: '/' }), 2);
     assert.equal(value(m, 'sio_sockets', { namespace: '/admin' }), 1);
     // "/" has m1, m2 and each socket's own room
