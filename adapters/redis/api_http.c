@@ -5,6 +5,7 @@
  * Requests are validated and encoded here, once; the edge only fans out. */
 #include "cluster_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,17 @@ static void reply_error(cluster *c, struct evhttp_request *req, int status, cons
     reply_json(req, status, reason, json_pack("{sbss}", "ok", 0, "error", message));
 }
 
+/* 503 with Retry-After: the edge's mailbox is full. `accepted` items of a
+ * batch went out before it filled (0 for a single broadcast). */
+static void reply_overloaded(cluster *c, struct evhttp_request *req, size_t accepted)
+{
+    c->api_overloaded++;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+    reply_json(req, 503, "Service Unavailable",
+               json_pack("{sbsssI}", "ok", 0, "error", "edge overloaded", "accepted",
+                         (json_int_t)accepted));
+}
+
 static int authorized(cluster *c, struct evhttp_request *req)
 {
     if (!c->cfg.api_token)
@@ -52,12 +64,13 @@ static int authorized(cluster *c, struct evhttp_request *req)
            CRYPTO_memcmp(h + 7, c->cfg.api_token, tlen) == 0;
 }
 
-/* Encodes a parsed broadcast once: to Redis, and to the edge. 0 or -1. */
+/* Encodes a parsed broadcast once: to Redis, and to the edge. 0, -ENOMEM, or
+ * -ENOBUFS when the edge's mailbox is full. */
 static int forward_broadcast(cluster *c, const api_broadcast *b)
 {
     json_t *packet_data = api_broadcast_packet_data(b);
     if (!packet_data)
-        return -1;
+        return -ENOMEM;
     if (c->redis) /* the other nodes hear of it through Redis */
         redis_adapter_publish_json(c->redis, b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
                                    b->is_volatile, packet_data);
@@ -68,13 +81,14 @@ static int forward_broadcast(cluster *c, const api_broadcast *b)
                          : NULL;
     sio_outpacket_unref(p);
     if (!m)
-        return -1;
+        return -ENOMEM;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     m->publish_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    mailbox_push(c->to_edge, &m->hdr);
-    c->api_broadcasts++;
-    return 0;
+    int rc = mailbox_push(c->to_edge, &m->hdr);
+    if (rc == 0)
+        c->api_broadcasts++;
+    return rc;
 }
 
 static void on_broadcast(struct evhttp_request *req, void *arg)
@@ -99,14 +113,25 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
         err = "out of memory";
     for (size_t i = 0; !err && i < n; i++)
         err = api_broadcast_parse(batch ? json_array_get(body, i) : body, c->cfg.namespaces, b);
-    for (size_t i = 0; !err && i < n; i++)
-        if (api_broadcast_parse(batch ? json_array_get(body, i) : body, c->cfg.namespaces, b) ||
-            forward_broadcast(c, b))
-            err = "out of memory";
+    if (err) {
+        free(b);
+        json_decref(body);
+        return reply_error(c, req, 400, "Bad Request", err);
+    }
+    /* the edge is not keeping up (its mailbox is full): refuse before publishing */
+    size_t accepted = 0;
+    int rc = mailbox_full(c->to_edge, 0) ? -ENOBUFS : 0;
+    while (rc == 0 && accepted < n) {
+        api_broadcast_parse(batch ? json_array_get(body, accepted) : body, c->cfg.namespaces, b);
+        if ((rc = forward_broadcast(c, b)) == 0)
+            accepted++;
+    }
     free(b);
     json_decref(body);
-    if (err)
-        return reply_error(c, req, 400, "Bad Request", err);
+    if (rc == -ENOBUFS)
+        return reply_overloaded(c, req, accepted);
+    if (rc)
+        return reply_error(c, req, 500, "Internal Server Error", "out of memory");
     reply_json(req, 202, "Accepted", json_pack("{sb}", "ok", 1));
 }
 
@@ -175,6 +200,25 @@ static void process_usage(double *rss_bytes, double *cpu_s)
         *cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Depth and refusals of both mailboxes: "edge" is the edge thread's inbox
+ * (broadcasts and requests from the API and Redis), "cluster" this thread's. */
+static void mailbox_metrics(cluster *c, bytebuf *out, const char *node)
+{
+    mailbox_stats st[2];
+    mailbox_get_stats(c->to_edge, &st[0]);
+    mailbox_get_stats(&c->inbox, &st[1]);
+    static const char *const names[2] = {"edge", "cluster"};
+    prom_header(out, "sio_mailbox_messages", "gauge", "messages waiting in a thread's mailbox");
+    for (int i = 0; i < 2; i++)
+        prom_sample(out, "sio_mailbox_messages", (prom_label[]){{"node", node}, {"mailbox", names[i]}}, 2, (double)st[i].messages);
+    prom_header(out, "sio_mailbox_bytes", "gauge", "bytes waiting in a thread's mailbox");
+    for (int i = 0; i < 2; i++)
+        prom_sample(out, "sio_mailbox_bytes", (prom_label[]){{"node", node}, {"mailbox", names[i]}}, 2, (double)st[i].bytes);
+    prom_header(out, "sio_mailbox_dropped_total", "counter", "messages refused by a full mailbox");
+    for (int i = 0; i < 2; i++)
+        prom_sample(out, "sio_mailbox_dropped_total", (prom_label[]){{"node", node}, {"mailbox", names[i]}}, 2, (double)st[i].dropped);
+}
+
 static void cluster_metrics(cluster *c, bytebuf *out)
 {
     const char *node = c->cfg.node_id ? c->cfg.node_id : "";
@@ -185,6 +229,8 @@ static void cluster_metrics(cluster *c, bytebuf *out)
     append_line(out, "sio_draining", "gauge", "1 while the node drains (SIGTERM)", node, EDGE_STAT_GET(c->stats, draining));
     append_line(out, "sio_api_broadcasts_total", "counter", "broadcasts accepted by the HTTP API", node, (double)c->api_broadcasts);
     append_line(out, "sio_api_errors_total", "counter", "HTTP API requests refused", node, (double)c->api_errors);
+    append_line(out, "sio_api_overloaded_total", "counter", "broadcast requests answered 503 (edge mailbox full)", node, (double)c->api_overloaded);
+    mailbox_metrics(c, out, node);
     if (!c->redis)
         return;
     const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);
@@ -238,8 +284,12 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     p->c = c;
     p->next = c->scrapes;
     c->scrapes = p;
+    if (mailbox_push(c->to_edge, &m->hdr)) { /* the edge cannot take it: answer now */
+        c->scrapes = p->next;
+        free(p);
+        return reply_overloaded(c, req, 0);
+    }
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), scrape_conn_closed, p);
-    mailbox_push(c->to_edge, &m->hdr);
 }
 
 #define API_MAX_HEADERS 16384

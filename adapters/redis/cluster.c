@@ -76,7 +76,7 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
     c->inbox_event = event_new(c->base, -1, 0, on_inbox, c);
     c->stop_event = event_new(c->base, -1, 0, on_stop, c);
     if (!c->inbox_event || !c->stop_event ||
-        mailbox_init(&c->inbox, 0, wake_cluster, c->inbox_event))
+        mailbox_init(&c->inbox, &cfg->inbox, wake_cluster, c->inbox_event))
         goto fail;
     if (cfg->redis_url) {
         const char *err = NULL;

@@ -30,6 +30,7 @@ typedef struct cluster_config {
     int redis_pattern_mode;
     int health_redis_down_status;   /* API_PORT /health status while Redis is down (200);
                                      * the edge port's /health ignores Redis */
+    mailbox_limits inbox;           /* bounds of the cluster thread's inbox */
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

@@ -30,6 +30,7 @@ struct cluster {
     uint64_t next_token;
     /* counters of the cluster thread (read by /metrics on this thread) */
     unsigned long api_broadcasts;
+    unsigned long api_overloaded;
     unsigned long api_errors;
 };
 

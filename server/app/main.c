@@ -8,6 +8,7 @@
  * socket.io-client reconnects at once, to another task), then Redis is left
  * and the process exits 0. A second SIGTERM or SIGINT exits at once. */
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,27 @@ static void on_signal(uv_signal_t *h, int signum)
     shutdown_app(a);
 }
 
+#ifdef SIO_TEST_HOOKS
+/* Test builds only (tests/sio-server-stall): SIGUSR1 blocks the edge thread for
+ * SIO_TEST_STALL_MS (default 3000) ms, as a saturated edge would, so that the
+ * suites can watch the mailboxes fill and the API refuse. */
+static uv_signal_t stall_signal;
+
+static void on_stall(uv_signal_t *h, int signum)
+{
+    const char *ms = getenv("SIO_TEST_STALL_MS");
+    log_write(LOG_WARN, "test hook: edge thread stalled", NULL);
+    usleep((useconds_t)(ms ? atoi(ms) : 3000) * 1000);
+}
+
+static void test_hooks_start(app *a)
+{
+    uv_signal_init(&a->loop, &stall_signal);
+    uv_signal_start(&stall_signal, on_stall, SIGUSR1);
+    uv_unref((uv_handle_t *)&stall_signal);
+}
+#endif
+
 static int start(app *a)
 {
     const char *why = NULL, *variable = NULL;
@@ -133,7 +155,8 @@ static int start(app *a)
         return 1;
     }
     edge_set_fallback(a->edge, gateway_http(a->gw));
-    a->bridge = cluster_bridge_new(&a->loop, gateway_io(a->gw), &a->stats);
+    mailbox_limits mb = {a->cfg.mailbox_max_messages, a->cfg.mailbox_max_bytes};
+    a->bridge = cluster_bridge_new(&a->loop, gateway_io(a->gw), &a->stats, &mb);
     cluster_config cc = {
         .api_bind = a->cfg.api_bind_addr,
         .api_port = a->cfg.api_port,
@@ -148,6 +171,7 @@ static int start(app *a)
         .redis_pattern_mode = a->cfg.redis_subscribe_mode &&
                               strcmp(a->cfg.redis_subscribe_mode, "pattern") == 0,
         .health_redis_down_status = a->cfg.health_redis_down_status,
+        .inbox = mb,
     };
     a->cluster = a->bridge ? cluster_start(&cc, cluster_bridge_inbox(a->bridge), &a->stats) : NULL;
     if (!a->cluster)
@@ -189,6 +213,9 @@ int main(int argc, char **argv)
     a.sigterm.data = a.sigint.data = a.drain_timer.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
+#ifdef SIO_TEST_HOOKS
+    test_hooks_start(&a);
+#endif
     char fields[256];
     snprintf(fields, sizeof(fields), "\"port\":%d,\"api_port\":%d,\"node\":\"%s\",\"redis\":%s",
              edge_port(a.edge), cluster_api_port(a.cluster), a.cfg.node_id,

@@ -24,6 +24,19 @@ static char *copy_strings(const char **dst, const char *const *src, size_t n, ch
 
 static cluster_msg *msg_alloc(cluster_msg_type type, size_t size);
 
+static uint32_t clamp_bytes(size_t n)
+{
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static size_t outpacket_bytes(const sio_outpacket *p)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; p && i < p->n_frames; i++)
+        n += sizeof(frame) + FRAME_HEADROOM + p->frames[i]->len;
+    return n;
+}
+
 broadcast_msg *broadcast_msg_new(const char *nsp, const char *const *rooms, size_t n_rooms,
                                  const char *const *except, size_t n_except, int is_volatile,
                                  sio_outpacket *packet)
@@ -48,6 +61,7 @@ broadcast_msg *broadcast_msg_new(const char *nsp, const char *const *rooms, size
     m->n_except = n_except;
     m->is_volatile = is_volatile;
     m->packet = sio_outpacket_ref(packet);
+    m->hdr.bytes = clamp_bytes(size + outpacket_bytes(packet));
     return m;
 }
 
@@ -57,6 +71,7 @@ static cluster_msg *msg_alloc(cluster_msg_type type, size_t size)
     if (m) {
         atomic_init(&m->refs, 1);
         m->type = (uint16_t)type;
+        m->bytes = clamp_bytes(size);
     }
     return m;
 }

@@ -36,6 +36,7 @@ typedef struct cluster_msg {
     struct cluster_msg *next;
     atomic_uint refs;
     uint16_t type;
+    uint32_t bytes;       /* memory it holds (allocation + packet frames): mailbox bounds */
 } cluster_msg;
 
 typedef struct broadcast_msg {

@@ -1,13 +1,17 @@
+/* mailbox: see mailbox.h. */
 #include "mailbox.h"
 
-int mailbox_init(mailbox *mb, size_t max_count, void (*wake)(void *), void *wake_ctx)
+#include <errno.h>
+
+int mailbox_init(mailbox *mb, const mailbox_limits *lim, void (*wake)(void *), void *wake_ctx)
 {
     mb->head = mb->tail = NULL;
-    mb->count = mb->dropped = 0;
-    mb->max_count = max_count;
+    mb->lim = lim ? *lim : (mailbox_limits){0, 0};
+    mb->st = (mailbox_stats){0, 0, 0};
     mb->wake = wake;
     mb->wake_ctx = wake_ctx;
-    return pthread_mutex_init(&mb->lock, NULL) ? -1 : 0;
+    int rc = pthread_mutex_init(&mb->lock, NULL);
+    return rc ? -rc : 0;
 }
 
 void mailbox_destroy(mailbox *mb)
@@ -21,15 +25,22 @@ void mailbox_destroy(mailbox *mb)
     pthread_mutex_destroy(&mb->lock);
 }
 
+/* Caller holds the lock. */
+static int over(const mailbox *mb, size_t bytes)
+{
+    return (mb->lim.max_messages && mb->st.messages >= mb->lim.max_messages) ||
+           (mb->lim.max_bytes && mb->st.bytes + bytes > mb->lim.max_bytes);
+}
+
 int mailbox_push(mailbox *mb, cluster_msg *m)
 {
     m->next = NULL;
     pthread_mutex_lock(&mb->lock);
-    if (mb->max_count && mb->count >= mb->max_count) {
-        mb->dropped++;
+    if (over(mb, m->bytes)) {
+        mb->st.dropped++;
         pthread_mutex_unlock(&mb->lock);
         cluster_msg_unref(m);
-        return -1;
+        return -ENOBUFS;
     }
     int was_empty = mb->head == NULL;
     if (mb->tail)
@@ -37,11 +48,20 @@ int mailbox_push(mailbox *mb, cluster_msg *m)
     else
         mb->head = m;
     mb->tail = m;
-    mb->count++;
+    mb->st.messages++;
+    mb->st.bytes += m->bytes;
     pthread_mutex_unlock(&mb->lock);
     if (was_empty && mb->wake)
         mb->wake(mb->wake_ctx);
     return 0;
+}
+
+int mailbox_full(mailbox *mb, size_t bytes)
+{
+    pthread_mutex_lock(&mb->lock);
+    int full = over(mb, bytes);
+    pthread_mutex_unlock(&mb->lock);
+    return full;
 }
 
 cluster_msg *mailbox_drain(mailbox *mb)
@@ -49,7 +69,15 @@ cluster_msg *mailbox_drain(mailbox *mb)
     pthread_mutex_lock(&mb->lock);
     cluster_msg *m = mb->head;
     mb->head = mb->tail = NULL;
-    mb->count = 0;
+    mb->st.messages = 0;
+    mb->st.bytes = 0;
     pthread_mutex_unlock(&mb->lock);
     return m;
+}
+
+void mailbox_get_stats(mailbox *mb, mailbox_stats *out)
+{
+    pthread_mutex_lock(&mb->lock);
+    *out = mb->st;
+    pthread_mutex_unlock(&mb->lock);
 }

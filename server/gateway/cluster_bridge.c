@@ -436,14 +436,15 @@ static void wake_edge(void *ctx)
     uv_async_send(ctx);
 }
 
-cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *stats)
+cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *stats,
+                                   const mailbox_limits *inbox)
 {
     cluster_bridge *b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
     b->io = io;
     b->stats = stats;
-    if (mailbox_init(&b->inbox, 0, wake_edge, &b->async) || uv_async_init(loop, &b->async, on_async)) {
+    if (mailbox_init(&b->inbox, inbox, wake_edge, &b->async) || uv_async_init(loop, &b->async, on_async)) {
         free(b);
         return NULL;
     }

@@ -17,7 +17,8 @@
 
 typedef struct cluster_bridge cluster_bridge;
 
-cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *stats);
+cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *stats,
+                                   const mailbox_limits *inbox);
 /* The mailbox the cluster thread pushes to (valid until cluster_bridge_close). */
 mailbox *cluster_bridge_inbox(cluster_bridge *b);
 /* Where replies to the cluster thread go (metrics, responses). With

@@ -44,6 +44,8 @@ typedef struct gateway_config {
     uint32_t max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP, 0 = unlimited */
     uint32_t max_queue_frames;       /* MAX_QUEUE_FRAMES, 4096 (per connection) */
     size_t max_queue_bytes;          /* MAX_QUEUE_BYTES, 4194304 (per connection) */
+    uint32_t mailbox_max_messages;   /* MAILBOX_MAX_MESSAGES, 65536 (each thread's inbox) */
+    size_t mailbox_max_bytes;        /* MAILBOX_MAX_BYTES, 67108864 */
     uint32_t max_rooms_per_socket;   /* MAX_ROOMS_PER_SOCKET, 1000 (client subscriptions) */
     double event_rate;               /* EVENT_RATE, 0 = unlimited (packets/s per connection) */
     uint32_t event_burst;            /* EVENT_BURST, 0 = same as EVENT_RATE */

@@ -115,7 +115,7 @@ function sioServerEnv(port, apiPort, env = {}) {
  * on free ports; resolves with {proc, port, apiPort, url, apiUrl, ...}.
  * A `port` can be given to restart on the same one.
  */
-async function startSioServer({ env = {}, port, apiPort } = {}) {
+async function startSioServer({ env = {}, port, apiPort, bin = 'sio-server' } = {}) {
   const p = port || await freePort();
   let a = apiPort || await freePort();
   while (a === p) a = await freePort();
@@ -128,7 +128,7 @@ async function startSioServer({ env = {}, port, apiPort } = {}) {
   }
   // undefined values are left out by child_process.spawn
   const fullEnv = { ...clean, ...sioServerEnv(p, a, env) };
-  const server = await startServer({ command: binPath('sio-server'), args: [], env: fullEnv, port: p, cwd: REPO_ROOT });
+  const server = await startServer({ command: binPath(bin), args: [], env: fullEnv, port: p, cwd: REPO_ROOT });
   await waitTcp(server, a);
   server.apiPort = a;
   server.apiUrl = `http://${HOST}:${a}`;
