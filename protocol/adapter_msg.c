@@ -806,7 +806,7 @@ static int json_within(const json_t *v, const adapter_limits *lim, size_t depth)
     const char *key;
     size_t key_len;
     json_t *child;
-    json_object_keylen_foreach((json_t *)v, key, key_len, child)
+    json_object_keylen_foreach(SIO_UNCONST(json_t *, v), key, key_len, child)
     {
         if (key_len > lim->max_string)
             return AM_ERR_LIMIT;
@@ -1078,7 +1078,7 @@ static int put_placeholder(writer *w, const json_t *obj)
 
 static int put_object(writer *w, const json_t *v, int depth)
 {
-    json_t *obj = (json_t *)v; /* jansson's iterators take non-const */
+    json_t *obj = SIO_UNCONST(json_t *, v); /* jansson's iterators take non-const */
     size_t n = json_object_size(obj);
     if (json_is_true(json_object_get(obj, "_placeholder")))
         return put_placeholder(w, obj);

@@ -285,7 +285,7 @@ static int count_placeholders(const json_t *v, uint32_t n, int depth)
             return is_valid_placeholder_num(json_object_get(v, "num"), n) ? 1 : -1;
         const char *key;
         json_t *child;
-        json_object_foreach((json_t *)v, key, child)
+        json_object_foreach(SIO_UNCONST(json_t *, v), key, child)
         {
             total = sum_placeholders(total, child, n, depth + 1);
             if (total < 0)
@@ -507,7 +507,7 @@ static int collect_index_members(json_t *v, index_member **out, size_t *count)
  * other keys in insertion order (which jansson keeps). */
 static int append_object(bytebuf *out, const json_t *object, int depth)
 {
-    json_t *v = (json_t *)object; /* jansson's iterators take non-const */
+    json_t *v = SIO_UNCONST(json_t *, object); /* jansson's iterators take non-const */
     index_member *indexed;
     size_t n_indexed;
     if (collect_index_members(v, &indexed, &n_indexed))

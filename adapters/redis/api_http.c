@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "api_broadcast.h"
+#include "log.h"
 #include "prom.h"
 #include "sio_packet.h"
 
@@ -319,7 +320,9 @@ int api_http_start(cluster *c)
         evhttp_bind_socket_with_handle(c->http, c->cfg.api_bind ? c->cfg.api_bind : "0.0.0.0",
                                        (ev_uint16_t)c->cfg.api_port);
     if (!sock) {
-        fprintf(stderr, "sio-server: cannot listen on API_PORT %d\n", c->cfg.api_port);
+        char f[32];
+        snprintf(f, sizeof(f), "\"api_port\":%d", c->cfg.api_port);
+        log_write(LOG_ERROR, "cannot listen on API_PORT", f);
         return -1;
     }
     struct sockaddr_storage ss;

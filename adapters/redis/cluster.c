@@ -6,6 +6,8 @@
 
 #include <event2/thread.h>
 
+#include "log.h"
+
 static void on_inbox(evutil_socket_t fd, short what, void *arg)
 {
     cluster *c = arg;
@@ -83,7 +85,8 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
         redis_adapter_config rc = {cfg->redis_url, cfg->redis_prefix, cfg->redis_ca_file,
                                    cfg->redis_sni, cfg->redis_pattern_mode};
         if (!(c->redis = redis_adapter_new(c->base, &rc, to_edge, &err))) {
-            fprintf(stderr, "sio-server: REDIS_URL: %s\n", err ? err : "cannot start");
+            json_t *f = json_pack("{ss}", "error", err ? err : "cannot start");
+            log_json(LOG_ERROR, "REDIS_URL refused", f);
             goto fail;
         }
     }

@@ -34,7 +34,7 @@ typedef struct cluster_config {
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message
- * on stderr when the API port cannot be bound or REDIS_URL is invalid. With a
+ * logged (log.h) when the API port cannot be bound or REDIS_URL is invalid. With a
  * Redis URL, the edge must report to cluster_inbox() (cluster_bridge_attach). */
 cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *stats);
 mailbox *cluster_inbox(cluster *c);

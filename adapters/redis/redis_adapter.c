@@ -421,10 +421,10 @@ static void publish_from_edge(redis_adapter *a, broadcast_msg *m)
     for (size_t i = 0; i < n_bins; i++)
         bins[i] = (adapter_bin){frame_bytes(p->frames[1 + i]), p->frames[1 + i]->len};
     adapter_broadcast b = {
-        .packet = {.type = SIO_EVENT, .nsp = (char *)m->nsp, .id = -1, .data = pkt.data,
+        .packet = {.type = SIO_EVENT, .nsp = SIO_UNCONST(char *, m->nsp), .id = -1, .data = pkt.data,
                    .bins = bins, .n_bins = n_bins},
-        .rooms = (char **)m->rooms, .n_rooms = m->n_rooms,
-        .except = (char **)m->except, .n_except = m->n_except,
+        .rooms = SIO_UNCONST(char **, m->rooms), .n_rooms = m->n_rooms,
+        .except = SIO_UNCONST(char **, m->except), .n_except = m->n_except,
         .flags = {.is_volatile = m->is_volatile, .compress = -1, .timeout_ms = -1},
     };
     publish_broadcast(a, ns, &b);
@@ -439,9 +439,9 @@ void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *c
     if (!ns)
         return;
     adapter_broadcast b = {
-        .packet = {.type = SIO_EVENT, .nsp = (char *)nsp, .id = -1, .data = data},
-        .rooms = (char **)rooms, .n_rooms = n_rooms,
-        .except = (char **)except, .n_except = n_except,
+        .packet = {.type = SIO_EVENT, .nsp = SIO_UNCONST(char *, nsp), .id = -1, .data = data},
+        .rooms = SIO_UNCONST(char **, rooms), .n_rooms = n_rooms,
+        .except = SIO_UNCONST(char **, except), .n_except = n_except,
         .flags = {.is_volatile = is_volatile, .compress = -1, .timeout_ms = -1},
     };
     publish_broadcast(a, ns, &b);

@@ -2,6 +2,7 @@
 #include "bench_ipc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@ int ipc_send(int fd, uint32_t type, const void *const *parts, const size_t *lens
     iov[0].iov_base = &h;
     iov[0].iov_len = sizeof(h);
     for (size_t i = 0; i < n_parts; i++) {
-        iov[i + 1].iov_base = (void *)parts[i];
+        iov[i + 1].iov_base = (void *)(uintptr_t)parts[i]; /* writev does not write through it */
         iov[i + 1].iov_len = lens[i];
     }
     struct iovec *v = iov;

@@ -144,7 +144,7 @@ static int redis_send(void *ctx, uint32_t room, uint32_t seq, uint64_t t_us)
     char *room_name = name;
     adapter_broadcast b = {
         .uid = "emitter",
-        .packet = {.type = 2, .nsp = (char *)cfg->nsp, .id = -1, .data = data},
+        .packet = {.type = 2, .nsp = SIO_UNCONST(char *, cfg->nsp), .id = -1, .data = data},
         .rooms = &room_name,
         .n_rooms = 1,
         .flags = {.compress = -1, .timeout_ms = -1},

@@ -105,11 +105,6 @@ response_msg *response_msg_new(const char *nsp, const void *payload, size_t len)
 /* A metrics request (len 0) or reply, for scrape `token`. */
 response_msg *metrics_msg_new(uint64_t token, const void *text, size_t len);
 
-static inline cluster_msg *cluster_msg_ref(cluster_msg *m)
-{
-    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-    return m;
-}
 void cluster_msg_unref(cluster_msg *m);
 
 #endif

@@ -20,10 +20,10 @@ static frame *encode_text(const char *nsp, sio_packet_type type, int64_t id, con
 {
     sio_packet pkt = {
         .type = type,
-        .nsp = (char *)(nsp ? nsp : "/"),
+        .nsp = SIO_UNCONST(char *, nsp ? nsp : "/"),
         .id = id,
         .attachments = (uint32_t)n_bins,
-        .data = (json_t *)data,
+        .data = SIO_UNCONST(json_t *, data),
     };
     if (n_bins && type == SIO_EVENT)
         pkt.type = SIO_BINARY_EVENT;

@@ -39,7 +39,7 @@ static int write_batch(conn *c, send_queue *q)
     frame *f;
     while (n < FLUSH_MAX_FRAMES && bytes < FLUSH_MAX_BYTES && (f = send_queue_pop(q))) {
         size_t len;
-        iov[n].iov_base = (void *)frame_wire(f, &len);
+        iov[n].iov_base = SIO_UNCONST(void *, frame_wire(f, &len));
         iov[n].iov_len = len;
         bytes += len;
         sent[n++] = f;

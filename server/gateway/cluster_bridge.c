@@ -164,7 +164,7 @@ static void on_remote_ack(sio_socket *s, int timed_out, const sio_args *args, vo
         adapter_bin bins[64];
         size_t n = args->n_bins < 64 ? args->n_bins : 64;
         for (size_t i = 0; i < n; i++)
-            bins[i] = (adapter_bin){(uint8_t *)args->bins[i].data, args->bins[i].len};
+            bins[i] = (adapter_bin){SIO_UNCONST(uint8_t *, args->bins[i].data), args->bins[i].len};
         json_t *first = json_array_get(args->json, 0); /* the Node adapter forwards one */
         json_t *null_arg = first ? NULL : json_null();
         if (adapter_broadcast_ack_encode(ra->request_id, first ? first : null_arg, bins, n, &out) == 0) {

@@ -67,9 +67,9 @@ static int authenticate(sio_socket *s, json_t *auth, const char **message, json_
         *message = "server error";
         return -1;
     }
-    perms->subscribe = (const char **)g->cfg->subscribe_patterns;
-    perms->publish = g->cfg->publish_patterns ? (const char **)g->cfg->publish_patterns
-                                              : (const char **)empty_list;
+    perms->subscribe = SIO_UNCONST(const char **, g->cfg->subscribe_patterns);
+    perms->publish = g->cfg->publish_patterns ? SIO_UNCONST(const char **, g->cfg->publish_patterns)
+                                              : SIO_UNCONST(const char **, empty_list);
     if (g->jwt) {
         size_t len = 0;
         const char *token = bearer_token(s, auth, &len);

@@ -2,6 +2,7 @@
  * hands each raw connection's events to conn.c. See edge_lws.h. */
 #include "edge_lws.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +99,8 @@ void edge_lws_destroy(edge_lws *l)
 int edge_lws_write(struct lws *wsi, const void *p, size_t n)
 {
     int behind = lws_partial_buffered(wsi);
-    int w = lws_write(wsi, (unsigned char *)p, n, LWS_WRITE_RAW);
+    /* lws_write() takes a non-const buffer; with LWS_WRITE_RAW it does not write to it */
+    int w = lws_write(wsi, (unsigned char *)(uintptr_t)p, n, LWS_WRITE_RAW);
     return w < 0 || (!behind && w < (int)n) ? -1 : 0;
 }
 

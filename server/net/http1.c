@@ -66,7 +66,7 @@ static int write_response(conn *c, const http_response *r, int closing, int head
                      closing ? "Connection: close\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof(head))
         return -1;
-    struct iovec iov[2] = {{head, (size_t)n}, {(void *)r->body, head_only ? 0 : r->len}};
+    struct iovec iov[2] = {{head, (size_t)n}, {SIO_UNCONST(void *, r->body), head_only ? 0 : r->len}};
     return conn_writev(c, iov, iov[1].iov_len ? 2 : 1);
 }
 

@@ -80,7 +80,7 @@ int ws_writev(conn *c, const struct iovec *iov, int n)
 int ws_send(conn *c, uint8_t opcode, const void *data, size_t len)
 {
     uint8_t hdr[WS_MAX_SERVER_HEADER];
-    struct iovec iov[2] = {{hdr, ws_frame_header(hdr, opcode, len)}, {(void *)data, len}};
+    struct iovec iov[2] = {{hdr, ws_frame_header(hdr, opcode, len)}, {SIO_UNCONST(void *, data), len}};
     return ws_writev(c, iov, len ? 2 : 1);
 }
 

@@ -105,6 +105,21 @@ static void args_view(json_t *data, size_t skip, frame **att, uint32_t n_att, si
     out->n_bins = n_att;
 }
 
+/* Room for the views of n attachments: `stack` (BINS_ON_STACK of them) when
+ * they fit, else the heap (NULL when out of memory). Release with bins_free. */
+#define BINS_ON_STACK 16
+
+static sio_bin *bins_for(uint32_t n, sio_bin *stack)
+{
+    return n <= BINS_ON_STACK ? stack : malloc(n * sizeof(sio_bin));
+}
+
+static void bins_free(sio_bin *bins, sio_bin *stack)
+{
+    if (bins != stack)
+        free(bins);
+}
+
 static void on_event(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
 {
     json_t *name_json = json_array_get(p->data, 0); /* NULL when data is absent */
@@ -118,7 +133,9 @@ static void on_event(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
         snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(name_json));
         event = numbuf;
     }
-    sio_bin bins[n_att ? n_att : 1];
+    sio_bin stack[BINS_ON_STACK], *bins = bins_for(n_att, stack);
+    if (!bins)
+        return;
     sio_args args;
     args_view(p->data, 1, att, n_att, bins, &args);
     sio_ack_handle ack_handle, *ack = NULL;
@@ -135,6 +152,7 @@ static void on_event(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
     else if (s->nsp->handlers->on_any)
         s->nsp->handlers->on_any(s, event, &args, ack, s->nsp->handlers->any_ud);
     json_decref(args.json);
+    bins_free(bins, stack);
 }
 
 static void free_ack(uv_handle_t *h)
@@ -160,11 +178,14 @@ static void on_ack(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)
     sio_pending_ack *a = take_ack(s, p->id);
     if (!a)
         return; /* unknown or already timed out: ignored, as socket.io does */
-    sio_bin bins[n_att ? n_att : 1];
+    sio_bin stack[BINS_ON_STACK], *bins = bins_for(n_att, stack);
+    if (!bins)
+        return;
     sio_args args;
     args_view(p->data, 0, att, n_att, bins, &args);
     a->fn(s, 0, &args, a->ud);
     json_decref(args.json);
+    bins_free(bins, stack);
 }
 
 void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **att, uint32_t n_att)

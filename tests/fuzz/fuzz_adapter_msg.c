@@ -63,7 +63,7 @@ static int same_members(const json_t *a, bins_view ab, const json_t *b, bins_vie
     json_t *child;
     if (json_object_size(a) != json_object_size(b))
         return 0;
-    json_object_keylen_foreach((json_t *)a, key, key_len, child)
+    json_object_keylen_foreach(SIO_UNCONST(json_t *, a), key, key_len, child)
     {
         json_t *other = json_object_getn(b, key, key_len);
         if (!other || !same_value(child, ab, other, bb, depth + 1))
@@ -290,6 +290,8 @@ static void fuzz_value(const uint8_t *data, size_t size)
         free(bins[i].data);
     free(bins);
 }
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

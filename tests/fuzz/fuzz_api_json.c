@@ -23,7 +23,7 @@ static void check_packet(const api_broadcast *b)
     json_t *data = api_broadcast_packet_data(b);
     if (!data)
         return; /* out of memory */
-    sio_packet p = {SIO_EVENT, (char *)b->nsp, -1, 0, data}, back;
+    sio_packet p = {SIO_EVENT, SIO_UNCONST(char *, b->nsp), -1, 0, data}, back;
     bytebuf text = BYTEBUF_INIT;
     static const sio_limits lim = {10, API_MAX_NAME_LEN};
     if (sio_packet_encode(&p, &text) ||
@@ -64,6 +64,8 @@ static void check_one(json_t *req)
             abort();
     check_packet(&b);
 }
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -77,6 +77,8 @@ static void check_frames(const uint8_t *data, size_t size)
         abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_frames(data, size);

@@ -28,6 +28,8 @@ static const char *transport_name(eio_query_transport t)
     return t == EIO_QT_POLLING ? "polling" : t == EIO_QT_WEBSOCKET ? "websocket" : "x";
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     eio_query a, b;

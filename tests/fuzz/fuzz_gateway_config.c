@@ -47,6 +47,8 @@ static int load(gateway_config *c, char *err, size_t len)
     return r;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);

@@ -36,6 +36,8 @@ static int ref(const char *p, size_t pl, size_t pi, const char *s, size_t sl, si
     return r;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *nul = memchr(data, 0, size);

@@ -90,6 +90,8 @@ static void check(const jwt_verifier *v, char *tok, size_t len, int64_t now)
         abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static jwt_verifier *v;

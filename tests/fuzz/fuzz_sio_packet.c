@@ -53,6 +53,8 @@ static void roundtrip(const sio_packet *p)
     bytebuf_free(&second);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sio_packet p;

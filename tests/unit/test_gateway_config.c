@@ -20,7 +20,8 @@ static const char *const ALL_VARS[] = {
     "JWT_PUBLIC_KEY_FILE", "API_TOKEN", "API_MAX_BODY", "REDIS_URL", "REDIS_PREFIX",
     "REDIS_TLS_CA_FILE", "REDIS_TLS_SNI", "REDIS_SUBSCRIBE_MODE", "HEALTH_REDIS_DOWN_STATUS",
     "DRAIN_SECONDS", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_IP", "MAX_QUEUE_FRAMES",
-    "MAX_QUEUE_BYTES", "MAX_ROOMS_PER_SOCKET", "EVENT_RATE", "EVENT_BURST", "LOG_LEVEL", "NODE_ID",
+    "MAX_QUEUE_BYTES", "MAILBOX_MAX_MESSAGES", "MAILBOX_MAX_BYTES", "MAX_ROOMS_PER_SOCKET", "EVENT_RATE",
+    "EVENT_BURST", "LOG_LEVEL", "NODE_ID",
 };
 #define NVARS (sizeof ALL_VARS / sizeof ALL_VARS[0])
 
@@ -92,6 +93,7 @@ static void test_defaults(void)
     CHECK(c.health_redis_down_status == 200 && c.drain_seconds == 30);
     CHECK(c.max_connections == 0 && c.max_connections_per_ip == 0);
     CHECK(c.max_queue_frames == 4096 && c.max_queue_bytes == 4194304);
+    CHECK(c.mailbox_max_messages == 65536 && c.mailbox_max_bytes == 67108864);
     CHECK(c.event_rate == 0.0 && c.event_burst == 0);
     CHECK(str_eq(c.log_level, "info"));
 
