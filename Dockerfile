@@ -26,15 +26,15 @@ RUN apt-get update \
       libjansson-dev \
       libmsgpack-dev \
       libssl-dev \
-      libwslay-dev \
  && rm -rf /var/lib/apt/lists/*
-# libwslay-dev: only the load generator (loadtest/, sio-bench) uses it, but CMake
-# configures every subdirectory, so configuring fails without it.
+# No libwslay-dev: only the load generator (loadtest/, sio-bench) uses it, and
+# SIO_BUILD_LOADTEST=OFF leaves it out (SIO_BUILD_TESTS=OFF: no test servers).
 
 WORKDIR /src
 # .dockerignore keeps build trees, node_modules and .git out of the context.
 COPY . .
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+      -DSIO_BUILD_TESTS=OFF -DSIO_BUILD_LOADTEST=OFF \
  && cmake --build build -j"$(nproc)" --target sio-server \
  && strip build/sio-server
 

@@ -1,11 +1,13 @@
 /* A chat server on the sio C API: clients "join" a room, "say" something to it
  * (acknowledged with the number of listeners), and hear "said" from others.
  *   build/examples/sio-chat [port]     then e.g. in Node:
- *   io("http://localhost:3000").emit("join", "lobby", ack => ...) */
+ *   io("http://localhost:3000").emit("join", "lobby", ack => ...)
+ * Only the public headers and libsio are used: against an installed sio,
+ *   cc chat.c $(pkg-config --cflags --libs sio) -o sio-chat */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "edge.h"
+#include "sio_edge.h"
 #include "sio.h"
 
 static sio_server *io;

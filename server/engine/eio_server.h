@@ -21,7 +21,8 @@
 #include "eio_packet.h"
 #include "frame.h"
 
-typedef struct eio_server eio_server;
+/* eio_server (opaque), eio_request_info and eio_server_mount() are part of the
+ * public C API: they are declared in sio_engine.h, included by eio_config.h. */
 typedef struct eio_session eio_session;
 
 typedef struct eio_handler {
@@ -34,20 +35,6 @@ typedef struct eio_handler {
      * "forced close", "server shutting down". */
     void (*on_close)(void *ctx, eio_session *s, const char *reason);
 } eio_handler;
-
-/* What the upper layer may want to know of the handshake request. */
-typedef struct eio_request_info {
-    const char *remote_addr;   /* the LAST hop of the last X-Forwarded-For line (the one the
-                                * load balancer appended; earlier hops can be forged), else the
-                                * TCP peer */
-    const char *query;         /* raw query string of the handshake */
-    const char *user_agent;    /* "" when absent */
-    const char *origin;
-    const char *authorization; /* Authorization header, "" when absent */
-    const char *cookie;        /* Cookie header, "" when absent */
-    const char *url;           /* path + query */
-    int64_t issued_ms;         /* wall clock at handshake */
-} eio_request_info;
 
 /* Counters of one server, edge thread only (read them there, e.g. for metrics). */
 typedef struct eio_counters {
@@ -63,9 +50,6 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
 /* Closes every session (on_close with "server shutting down") and frees. */
 void eio_server_free(eio_server *srv);
 const eio_config *eio_server_config(const eio_server *srv);
-/* Routes the config's path on `e` to this server. */
-struct edge;
-int eio_server_mount(eio_server *srv, struct edge *e);
 size_t eio_server_session_count(const eio_server *srv);
 const eio_counters *eio_server_counters(const eio_server *srv);
 /* Sessions per transport and bytes waiting in send queues (walks every session). */

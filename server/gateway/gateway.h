@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "edge_stats.h"
+#include "eio_server.h" /* the drain of gateway_io()'s engine (app/main.c) */
 #include "gateway_config.h"
 #include "http1.h"
 #include "sio.h"

@@ -7,7 +7,8 @@
  *     sio_namespace *chat = sio_of(io, "/");
  *     sio_on_connection(chat, on_connect, app);
  *     sio_on(chat, "message", on_message, app);
- *     edge_mount(edge, sio_server_engine(io));
+ *     edge *e = edge_new(loop, &(edge_config){.port = 3000});
+ *     eio_server_mount(sio_server_engine(io), e);
  *
  * Ownership: the server owns namespaces and sockets. A sio_socket pointer is
  * valid from its connection callback until its disconnect callback returns;
@@ -25,7 +26,12 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "eio_server.h"
+/* The rest of the public API: Engine.IO options and request info (sio_engine.h),
+ * the listening edge (sio_edge.h). Public headers include only system and
+ * third-party headers and each other. */
+#include "sio_edge.h"
+#include "sio_engine.h"
+#include "sio_export.h"
 
 struct sio_outpacket;
 
@@ -65,7 +71,7 @@ typedef struct sio_config {
     uint32_t event_burst;         /* bucket size; 0: max(1, event_rate) */
 } sio_config;
 
-void sio_config_defaults(sio_config *c);
+SIO_API void sio_config_defaults(sio_config *c);
 
 typedef void (*sio_connection_fn)(sio_socket *s, void *ud);
 /* `ack` is NULL when the client asked for none. */
@@ -85,13 +91,13 @@ typedef int (*sio_middleware_fn)(sio_socket *s, json_t *auth, const char **messa
  * disconnect, and `args` is then NULL. */
 typedef void (*sio_ack_fn)(sio_socket *s, int timed_out, const sio_args *args, void *ud);
 
-sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg);
+SIO_API sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg);
 /* Disconnects everyone ("server shutting down") and frees. */
-void sio_server_free(sio_server *io);
-eio_server *sio_server_engine(sio_server *io);
-size_t sio_server_socket_count(const sio_server *io);
+SIO_API void sio_server_free(sio_server *io);
+SIO_API eio_server *sio_server_engine(sio_server *io);
+SIO_API size_t sio_server_socket_count(const sio_server *io);
 /* Connections closed for exceeding event_rate ("rate limit"). */
-uint64_t sio_server_rate_limited(const sio_server *io);
+SIO_API uint64_t sio_server_rate_limited(const sio_server *io);
 
 /* A namespace by name ("/chat"), created on first use; a name with '*' or '?' is
  * a pattern: clients may connect to any matching name, each becoming a child
@@ -100,23 +106,23 @@ uint64_t sio_server_rate_limited(const sio_server *io);
  * refused client never creates one) and is freed, soon after, once its last
  * socket left (as socket.io's cleanupEmptyChildNamespaces). Do not keep a
  * child's pointer across loop turns: look it up by name. */
-sio_namespace *sio_of(sio_server *io, const char *name);
+SIO_API sio_namespace *sio_of(sio_server *io, const char *name);
 /* An existing namespace (exact or a dynamic child), else NULL. */
-sio_namespace *sio_find_namespace(sio_server *io, const char *name);
-const char *sio_namespace_name(const sio_namespace *nsp);
-size_t sio_namespace_socket_count(const sio_namespace *nsp);
+SIO_API sio_namespace *sio_find_namespace(sio_server *io, const char *name);
+SIO_API const char *sio_namespace_name(const sio_namespace *nsp);
+SIO_API size_t sio_namespace_socket_count(const sio_namespace *nsp);
 
-void sio_on_connection(sio_namespace *nsp, sio_connection_fn fn, void *ud);
-int sio_on(sio_namespace *nsp, const char *event, sio_event_fn fn, void *ud);
-void sio_on_any(sio_namespace *nsp, sio_event_fn fn, void *ud); /* events with no handler */
-void sio_on_disconnect(sio_namespace *nsp, sio_disconnect_fn fn, void *ud);
-int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud);
+SIO_API void sio_on_connection(sio_namespace *nsp, sio_connection_fn fn, void *ud);
+SIO_API int sio_on(sio_namespace *nsp, const char *event, sio_event_fn fn, void *ud);
+SIO_API void sio_on_any(sio_namespace *nsp, sio_event_fn fn, void *ud); /* events with no handler */
+SIO_API void sio_on_disconnect(sio_namespace *nsp, sio_disconnect_fn fn, void *ud);
+SIO_API int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud);
 
 /* 0, or -1 when the socket is gone or the packet could not be encoded. */
-int sio_emit(sio_socket *s, const char *event, const sio_args *args);
-int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
-                      uint32_t timeout_ms, sio_ack_fn fn, void *ud);
-int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args);
+SIO_API int sio_emit(sio_socket *s, const char *event, const sio_args *args);
+SIO_API int sio_emit_with_ack(sio_socket *s, const char *event, const sio_args *args,
+                              uint32_t timeout_ms, sio_ack_fn fn, void *ud);
+SIO_API int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args);
 
 typedef struct sio_broadcast_opts {
     const char *const *rooms;  /* union of these rooms; none = every socket */
@@ -128,14 +134,14 @@ typedef struct sio_broadcast_opts {
 
 /* Delivers to this node's sockets; returns how many received it, or -1. (With a
  * cluster adapter attached it is also published to the other nodes.) */
-int sio_broadcast(sio_namespace *nsp, const sio_broadcast_opts *opts, const char *event,
-                  const sio_args *args);
+SIO_API int sio_broadcast(sio_namespace *nsp, const sio_broadcast_opts *opts, const char *event,
+                          const sio_args *args);
 
-int sio_join(sio_socket *s, const char *room);  /* 0, or -1 (no memory) */
-int sio_leave(sio_socket *s, const char *room);
+SIO_API int sio_join(sio_socket *s, const char *room);  /* 0, or -1 (no memory) */
+SIO_API int sio_leave(sio_socket *s, const char *room);
 /* Disconnects from the namespace ("server namespace disconnect"); with
  * `close_transport`, ends the whole connection. */
-void sio_disconnect(sio_socket *s, int close_transport);
+SIO_API void sio_disconnect(sio_socket *s, int close_transport);
 
 /* A cluster adapter: told of what other nodes need to know, on the edge thread.
  * `broadcast` receives every broadcast made on this node (C API, client publish)
@@ -153,23 +159,23 @@ typedef struct sio_adapter {
 
 /* Attaches an adapter (NULL detaches); it hears of namespaces and rooms that
  * already exist at once. */
-void sio_server_set_adapter(sio_server *io, const sio_adapter *adapter);
+SIO_API void sio_server_set_adapter(sio_server *io, const sio_adapter *adapter);
 
 /* Every namespace (exact and dynamic children), for adapters and requests. */
-sio_namespace *sio_namespace_next(sio_server *io, size_t *iter);
+SIO_API sio_namespace *sio_namespace_next(sio_server *io, size_t *iter);
 
-const char *sio_socket_id(const sio_socket *s);
-sio_namespace *sio_socket_namespace(const sio_socket *s);
-sio_socket *sio_socket_find(sio_namespace *nsp, const char *id);
-json_t *sio_socket_auth(const sio_socket *s); /* borrowed; {} when none */
-const eio_request_info *sio_socket_request(const sio_socket *s);
-void sio_socket_set_user(sio_socket *s, void *user);
-void *sio_socket_user(const sio_socket *s);
+SIO_API const char *sio_socket_id(const sio_socket *s);
+SIO_API sio_namespace *sio_socket_namespace(const sio_socket *s);
+SIO_API sio_socket *sio_socket_find(sio_namespace *nsp, const char *id);
+SIO_API json_t *sio_socket_auth(const sio_socket *s); /* borrowed; {} when none */
+SIO_API const eio_request_info *sio_socket_request(const sio_socket *s);
+SIO_API void sio_socket_set_user(sio_socket *s, void *user);
+SIO_API void *sio_socket_user(const sio_socket *s);
 /* Iterates the socket's rooms, O(1) a step:
  *     const void *it = NULL; const char *name;
  *     while ((name = sio_socket_room_next(s, &it))) ... */
-const char *sio_socket_room_next(const sio_socket *s, const void **it);
-size_t sio_socket_room_count(const sio_socket *s); /* its own room included */
-int sio_socket_in_room(const sio_socket *s, const char *name);
+SIO_API const char *sio_socket_room_next(const sio_socket *s, const void **it);
+SIO_API size_t sio_socket_room_count(const sio_socket *s); /* its own room included */
+SIO_API int sio_socket_in_room(const sio_socket *s, const char *name);
 
 #endif

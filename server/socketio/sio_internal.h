@@ -5,6 +5,7 @@
 
 #include "deadline_list.h"
 #include "deadline_timer.h"
+#include "eio_server.h"
 #include "hashmap.h"
 #include "room_index.h"
 #include "sio.h"

@@ -1,0 +1,64 @@
+/* sio_engine.h: the Engine.IO part of the public C API (see sio.h).
+ *
+ * The Engine.IO options embedded in sio_config, the handshake request as
+ * sio_socket_request() shows it, and the one call an embedder needs on the
+ * Engine.IO server of a sio_server: eio_server_mount(), which routes the
+ * configured path of a listening edge (sio_edge.h) to it. The rest of the
+ * Engine.IO layer (sessions, transports, counters) is internal to the library.
+ * Part of the installed, public header set: it includes only system headers
+ * and other public sio headers. */
+#ifndef SIO_SIO_ENGINE_H
+#define SIO_SIO_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio_export.h"
+
+#define EIO_TRANSPORT_POLLING 1u
+#define EIO_TRANSPORT_WEBSOCKET 2u
+
+/* Engine.IO server options, with the defaults of npm engine.io 6.x (plus sio's
+ * own bounds on send queues). Plain data, owned by whoever embeds it. */
+typedef struct eio_config {
+    const char *path;            /* "/engine.io/" */
+    uint32_t ping_interval_ms;   /* 25000 */
+    uint32_t ping_timeout_ms;    /* 20000 */
+    uint32_t upgrade_timeout_ms; /* 10000 */
+    size_t max_payload;          /* 1000000 (maxHttpBufferSize) */
+    unsigned transports;         /* EIO_TRANSPORT_* bits; both */
+    int allow_upgrades;          /* 1 */
+    /* CORS: NULL = no CORS headers; "*" = any origin; else a comma-separated
+     * list of origins that are echoed with Allow-Credentials (others get 403). */
+    const char *cors_origins;
+    const char *cookie_name;     /* NULL = no cookie; "io" for ALB stickiness */
+    uint32_t max_queue_frames;   /* per-session send queue bound: 4096 */
+    size_t max_queue_bytes;      /* 4 MiB */
+    uint32_t max_sessions;       /* 0: unlimited; handshakes beyond get 503 */
+    uint32_t max_sessions_per_ip;/* 0: unlimited; by remote address (see eio_request_info) */
+} eio_config;
+
+SIO_API void eio_config_defaults(eio_config *c);
+
+/* An Engine.IO server (opaque): the one of a sio_server is sio_server_engine(). */
+typedef struct eio_server eio_server;
+
+/* What the upper layer may want to know of the handshake request. */
+typedef struct eio_request_info {
+    const char *remote_addr;   /* the LAST hop of the last X-Forwarded-For line (the one the
+                                * load balancer appended; earlier hops can be forged), else the
+                                * TCP peer */
+    const char *query;         /* raw query string of the handshake */
+    const char *user_agent;    /* "" when absent */
+    const char *origin;
+    const char *authorization; /* Authorization header, "" when absent */
+    const char *cookie;        /* Cookie header, "" when absent */
+    const char *url;           /* path + query */
+    int64_t issued_ms;         /* wall clock at handshake */
+} eio_request_info;
+
+/* Routes the config's path on `e` (sio_edge.h) to this server. */
+struct edge;
+SIO_API int eio_server_mount(eio_server *srv, struct edge *e);
+
+#endif
