@@ -7,15 +7,19 @@
 #   3. the Node integration suites against the real binaries, normal build
 #      (they start their own redis-server and haproxy on loopback);
 #   4. the same integration suites against the ASan/UBSan build;
-#   5. the official Engine.IO and Socket.IO suites against both builds.
+#   5. the official Engine.IO and Socket.IO suites against both builds;
+#   6. the suites where the two threads meet, under ThreadSanitizer;
+#   7. cmake --install into a temporary prefix and examples/chat.c built
+#      against it out of tree (tests/install/check.sh).
+# Every build treats warnings as errors (SIO_WERROR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
-echo "== build (RelWithDebInfo) =="
-scripts/build.sh build
+echo "== build (RelWithDebInfo, warnings are errors) =="
+scripts/build.sh build -DSIO_WERROR=ON
 echo "== build (ASan + UBSan) =="
-CC=${ASAN_CC:-gcc} scripts/build.sh build-asan -DSIO_SANITIZE=ON
+CC=${ASAN_CC:-gcc} scripts/build.sh build-asan -DSIO_SANITIZE=ON -DSIO_WERROR=ON
 
 echo "== unit tests =="
 ctest --test-dir build --output-on-failure
@@ -35,4 +39,15 @@ echo "== integration tests (ASan + UBSan build) =="
   npx mocha)
 echo "== official protocol suites (release and ASan + UBSan builds) =="
 scripts/conformance.sh build build-asan
+
+echo "== ThreadSanitizer: the suites where the two threads meet =="
+# the API, Redis fan-out and requests, the bounded mailboxes, /metrics and drain
+# cross the edge/cluster boundary; a data race report ends the server (exit 66)
+scripts/build.sh build-tsan -DSIO_TSAN=ON -DSIO_WERROR=ON -DSIO_BUILD_LOADTEST=OFF
+(cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+  npx mocha --no-config --timeout 30000 --exit integration/cluster.test.js integration/overload.test.js \
+  integration/observability.test.js integration/stickiness-drain.test.js)
+
+echo "== install: libsio, sio.pc, examples/chat.c built out of tree =="
+tests/install/check.sh "$PWD/build-install"
 echo "== all tests passed =="
