@@ -306,7 +306,7 @@ static void forward_broadcast_with_ack(redis_adapter *a, nsp_state *ns, adapter_
         a->stats.invalid++;
         return;
     }
-    m->packet = p; /* the message takes this reference */
+    request_msg_set_packet(m, p); /* the message takes this reference */
     m->ack_id = id;
     m->timeout_ms = r->flags.timeout_ms;
     mailbox_push(a->to_edge, &m->hdr);

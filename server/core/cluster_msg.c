@@ -128,13 +128,20 @@ request_msg *request_msg_new(int request_type, const char *nsp, const char *requ
     return m;
 }
 
+void request_msg_set_packet(request_msg *m, sio_outpacket *packet)
+{
+    m->packet = packet;
+    m->hdr.bytes = clamp_bytes((size_t)m->hdr.bytes + outpacket_bytes(packet));
+}
+
 response_msg *response_msg_new(const char *nsp, const void *payload, size_t len)
 {
     response_msg *m = (response_msg *)msg_alloc(MSG_RESPONSE, sizeof(response_msg) + strlen(nsp) + 1 + len);
     if (!m)
         return NULL;
     char *p = copy_string(&m->nsp, nsp, (char *)(m + 1));
-    memcpy(p, payload, len);
+    if (len) /* a metrics request has no payload, maybe NULL */
+        memcpy(p, payload, len);
     m->payload = (const uint8_t *)p;
     m->len = len;
     return m;

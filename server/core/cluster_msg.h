@@ -92,6 +92,10 @@ request_msg *request_msg_new(int request_type, const char *nsp, const char *requ
                              size_t n_except, const char *const *targets, size_t n_targets,
                              const char *sid, int close);
 
+/* Attaches an encoded packet (the message takes the caller's reference) and
+ * counts its frames in hdr.bytes. */
+void request_msg_set_packet(request_msg *m, sio_outpacket *packet);
+
 typedef struct response_msg {
     cluster_msg hdr;      /* MSG_RESPONSE, or MSG_METRICS */
     uint64_t token;       /* MSG_METRICS: the scrape it answers */
