@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "api_broadcast.h"
+#include "health.h"
 #include "log.h"
 #include "prom.h"
 #include "sio_packet.h"
@@ -139,21 +140,28 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
 static void on_health(struct evhttp_request *req, void *arg)
 {
     cluster *c = arg;
-    int draining = EDGE_STAT_GET(c->stats, draining);
     int redis_down = c->redis && !redis_adapter_is_up(c->redis);
-    json_t *body = json_pack("{sssIsIss}", "status", draining ? "draining" : "ok", "connections",
-                             (json_int_t)EDGE_STAT_GET(c->stats, connections), "sockets",
-                             (json_int_t)EDGE_STAT_GET(c->stats, sockets), "node",
-                             c->cfg.node_id ? c->cfg.node_id : "");
-    json_object_set_new(body, "redis", json_string(!c->redis ? "none" : redis_down ? "down" : "up"));
+    health_view v = {EDGE_STAT_GET(c->stats, draining), EDGE_STAT_GET(c->stats, connections),
+                     EDGE_STAT_GET(c->stats, sockets), c->cfg.node_id,
+                     !c->redis ? "none" : redis_down ? "down" : "up", -1, -1};
     if (c->redis) {
-        const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);
-        json_object_set_new(body, "redis_publish_failed", json_integer((json_int_t)rs->publish_failed));
-        json_object_set_new(body, "redis_reconnects",
-                            json_integer((json_int_t)redis_adapter_reconnects(c->redis)));
+        v.redis_publish_failed = (long long)redis_adapter_get_stats(c->redis)->publish_failed;
+        v.redis_reconnects = (long long)redis_adapter_reconnects(c->redis);
     }
-    int status = draining ? 503 : redis_down ? c->cfg.health_redis_down_status : 200;
-    reply_json(req, status, status == 200 ? "OK" : "Service Unavailable", body);
+    int status = v.draining ? 503 : redis_down ? c->cfg.health_redis_down_status : 200;
+    bytebuf body = BYTEBUF_INIT;
+    if (health_body(&body, &v)) {
+        bytebuf_free(&body);
+        return reply_error(c, req, 500, "Internal Server Error", "out of memory");
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (out)
+        evbuffer_add(out, body.data, body.len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, status, status == 200 ? "OK" : "Service Unavailable", out);
+    if (out)
+        evbuffer_free(out);
+    bytebuf_free(&body);
 }
 
 /* ---- /metrics: the edge's live state (asked through its mailbox) plus this

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "glob.h"
+#include "health.h"
 #include "jwt.h"
 #include "sio_internal.h"
 
@@ -296,14 +297,15 @@ static void on_http(void *ctx, conn *c, const http_request *req)
         not_found(c);
         return;
     }
-    int draining = EDGE_STAT_GET(g->stats, draining);
-    char body[256];
-    int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"connections\":%zu,\"sockets\":%zu}",
-                     draining ? "draining" : "ok",
-                     eio_server_session_count(sio_server_engine(g->io)),
-                     sio_server_socket_count(g->io));
-    http_response r = {draining ? 503 : 200, "Content-Type: application/json\r\n", body, (size_t)n, 0};
+    health_view v = {EDGE_STAT_GET(g->stats, draining),
+                     (unsigned long)eio_server_session_count(sio_server_engine(g->io)),
+                     (unsigned long)sio_server_socket_count(g->io), g->cfg->node_id, NULL, -1, -1};
+    bytebuf body = BYTEBUF_INIT;
+    int oom = health_body(&body, &v) != 0;
+    http_response r = {oom ? 500 : v.draining ? 503 : 200, "Content-Type: application/json\r\n",
+                       oom ? "{}" : (const char *)body.data, oom ? 2 : body.len, 0};
     http1_respond(c, &r);
+    bytebuf_free(&body);
 }
 
 const http_handler *gateway_http(gateway *g)
