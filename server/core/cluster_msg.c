@@ -69,7 +69,7 @@ static cluster_msg *msg_alloc(cluster_msg_type type, size_t size)
 {
     cluster_msg *m = calloc(1, size);
     if (m) {
-        atomic_init(&m->refs, 1);
+        refcount_init(&m->refs);
         m->type = (uint16_t)type;
         m->bytes = clamp_bytes(size);
     }
@@ -159,7 +159,7 @@ response_msg *metrics_msg_new(uint64_t token, const void *text, size_t len)
 
 void cluster_msg_unref(cluster_msg *m)
 {
-    if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+    if (!m || !refcount_put(&m->refs))
         return;
     if (m->type == MSG_BROADCAST)
         sio_outpacket_unref(((broadcast_msg *)m)->packet);

@@ -2,24 +2,42 @@
  * once pushed (except `next`, owned by the mailbox holding it) and
  * reference-counted, so one message can be read by both threads.
  *
+ * The edge hands the cluster thread plain data (socket ids, rooms, handshake
+ * snapshots, event and ack arguments, binary attachments); only the cluster
+ * thread knows a wire format of the cluster (adapters/redis/ encodes and
+ * decodes the Redis adapter's JSON and msgpack). Nothing here is an envelope.
+ *
  * MSG_BROADCAST (cluster -> edge, and edge -> cluster for publishing): a
- *   Socket.IO packet already encoded for `nsp`, with its target rooms. The
- *   edge only fans it out; encoding happens once, wherever it was produced.
+ *   Socket.IO packet already encoded for `nsp` (frames for local delivery),
+ *   with its target rooms. The edge only fans it out; encoding happens once,
+ *   wherever it was produced. From the edge it may also carry the packet's
+ *   data (broadcast_msg_set_data), from which the cluster thread encodes its
+ *   wire format without decoding the Socket.IO text again.
  * MSG_NAMESPACE, MSG_ROOM (edge -> cluster): a namespace appeared (or, for an
  *   empty dynamic child, went: created 0); a room got
  *   its first local member or lost its last (per-room Redis subscriptions).
  * MSG_REQUEST (cluster -> edge): another node's request that needs this node's
- *   sockets (fetchSockets, socketsJoin/Leave, disconnectSockets, broadcast with
- *   ack: the packet then comes pre-encoded with its ack id).
- * MSG_RESPONSE (edge -> cluster): the bytes to publish on the response channel.
+ *   sockets (a cluster_request_kind: fetch, socket ids, rooms, join, leave,
+ *   disconnect, broadcast with ack: the packet then comes pre-encoded with its
+ *   ack id).
+ * MSG_REPLY (edge -> cluster): the data answering a request (reply_msg), or
+ *   one client's ack of a broadcast with ack.
+ * MSG_RESPONSE: an opaque byte payload tagged with a namespace (the generic
+ *   byte message; no thread sends one to the other any more).
  * MSG_METRICS (cluster -> edge with no payload; edge -> cluster with the edge's
- *   Prometheus text): a scrape of /metrics, matched by `token`. */
+ *   Prometheus text): a scrape of /metrics, matched by `token`.
+ *
+ * Ownership: every constructor returns one reference (hdr.refs 1) or NULL
+ * when out of memory, and copies what it is given unless said otherwise;
+ * cluster_msg_unref() frees the message and all it owns. */
 #ifndef SIO_CLUSTER_MSG_H
 #define SIO_CLUSTER_MSG_H
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "sio_outpacket.h"
 
@@ -30,7 +48,19 @@ typedef enum cluster_msg_type {
     MSG_REQUEST,
     MSG_RESPONSE,
     MSG_METRICS,
+    MSG_REPLY,
 } cluster_msg_type;
+
+/* What another node asks of this node's sockets (MSG_REQUEST). */
+typedef enum cluster_request_kind {
+    CLUSTER_REQ_SOCKETS = 1,   /* the ids of the selected sockets */
+    CLUSTER_REQ_ALL_ROOMS,     /* every room with a local member */
+    CLUSTER_REQ_JOIN,          /* selected sockets join `targets` */
+    CLUSTER_REQ_LEAVE,         /* selected sockets leave `targets` */
+    CLUSTER_REQ_DISCONNECT,    /* selected sockets are disconnected (`close`) */
+    CLUSTER_REQ_FETCH,         /* snapshots of the selected sockets */
+    CLUSTER_REQ_BROADCAST_ACK, /* send `packet` to the selected sockets, count, relay acks */
+} cluster_request_kind;
 
 typedef struct cluster_msg {
     struct cluster_msg *next;
@@ -49,6 +79,10 @@ typedef struct broadcast_msg {
     size_t n_except;
     int is_volatile;
     int64_t publish_us;     /* wall-clock publish time (µs), 0 if unknown; set before pushing */
+    /* Edge -> cluster, optional: the packet's data ([event, ...args], binary
+     * values as {"_placeholder":true,"num":i} for packet->frames[1 + i]);
+     * owned (the only reference). NULL: only the frames are known. */
+    json_t *data;
     /* nsp, room strings and the pointer arrays live in the same allocation */
 } broadcast_msg;
 
@@ -57,6 +91,9 @@ typedef struct broadcast_msg {
 broadcast_msg *broadcast_msg_new(const char *nsp, const char *const *rooms, size_t n_rooms,
                                  const char *const *except, size_t n_except, int is_volatile,
                                  sio_outpacket *packet);
+/* Attaches the packet's data (the message takes the caller's reference, which
+ * must be the only one: a deep copy) and counts it in hdr.bytes. */
+void broadcast_msg_set_data(broadcast_msg *m, json_t *data);
 
 typedef struct room_msg {
     cluster_msg hdr;      /* MSG_NAMESPACE (room NULL) or MSG_ROOM */
@@ -69,7 +106,7 @@ room_msg *room_msg_new(cluster_msg_type type, const char *nsp, const char *room,
 
 typedef struct request_msg {
     cluster_msg hdr;      /* MSG_REQUEST */
-    int request_type;     /* adapter_request_type */
+    int request_type;     /* cluster_request_kind */
     const char *nsp;
     const char *request_id; /* "" when none */
     const char *const *rooms;   /* opts.rooms */
@@ -80,7 +117,7 @@ typedef struct request_msg {
     size_t n_targets;
     const char *sid;      /* legacy single-socket form, "" when none */
     int close;
-    /* ADAPTER_BROADCAST (with ack): the packet, encoded once with ack id
+    /* CLUSTER_REQ_BROADCAST_ACK: the packet, encoded once with ack id
      * `ack_id`, and how long its acks are awaited */
     sio_outpacket *packet;
     int64_t ack_id;
@@ -96,6 +133,7 @@ request_msg *request_msg_new(int request_type, const char *nsp, const char *requ
  * counts its frames in hdr.bytes. */
 void request_msg_set_packet(request_msg *m, sio_outpacket *packet);
 
+/* An opaque byte payload: MSG_RESPONSE, or MSG_METRICS. */
 typedef struct response_msg {
     cluster_msg hdr;      /* MSG_RESPONSE, or MSG_METRICS */
     uint64_t token;       /* MSG_METRICS: the scrape it answers */
@@ -108,6 +146,68 @@ typedef struct response_msg {
 response_msg *response_msg_new(const char *nsp, const void *payload, size_t len);
 /* A metrics request (len 0) or reply, for scrape `token`. */
 response_msg *metrics_msg_new(uint64_t token, const void *text, size_t len);
+
+/* What the edge answers (MSG_REPLY). */
+typedef enum cluster_reply_kind {
+    CLUSTER_REPLY_DONE = 1,      /* a join/leave/disconnect of one socket was applied */
+    CLUSTER_REPLY_SOCKET_IDS,    /* CLUSTER_REQ_SOCKETS: `names` are socket ids */
+    CLUSTER_REPLY_ROOMS,         /* CLUSTER_REQ_ALL_ROOMS: `names` are rooms */
+    CLUSTER_REPLY_SOCKETS,       /* CLUSTER_REQ_FETCH: `sockets` */
+    CLUSTER_REPLY_CLIENT_COUNT,  /* CLUSTER_REQ_BROADCAST_ACK: sockets that got it */
+    CLUSTER_REPLY_ACK,           /* CLUSTER_REQ_BROADCAST_ACK: one client's ack */
+} cluster_reply_kind;
+
+/* A socket as fetchSockets reports it: its id, rooms and handshake. One
+ * allocation (strings included) plus `auth`, owned. */
+typedef struct socket_snapshot {
+    const char *id;
+    const char *const *rooms;
+    size_t n_rooms;
+    /* the handshake request */
+    const char *remote_addr;
+    const char *query;          /* the raw query string */
+    const char *user_agent;     /* "" when absent */
+    const char *origin;         /* "" when absent */
+    const char *url;            /* path + query */
+    int64_t issued_ms;          /* wall clock at handshake */
+    json_t *auth;               /* the auth payload; owned (the only reference) */
+} socket_snapshot;
+
+/* The handshake fields of a socket_snapshot, as the edge knows them (borrowed). */
+typedef struct socket_handshake {
+    const char *remote_addr, *query, *user_agent, *origin, *url;
+    int64_t issued_ms;
+} socket_handshake;
+
+typedef struct reply_msg {
+    cluster_msg hdr;            /* MSG_REPLY */
+    int kind;                   /* cluster_reply_kind */
+    const char *nsp;
+    const char *request_id;     /* the request's id, "" when none */
+    int64_t client_count;       /* CLUSTER_REPLY_CLIENT_COUNT */
+    char **names;               /* CLUSTER_REPLY_SOCKET_IDS / _ROOMS; owned */
+    size_t n_names, cap_names;
+    socket_snapshot **sockets;  /* CLUSTER_REPLY_SOCKETS; owned */
+    size_t n_sockets, cap_sockets;
+    json_t *args;               /* CLUSTER_REPLY_ACK: the ack's arguments (an array, binary
+                                 * values as placeholders for `bins`); owned, the only reference */
+    sio_bin *bins;              /* CLUSTER_REPLY_ACK: owned copies of the attachments */
+    size_t n_bins;
+} reply_msg;
+
+/* A reply of `kind` to request `request_id` ("" when none) for `nsp`: empty
+ * until the adders below fill it (before it is pushed). */
+reply_msg *reply_msg_new(cluster_reply_kind kind, const char *nsp, const char *request_id);
+/* Appends a copy of a socket id or room name. 0, or -1 (out of memory). */
+int reply_msg_add_name(reply_msg *m, const char *name, size_t len);
+/* Appends a snapshot (copies id, rooms and handshake strings; takes the
+ * caller's reference on `auth`, which must be the only one; NULL: {}). 0 or
+ * -1 (out of memory: `auth` is released). */
+int reply_msg_add_socket(reply_msg *m, const char *id, const char *const *rooms, size_t n_rooms,
+                         const socket_handshake *hs, json_t *auth);
+/* Sets an ack's arguments (takes the caller's only reference on `args`) and
+ * copies its attachments. 0, or -1 (out of memory: `args` is released). */
+int reply_msg_set_ack(reply_msg *m, json_t *args, const sio_bin *bins, size_t n_bins);
 
 void cluster_msg_unref(cluster_msg *m);
 

@@ -16,7 +16,7 @@ frame *frame_alloc(int binary, size_t len)
     frame *f = malloc(sizeof(*f) + FRAME_HEADROOM + len);
     if (!f)
         return NULL;
-    atomic_init(&f->refs, 1);
+    refcount_init(&f->refs);
     f->len = (uint32_t)len;
     f->binary = binary ? 1 : 0;
     uint8_t hdr[WS_MAX_SERVER_HEADER];
@@ -48,6 +48,6 @@ frame *frame_new_binary(const void *data, size_t len)
 
 void frame_unref(frame *f)
 {
-    if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+    if (f && refcount_put(&f->refs))
         free(f);
 }

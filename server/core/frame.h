@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "refcount.h"
+
 /* Room for the largest unmasked WebSocket frame header (10 bytes). */
 #define FRAME_HEADROOM 16
 
@@ -44,7 +46,7 @@ static inline const uint8_t *frame_wire(const frame *f, size_t *len)
 
 static inline frame *frame_ref(frame *f)
 {
-    atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+    refcount_get(&f->refs);
     return f;
 }
 void frame_unref(frame *f);

@@ -3,7 +3,9 @@
 #ifndef SIO_RANDOM_ID_H
 #define SIO_RANDOM_ID_H
 
-#define RANDOM_ID_LEN 20
+#include "eio_query.h"
+
+#define RANDOM_ID_LEN EIO_QUERY_SID_LEN /* the one id length: sids, socket ids */
 
 void random_id(char out[RANDOM_ID_LEN + 1]);
 

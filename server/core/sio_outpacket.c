@@ -9,7 +9,7 @@ static sio_outpacket *alloc_packet(uint32_t n)
 {
     sio_outpacket *p = calloc(1, sizeof(*p) + n * sizeof(frame *));
     if (p) {
-        atomic_init(&p->refs, 1);
+        refcount_init(&p->refs);
         p->n_frames = n;
     }
     return p;
@@ -57,7 +57,7 @@ sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64
 
 void sio_outpacket_unref(sio_outpacket *p)
 {
-    if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+    if (!p || !refcount_put(&p->refs))
         return;
     for (uint32_t i = 0; i < p->n_frames; i++)
         if (p->frames[i])

@@ -38,7 +38,7 @@ sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64
 
 static inline sio_outpacket *sio_outpacket_ref(sio_outpacket *p)
 {
-    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    refcount_get(&p->refs);
     return p;
 }
 void sio_outpacket_unref(sio_outpacket *p);

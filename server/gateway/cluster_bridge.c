@@ -49,49 +49,44 @@ static void observe_latency(cluster_bridge *b, int64_t publish_us)
 /* The sockets a request's opts select, as socket.io-adapter's apply(): the
  * union of `rooms` (all sockets when none) minus those in any `except` room.
  * Collected first, because acting on them may change rooms. */
+typedef struct selection {
+    sio_socket **sockets;
+    size_t n, cap;
+    int failed;
+} selection;
+
+static int collect(void *ctx, sio_socket *s)
+{
+    selection *sel = ctx;
+    if (sel->n == sel->cap) {
+        size_t cap = sel->cap ? sel->cap * 2 : 16;
+        sio_socket **grown = realloc(sel->sockets, cap * sizeof(*grown));
+        if (!grown) {
+            sel->failed = 1;
+            return 0;
+        }
+        sel->sockets = grown;
+        sel->cap = cap;
+    }
+    sel->sockets[sel->n++] = s;
+    return 1;
+}
+
+/* The sockets a request names (sio_namespace_select), collected before the
+ * request acts on them (a disconnect changes the rooms); NULL when none (or
+ * out of memory: then none is acted on). */
 static sio_socket **select_sockets(sio_namespace *nsp, const request_msg *m, size_t *n)
 {
-    uint64_t epoch = ++nsp->epoch;
-    size_t cap = 16, count = 0;
-    sio_socket **out = malloc(cap * sizeof(*out));
-    for (size_t i = 0; out && i < m->n_except; i++) {
-        room *r = room_find(&nsp->rooms, m->except[i], strlen(m->except[i]));
-        for (membership *mb = r ? r->members : NULL; mb; mb = mb->room_next)
-            ((sio_socket *)mb->member)->except_mark = epoch;
+    sio_broadcast_opts opts = {m->rooms, m->n_rooms, m->except, m->n_except, 0};
+    selection sel = {NULL, 0, 0, 0};
+    sio_namespace_select(nsp, &opts, collect, &sel);
+    if (sel.failed) {
+        free(sel.sockets);
+        sel.sockets = NULL;
+        sel.n = 0;
     }
-    for (size_t i = 0; out && i <= m->n_rooms; i++) {
-        sio_socket *all = NULL;
-        membership *mb = NULL;
-        if (m->n_rooms == 0)
-            all = nsp->first;
-        else if (i < m->n_rooms) {
-            room *r = room_find(&nsp->rooms, m->rooms[i], strlen(m->rooms[i]));
-            mb = r ? r->members : NULL;
-        }
-        while (all || mb) {
-            sio_socket *s = all ? all : mb->member;
-            if (all)
-                all = all->nsp_next;
-            else
-                mb = mb->room_next;
-            if (s->mark == epoch || s->except_mark == epoch)
-                continue;
-            s->mark = epoch;
-            if (count == cap) {
-                sio_socket **grown = realloc(out, (cap *= 2) * sizeof(*out));
-                if (!grown) {
-                    free(out);
-                    return NULL;
-                }
-                out = grown;
-            }
-            out[count++] = s;
-        }
-        if (m->n_rooms == 0)
-            break;
-    }
-    *n = count;
-    return out;
+    *n = sel.n;
+    return sel.sockets;
 }
 
 static json_t *query_object(const char *query)

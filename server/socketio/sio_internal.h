@@ -7,12 +7,13 @@
 #include "deadline_timer.h"
 #include "eio_server.h"
 #include "hashmap.h"
+#include "random_id.h"
 #include "room_index.h"
 #include "sio.h"
 #include "sio_outpacket.h"
 #include "sio_packet.h"
 
-#define SIO_ID_LEN 20
+#define SIO_ID_LEN RANDOM_ID_LEN
 
 typedef struct sio_client sio_client;
 
@@ -132,6 +133,13 @@ const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const c
  * `is_volatile`, only when the transport can take it now. 0 sent, 1 dropped
  * (volatile), -1 session gone or slow. */
 int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
+/* The one selection of sockets, for local delivery and for other nodes'
+ * requests: calls visit(ctx, s) once for each socket of the union of
+ * opts->rooms (every socket when there is none) that is in none of
+ * opts->except; returns the sum of what visit returned. visit must not change
+ * rooms or sockets (collect, then act). opts NULL: every socket. */
+int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,
+                         int (*visit)(void *ctx, sio_socket *s), void *ctx);
 /* Fans an encoded packet out to the namespace's sockets per opts; returns the count. */
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p);
 

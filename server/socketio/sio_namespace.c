@@ -287,25 +287,21 @@ int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
     return 0;
 }
 
-static int deliver_to(sio_socket *s, sio_outpacket *p, int is_volatile)
-{
-    return sio_outpacket_send(p, s->client->conn, is_volatile) == 0;
-}
-
-int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p)
+int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,
+                         int (*visit)(void *ctx, sio_socket *s), void *ctx)
 {
     static const sio_broadcast_opts none = {0};
     if (!opts)
         opts = &none;
     uint64_t epoch = ++nsp->epoch;
-    int count = 0;
+    int sum = 0;
     for (size_t i = 0; i < opts->n_except; i++)
         mark_room(nsp, opts->except[i], epoch);
     if (!opts->n_rooms) {
         for (sio_socket *s = nsp->first; s; s = s->nsp_next)
             if (s->except_mark != epoch)
-                count += deliver_to(s, p, opts->is_volatile);
-        return count;
+                sum += visit(ctx, s);
+        return sum;
     }
     for (size_t i = 0; i < opts->n_rooms; i++) {
         room *r = room_find(&nsp->rooms, opts->rooms[i], strlen(opts->rooms[i]));
@@ -314,10 +310,27 @@ int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, si
             if (s->mark == epoch || s->except_mark == epoch)
                 continue;
             s->mark = epoch;
-            count += deliver_to(s, p, opts->is_volatile);
+            sum += visit(ctx, s);
         }
     }
-    return count;
+    return sum;
+}
+
+typedef struct delivery {
+    sio_outpacket *packet;
+    int is_volatile;
+} delivery;
+
+static int deliver_to(void *ctx, sio_socket *s)
+{
+    const delivery *d = ctx;
+    return sio_outpacket_send(d->packet, s->client->conn, d->is_volatile) == 0;
+}
+
+int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p)
+{
+    delivery d = {p, opts ? opts->is_volatile : 0};
+    return sio_namespace_select(nsp, opts, deliver_to, &d);
 }
 
 static int broadcast_one(sio_namespace *nsp, const sio_broadcast_opts *opts, const json_t *data,
