@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 echo "== build (RelWithDebInfo, warnings are errors) =="
-scripts/build.sh build -DSIO_WERROR=ON
+scripts/build.sh build -DSIO_WERROR=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+echo "== layering (the include graph of every product source) =="
+node scripts/check-layers.js build
 echo "== build (ASan + UBSan) =="
 CC=${ASAN_CC:-gcc} scripts/build.sh build-asan -DSIO_SANITIZE=ON -DSIO_WERROR=ON
 
