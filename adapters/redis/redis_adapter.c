@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "adapter_msg.h"
+#include "adapter_wire.h"
 #include "hashmap.h"
 #include "log.h"
 #include "random_id.h"
@@ -276,7 +277,7 @@ static void forward_request(redis_adapter *a, nsp_state *ns, adapter_request *r)
         t = targets;
         n_t = 1;
     }
-    request_msg *m = request_msg_new(r->type, ns->name, r->request_id ? r->request_id : "",
+    request_msg *m = request_msg_new(adapter_wire_request_kind(r->type), ns->name, r->request_id ? r->request_id : "",
                                      (const char *const *)r->opts_rooms, r->n_opts_rooms,
                                      (const char *const *)r->opts_except, r->n_opts_except, t, n_t,
                                      r->sid ? r->sid : "", r->close);
@@ -296,7 +297,7 @@ static void forward_broadcast_with_ack(redis_adapter *a, nsp_state *ns, adapter_
         bins[i] = (sio_bin){r->packet.bins[i].data, r->packet.bins[i].len};
     int64_t id = a->next_ack_id++;
     sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, id, r->packet.data, bins, n_bins);
-    request_msg *m = p ? request_msg_new(ADAPTER_BROADCAST, ns->name, r->request_id,
+    request_msg *m = p ? request_msg_new(CLUSTER_REQ_BROADCAST_ACK, ns->name, r->request_id,
                                          (const char *const *)r->opts_rooms, r->n_opts_rooms,
                                          (const char *const *)r->opts_except, r->n_opts_except,
                                          NULL, 0, "", 0)
@@ -407,21 +408,38 @@ static void publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast
     bytebuf_free(&out);
 }
 
-/* The edge's own broadcast: back from frames to the adapter's packet form. */
+/* The data of the edge's own broadcast: as the edge handed it, else (a packet
+ * that came with frames only) decoded back from its text frame. Sets *owned
+ * to what the caller must release. */
+static json_t *edge_packet_data(const broadcast_msg *m, sio_packet *owned)
+{
+    if (m->data)
+        return m->data;
+    const frame *text = m->packet->frames[0];
+    if (sio_packet_decode((const char *)frame_cbytes(text) + 1, text->len - 1, NULL, owned))
+        return NULL;
+    return owned->data;
+}
+
+/* The edge's own broadcast, encoded once into the adapter's msgpack; its
+ * binary attachments are the packet's binary frames. */
 static void publish_from_edge(redis_adapter *a, broadcast_msg *m)
 {
     nsp_state *ns = namespace_state(a, m->nsp);
     sio_outpacket *p = m->packet;
-    const frame *text = p->frames[0];
     sio_packet pkt;
-    if (!ns || sio_packet_decode((const char *)frame_cbytes(text) + 1, text->len - 1, NULL, &pkt))
+    memset(&pkt, 0, sizeof(pkt));
+    json_t *data = ns ? edge_packet_data(m, &pkt) : NULL;
+    if (!data) {
+        sio_packet_clear(&pkt);
         return;
+    }
     adapter_bin bins[64];
     size_t n_bins = p->n_frames - 1 < 64 ? p->n_frames - 1 : 64;
     for (size_t i = 0; i < n_bins; i++)
         bins[i] = (adapter_bin){frame_bytes(p->frames[1 + i]), p->frames[1 + i]->len};
     adapter_broadcast b = {
-        .packet = {.type = SIO_EVENT, .nsp = SIO_UNCONST(char *, m->nsp), .id = -1, .data = pkt.data,
+        .packet = {.type = SIO_EVENT, .nsp = SIO_UNCONST(char *, m->nsp), .id = -1, .data = data,
                    .bins = bins, .n_bins = n_bins},
         .rooms = SIO_UNCONST(char **, m->rooms), .n_rooms = m->n_rooms,
         .except = SIO_UNCONST(char **, m->except), .n_except = m->n_except,
@@ -447,6 +465,18 @@ void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *c
     publish_broadcast(a, ns, &b);
 }
 
+/* The edge's answer to another node's request, in the Node adapter's form. */
+static void publish_reply(redis_adapter *a, const reply_msg *m)
+{
+    nsp_state *ns = namespace_state(a, m->nsp);
+    bytebuf out = BYTEBUF_INIT;
+    if (ns && adapter_wire_reply(m, &out) == 0)
+        publish(a, ns->response_channel, out.data, out.len);
+    else if (ns)
+        a->stats.invalid++;
+    bytebuf_free(&out);
+}
+
 void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m)
 {
     switch (m->type) {
@@ -462,13 +492,9 @@ void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m)
     case MSG_BROADCAST:
         publish_from_edge(a, (broadcast_msg *)m);
         break;
-    case MSG_RESPONSE: {
-        response_msg *r = (response_msg *)m;
-        nsp_state *ns = namespace_state(a, r->nsp);
-        if (ns)
-            publish(a, ns->response_channel, r->payload, r->len);
+    case MSG_REPLY:
+        publish_reply(a, (reply_msg *)m);
         break;
-    }
     default:
         break;
     }

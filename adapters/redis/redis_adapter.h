@@ -45,7 +45,9 @@ typedef struct redis_adapter_stats {
 redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_config *cfg,
                                  mailbox *to_edge, const char **err);
 void redis_adapter_free(redis_adapter *a);
-/* A message from the edge: MSG_NAMESPACE, MSG_ROOM, MSG_BROADCAST, MSG_RESPONSE. */
+/* A message from the edge: MSG_NAMESPACE, MSG_ROOM, MSG_BROADCAST (published
+ * as msgpack, from its data when it has some), MSG_REPLY (a response to
+ * another node's request, encoded here). Borrowed. */
 void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m);
 /* Publishes an API broadcast (packet data [event, ...args], JSON only). */
 void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,

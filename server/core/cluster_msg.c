@@ -128,6 +128,14 @@ request_msg *request_msg_new(int request_type, const char *nsp, const char *requ
     return m;
 }
 
+void broadcast_msg_set_data(broadcast_msg *m, json_t *data)
+{
+    m->data = data;
+    /* about the size of its text, which the packet's first frame holds */
+    if (data && m->packet && m->packet->n_frames)
+        m->hdr.bytes = clamp_bytes((size_t)m->hdr.bytes + m->packet->frames[0]->len);
+}
+
 void request_msg_set_packet(request_msg *m, sio_outpacket *packet)
 {
     m->packet = packet;
@@ -157,12 +165,164 @@ response_msg *metrics_msg_new(uint64_t token, const void *text, size_t len)
     return m;
 }
 
+/* ---- replies ---------------------------------------------------------------- */
+
+reply_msg *reply_msg_new(cluster_reply_kind kind, const char *nsp, const char *request_id)
+{
+    size_t size = sizeof(reply_msg) + strlen(nsp) + 1 + strlen(request_id) + 1;
+    reply_msg *m = (reply_msg *)msg_alloc(MSG_REPLY, size);
+    if (!m)
+        return NULL;
+    char *p = copy_string(&m->nsp, nsp, (char *)(m + 1));
+    copy_string(&m->request_id, request_id, p);
+    m->kind = kind;
+    return m;
+}
+
+/* The next capacity of a list that holds `n` and must take one more; 0 when
+ * it already can. */
+static size_t next_cap(size_t n, size_t cap)
+{
+    return n < cap ? 0 : cap ? cap * 2 : 16;
+}
+
+static int grow_names(reply_msg *m)
+{
+    size_t cap = next_cap(m->n_names, m->cap_names);
+    char **grown = cap ? realloc(m->names, cap * sizeof(*grown)) : m->names;
+    if (!grown)
+        return -1;
+    m->names = grown;
+    m->cap_names = cap ? cap : m->cap_names;
+    return 0;
+}
+
+static int grow_sockets(reply_msg *m)
+{
+    size_t cap = next_cap(m->n_sockets, m->cap_sockets);
+    socket_snapshot **grown = cap ? realloc(m->sockets, cap * sizeof(*grown)) : m->sockets;
+    if (!grown)
+        return -1;
+    m->sockets = grown;
+    m->cap_sockets = cap ? cap : m->cap_sockets;
+    return 0;
+}
+
+static void add_bytes(cluster_msg *m, size_t n)
+{
+    m->bytes = clamp_bytes((size_t)m->bytes + n);
+}
+
+int reply_msg_add_name(reply_msg *m, const char *name, size_t len)
+{
+    char *copy = grow_names(m) ? NULL : malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, name, len);
+    copy[len] = 0;
+    m->names[m->n_names++] = copy;
+    add_bytes(&m->hdr, sizeof(char *) + len + 1);
+    return 0;
+}
+
+static size_t handshake_size(const socket_handshake *hs)
+{
+    return strlen(hs->remote_addr) + strlen(hs->query) + strlen(hs->user_agent) +
+           strlen(hs->origin) + strlen(hs->url) + 5;
+}
+
+/* One allocation: the struct, the room pointers, then every string. */
+static socket_snapshot *snapshot_new(const char *id, const char *const *rooms, size_t n_rooms,
+                                     const socket_handshake *hs, size_t *size)
+{
+    *size = sizeof(socket_snapshot) + n_rooms * sizeof(char *) + strlen(id) + 1 +
+            strings_size(rooms, n_rooms) + handshake_size(hs);
+    socket_snapshot *s = calloc(1, *size);
+    if (!s)
+        return NULL;
+    const char **room_ptrs = (const char **)(s + 1);
+    char *p = copy_string(&s->id, id, (char *)(room_ptrs + n_rooms));
+    p = copy_strings(room_ptrs, rooms, n_rooms, p);
+    p = copy_string(&s->remote_addr, hs->remote_addr, p);
+    p = copy_string(&s->query, hs->query, p);
+    p = copy_string(&s->user_agent, hs->user_agent, p);
+    p = copy_string(&s->origin, hs->origin, p);
+    copy_string(&s->url, hs->url, p);
+    s->rooms = room_ptrs;
+    s->n_rooms = n_rooms;
+    s->issued_ms = hs->issued_ms;
+    return s;
+}
+
+/* About the memory a JSON value holds: the length of its text. */
+static size_t json_size(const json_t *v)
+{
+    return v ? json_dumpb(v, NULL, 0, JSON_COMPACT) : 0;
+}
+
+int reply_msg_add_socket(reply_msg *m, const char *id, const char *const *rooms, size_t n_rooms,
+                         const socket_handshake *hs, json_t *auth)
+{
+    size_t size = 0;
+    socket_snapshot *s = grow_sockets(m) ? NULL : snapshot_new(id, rooms, n_rooms, hs, &size);
+    if (!s) {
+        json_decref(auth);
+        return -1;
+    }
+    s->auth = auth;
+    m->sockets[m->n_sockets++] = s;
+    add_bytes(&m->hdr, sizeof(socket_snapshot *) + size + json_size(auth));
+    return 0;
+}
+
+int reply_msg_set_ack(reply_msg *m, json_t *args, const sio_bin *bins, size_t n_bins)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n_bins; i++)
+        total += bins[i].len;
+    uint8_t *p = malloc(n_bins * sizeof(sio_bin) + total + 1);
+    if (!p) {
+        json_decref(args);
+        return -1;
+    }
+    m->bins = (sio_bin *)(void *)p;
+    p += n_bins * sizeof(sio_bin);
+    for (size_t i = 0; i < n_bins; i++) {
+        if (bins[i].len)
+            memcpy(p, bins[i].data, bins[i].len);
+        m->bins[i] = (sio_bin){p, bins[i].len};
+        p += bins[i].len;
+    }
+    m->n_bins = n_bins;
+    m->args = args;
+    add_bytes(&m->hdr, n_bins * sizeof(sio_bin) + total + json_size(args));
+    return 0;
+}
+
+static void reply_free(reply_msg *m)
+{
+    for (size_t i = 0; i < m->n_names; i++)
+        free(m->names[i]);
+    free(m->names);
+    for (size_t i = 0; i < m->n_sockets; i++) {
+        json_decref(m->sockets[i]->auth);
+        free(m->sockets[i]);
+    }
+    free(m->sockets);
+    json_decref(m->args);
+    free(m->bins);
+}
+
 void cluster_msg_unref(cluster_msg *m)
 {
     if (!m || !refcount_put(&m->refs))
         return;
-    if (m->type == MSG_BROADCAST)
+    if (m->type == MSG_BROADCAST) {
         sio_outpacket_unref(((broadcast_msg *)m)->packet);
+        json_decref(((broadcast_msg *)m)->data);
+    }
+    if (m->type == MSG_REPLY)
+        reply_free((reply_msg *)m);
     if (m->type == MSG_REQUEST && ((request_msg *)m)->packet)
         sio_outpacket_unref(((request_msg *)m)->packet);
     free(m);

@@ -24,8 +24,8 @@
  *   one client's ack of a broadcast with ack.
  * MSG_RESPONSE: an opaque byte payload tagged with a namespace (the generic
  *   byte message; no thread sends one to the other any more).
- * MSG_METRICS (cluster -> edge with no payload; edge -> cluster with the edge's
- *   Prometheus text): a scrape of /metrics, matched by `token`.
+ * MSG_METRICS (cluster -> edge with the node id as payload; edge -> cluster
+ *   with the edge's Prometheus text): a scrape of /metrics, matched by `token`.
  *
  * Ownership: every constructor returns one reference (hdr.refs 1) or NULL
  * when out of memory, and copies what it is given unless said otherwise;

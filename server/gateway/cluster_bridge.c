@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "adapter_msg.h"
 #include "prom.h"
 #include "sio_internal.h"
 
@@ -89,62 +88,45 @@ static sio_socket **select_sockets(sio_namespace *nsp, const request_msg *m, siz
     return sel.sockets;
 }
 
-static json_t *query_object(const char *query)
+static void push_reply(cluster_bridge *b, reply_msg *r)
 {
-    json_t *obj = json_object();
-    const char *p = query;
-    while (obj && p && *p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        json_t *v = eq ? json_stringn(eq + 1, len - klen - 1) : json_string("");
-        json_object_setn_new(obj, p, klen, v ? v : json_null());
-        p = amp ? amp + 1 : NULL;
-    }
-    return obj;
+    if (r && b->to_cluster)
+        mailbox_push(b->to_cluster, &r->hdr);
+    else if (r)
+        cluster_msg_unref(&r->hdr);
 }
 
-/* socket.io's socket.handshake, as fetchSockets reports it. */
-static json_t *handshake_json(sio_socket *s)
+static const char *or_empty(const char *s)
 {
-    const eio_request_info *r = sio_socket_request(s);
-    char when[96];
-    time_t t = (time_t)(r->issued_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof(when), "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
-    json_t *headers = json_object();
-    if (*r->user_agent)
-        json_object_set_new(headers, "user-agent", json_string(r->user_agent));
-    if (*r->origin)
-        json_object_set_new(headers, "origin", json_string(r->origin));
-    return json_pack("{sosssssbsbsIsssoso}", "headers", headers, "time", when, "address",
-                     r->remote_addr, "xdomain", *r->origin != 0, "secure", 0, "issued",
-                     (json_int_t)r->issued_ms, "url", r->url, "query", query_object(r->query),
-                     "auth", json_incref(sio_socket_auth(s)));
+    return s ? s : "";
 }
 
-static json_t *rooms_json(sio_socket *s)
+/* The socket's rooms, borrowed from it until it changes; NULL when none. */
+static const char **room_names(const sio_socket *s, size_t *n)
 {
-    json_t *rooms = json_array();
+    size_t cap = sio_socket_room_count(s), count = 0;
+    const char **names = cap ? malloc(cap * sizeof(*names)) : NULL;
     const char *name;
-    for (const void *it = NULL; (name = sio_socket_room_next(s, &it));)
-        json_array_append_new(rooms, json_string(name));
-    return rooms;
+    for (const void *it = NULL; names && count < cap && (name = sio_socket_room_next(s, &it));)
+        names[count++] = name;
+    *n = names ? count : 0;
+    return names;
 }
 
-static void respond(cluster_bridge *b, const char *nsp, json_t *body)
+/* fetchSockets: the socket's id, rooms and handshake, as plain data. */
+static void add_snapshot(reply_msg *r, const sio_socket *s)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    response_msg *m = text ? response_msg_new(nsp, text, strlen(text)) : NULL;
-    if (m)
-        mailbox_push(b->to_cluster, &m->hdr);
-    free(text);
-    json_decref(body);
+    const eio_request_info *q = sio_socket_request(s);
+    socket_handshake hs = {or_empty(q->remote_addr), or_empty(q->query), or_empty(q->user_agent),
+                           or_empty(q->origin),      or_empty(q->url),   q->issued_ms};
+    size_t n = 0;
+    const char **rooms = room_names(s, &n);
+    /* a copy of its own: the message may outlive the socket */
+    reply_msg_add_socket(r, sio_socket_id(s), rooms, n, &hs, json_deep_copy(sio_socket_auth(s)));
+    free(rooms);
 }
 
-/* One client's ack of a broadcast with ack, published as {type:9, requestId, packet}. */
+/* One client's ack of a broadcast with ack: relayed with its request id. */
 typedef struct remote_ack {
     cluster_bridge *bridge;
     char *nsp;
@@ -155,27 +137,21 @@ static void on_remote_ack(sio_socket *s, int timed_out, const sio_args *args, vo
 {
     remote_ack *ra = ud;
     if (!timed_out && args && ra->bridge->to_cluster) {
-        bytebuf out = BYTEBUF_INIT;
-        adapter_bin bins[64];
-        size_t n = args->n_bins < 64 ? args->n_bins : 64;
-        for (size_t i = 0; i < n; i++)
-            bins[i] = (adapter_bin){SIO_UNCONST(uint8_t *, args->bins[i].data), args->bins[i].len};
-        json_t *first = json_array_get(args->json, 0); /* the Node adapter forwards one */
-        json_t *null_arg = first ? NULL : json_null();
-        if (adapter_broadcast_ack_encode(ra->request_id, first ? first : null_arg, bins, n, &out) == 0) {
-            response_msg *r = response_msg_new(ra->nsp, out.data, out.len);
-            if (r)
-                mailbox_push(ra->bridge->to_cluster, &r->hdr);
-        }
-        json_decref(null_arg);
-        bytebuf_free(&out);
+        reply_msg *r = reply_msg_new(CLUSTER_REPLY_ACK, ra->nsp, ra->request_id);
+        json_t *copy = json_deep_copy(args->json); /* the message's own (NULL: no arguments) */
+        if (r && reply_msg_set_ack(r, copy, args->bins, args->n_bins) == 0)
+            push_reply(ra->bridge, r);
+        else if (r) /* set_ack released the copy */
+            cluster_msg_unref(&r->hdr);
+        else
+            json_decref(copy);
     }
     free(ra->nsp);
     free(ra);
 }
 
-static size_t broadcast_with_ack(cluster_bridge *b, sio_namespace *nsp, request_msg *m,
-                                 sio_socket **sel, size_t n)
+static size_t broadcast_with_ack(cluster_bridge *b, const request_msg *m, sio_socket **sel,
+                                 size_t n)
 {
     size_t count = 0;
     uint32_t timeout = m->timeout_ms > 0 && m->timeout_ms < UINT32_MAX ? (uint32_t)m->timeout_ms : 5000;
@@ -196,74 +172,88 @@ static size_t broadcast_with_ack(cluster_bridge *b, sio_namespace *nsp, request_
         if (sio_outpacket_send(m->packet, sel[i]->client->conn, 0) == 0)
             count++;
     }
-    (void)nsp;
     return count;
 }
 
+/* The legacy form of join, leave and disconnect: one socket, by id. */
+static void apply_to_one(cluster_bridge *b, sio_namespace *nsp, const request_msg *m)
+{
+    sio_socket *s = nsp ? sio_socket_find(nsp, m->sid) : NULL;
+    if (!s)
+        return;
+    if (m->request_type == CLUSTER_REQ_JOIN && m->n_targets)
+        sio_join(s, m->targets[0]);
+    else if (m->request_type == CLUSTER_REQ_LEAVE && m->n_targets)
+        sio_leave(s, m->targets[0]);
+    else if (m->request_type == CLUSTER_REQ_DISCONNECT)
+        sio_disconnect(s, m->close);
+    if (m->request_id[0])
+        push_reply(b, reply_msg_new(CLUSTER_REPLY_DONE, m->nsp, m->request_id));
+}
+
+/* Joins, leaves or disconnects the selected sockets. */
+static void act_on(const request_msg *m, sio_socket **sel, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; m->request_type == CLUSTER_REQ_JOIN && j < m->n_targets; j++)
+            sio_join(sel[i], m->targets[j]);
+        for (size_t j = 0; m->request_type == CLUSTER_REQ_LEAVE && j < m->n_targets; j++)
+            sio_leave(sel[i], m->targets[j]);
+        if (m->request_type == CLUSTER_REQ_DISCONNECT)
+            sio_disconnect(sel[i], m->close); /* may free it: nothing below touches it */
+    }
+}
+
+/* The data answering a request about the selected sockets; NULL when the
+ * request has no answer. */
+static reply_msg *describe(cluster_bridge *b, const request_msg *m, sio_socket **sel, size_t n)
+{
+    reply_msg *r = NULL;
+    if (m->request_type == CLUSTER_REQ_SOCKETS &&
+        (r = reply_msg_new(CLUSTER_REPLY_SOCKET_IDS, m->nsp, m->request_id)))
+        for (size_t i = 0; i < n; i++)
+            reply_msg_add_name(r, sio_socket_id(sel[i]), strlen(sio_socket_id(sel[i])));
+    if (m->request_type == CLUSTER_REQ_FETCH &&
+        (r = reply_msg_new(CLUSTER_REPLY_SOCKETS, m->nsp, m->request_id)))
+        for (size_t i = 0; i < n; i++)
+            add_snapshot(r, sel[i]);
+    if (m->request_type == CLUSTER_REQ_BROADCAST_ACK && m->packet &&
+        (r = reply_msg_new(CLUSTER_REPLY_CLIENT_COUNT, m->nsp, m->request_id)))
+        r->client_count = (int64_t)broadcast_with_ack(b, m, sel, n);
+    return r;
+}
+
+/* allRooms: every room with a local member. */
+static reply_msg *all_rooms(sio_namespace *nsp, const request_msg *m)
+{
+    reply_msg *r = reply_msg_new(CLUSTER_REPLY_ROOMS, m->nsp, m->request_id);
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (r && nsp && hashmap_next(&nsp->rooms.rooms, &it, &k, &klen, &v))
+        reply_msg_add_name(r, k, klen);
+    return r;
+}
+
+/* Another node's request, applied here; the answer (plain data) goes to the
+ * cluster thread, which alone knows the adapter's wire format. */
 static void apply_request(cluster_bridge *b, request_msg *m)
 {
     sio_namespace *nsp = sio_find_namespace(b->io, m->nsp);
-    int has_id = m->request_id[0] != 0;
-    if (m->sid[0]) { /* legacy form: one socket by id */
-        sio_socket *s = nsp ? sio_socket_find(nsp, m->sid) : NULL;
-        if (!s)
-            return;
-        if (m->request_type == ADAPTER_REMOTE_JOIN && m->n_targets)
-            sio_join(s, m->targets[0]);
-        else if (m->request_type == ADAPTER_REMOTE_LEAVE && m->n_targets)
-            sio_leave(s, m->targets[0]);
-        else if (m->request_type == ADAPTER_REMOTE_DISCONNECT)
-            sio_disconnect(s, m->close);
-        if (has_id)
-            respond(b, m->nsp, json_pack("{ss}", "requestId", m->request_id));
+    if (m->sid[0]) {
+        apply_to_one(b, nsp, m);
+        return;
+    }
+    if (m->request_type == CLUSTER_REQ_ALL_ROOMS) {
+        push_reply(b, all_rooms(nsp, m));
         return;
     }
     size_t n = 0;
     sio_socket **sel = nsp ? select_sockets(nsp, m, &n) : NULL;
-    json_t *list = NULL;
-    if (m->request_type == ADAPTER_REMOTE_FETCH || m->request_type == ADAPTER_SOCKETS)
-        list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        sio_socket *s = sel[i];
-        switch (m->request_type) {
-        case ADAPTER_REMOTE_JOIN:
-            for (size_t j = 0; j < m->n_targets; j++)
-                sio_join(s, m->targets[j]);
-            break;
-        case ADAPTER_REMOTE_LEAVE:
-            for (size_t j = 0; j < m->n_targets; j++)
-                sio_leave(s, m->targets[j]);
-            break;
-        case ADAPTER_REMOTE_DISCONNECT:
-            sio_disconnect(s, m->close); /* may free s: nothing below touches it */
-            break;
-        case ADAPTER_SOCKETS:
-            json_array_append_new(list, json_string(sio_socket_id(s)));
-            break;
-        case ADAPTER_REMOTE_FETCH:
-            json_array_append_new(list, json_pack("{sssososo}", "id", sio_socket_id(s), "handshake",
-                                                  handshake_json(s), "rooms", rooms_json(s),
-                                                  "data", json_object()));
-            break;
-        }
-    }
-    if (m->request_type == ADAPTER_BROADCAST && m->packet) {
-        size_t count = nsp ? broadcast_with_ack(b, nsp, m, sel, n) : 0;
-        respond(b, m->nsp, json_pack("{sisssI}", "type", ADAPTER_BROADCAST_CLIENT_COUNT,
-                                     "requestId", m->request_id, "clientCount", (json_int_t)count));
-    }
+    act_on(m, sel, n);
+    reply_msg *r = describe(b, m, sel, n);
     free(sel);
-    if (list)
-        respond(b, m->nsp, json_pack("{ssso}", "requestId", m->request_id, "sockets", list));
-    else if (m->request_type == ADAPTER_ALL_ROOMS) {
-        json_t *rooms = json_array();
-        size_t it = 0, klen;
-        const char *k;
-        void *v;
-        while (nsp && hashmap_next(&nsp->rooms.rooms, &it, &k, &klen, &v))
-            json_array_append_new(rooms, json_stringn(k, klen));
-        respond(b, m->nsp, json_pack("{ssso}", "requestId", m->request_id, "rooms", rooms));
-    }
+    push_reply(b, r);
 }
 
 /* ---- the sio_adapter side: what the cluster needs to know ----------------- */
@@ -292,16 +282,21 @@ static void report_room(void *ctx, sio_namespace *nsp, const char *room_name, in
         mailbox_push(b->to_cluster, &m->hdr);
 }
 
+/* A broadcast made here, for the other nodes: its frames and its data (a copy
+ * of its own, the message's only reference), which the cluster thread encodes
+ * into the adapter's msgpack without decoding the frames. */
 static void report_broadcast(void *ctx, sio_namespace *nsp, const sio_broadcast_opts *opts,
-                             sio_outpacket *packet)
+                             const json_t *data, sio_outpacket *packet)
 {
     cluster_bridge *b = ctx;
     broadcast_msg *m = broadcast_msg_new(sio_namespace_name(nsp), opts ? opts->rooms : NULL,
                                          opts ? opts->n_rooms : 0, opts ? opts->except : NULL,
                                          opts ? opts->n_except : 0, opts && opts->is_volatile,
                                          packet);
-    if (m)
-        mailbox_push(b->to_cluster, &m->hdr);
+    if (!m)
+        return;
+    broadcast_msg_set_data(m, data ? json_deep_copy(data) : NULL);
+    mailbox_push(b->to_cluster, &m->hdr);
 }
 
 void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapter)
@@ -314,7 +309,7 @@ void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapte
         .namespace_created = report_namespace,
         .namespace_deleted = report_namespace_gone,
         .room_changed = report_room,
-        .broadcast = report_broadcast,
+        .broadcast_data = report_broadcast,
     };
     sio_server_set_adapter(b->io, &a);
 }

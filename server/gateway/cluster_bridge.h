@@ -5,7 +5,10 @@
  * sio_server (a broadcast is fanned out with its pre-encoded packet; a request
  * from another node is executed and answered). When attached to a cluster
  * adapter it is also the sio_adapter that reports namespaces, rooms and local
- * broadcasts. The bridge never touches cluster-thread data. */
+ * broadcasts. The bridge never touches cluster-thread data and knows no wire
+ * format of the cluster: it sends plain data (cluster_msg.h: socket ids,
+ * rooms, handshake snapshots, ack arguments and attachments), which the
+ * cluster thread encodes. */
 #ifndef SIO_CLUSTER_BRIDGE_H
 #define SIO_CLUSTER_BRIDGE_H
 

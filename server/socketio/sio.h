@@ -155,6 +155,12 @@ typedef struct sio_adapter {
     void (*room_changed)(void *ctx, sio_namespace *nsp, const char *room, int created);
     void (*broadcast)(void *ctx, sio_namespace *nsp, const sio_broadcast_opts *opts,
                       struct sio_outpacket *packet);
+    /* Optional, called instead of `broadcast` when set: the same, with the
+     * packet's data too ([event, ...args], binary values as placeholders for
+     * the packet's binary frames; borrowed), so the adapter need not decode
+     * the encoded packet to publish it in another format. */
+    void (*broadcast_data)(void *ctx, sio_namespace *nsp, const sio_broadcast_opts *opts,
+                           const json_t *data, struct sio_outpacket *packet);
 } sio_adapter;
 
 /* Attaches an adapter (NULL detaches); it hears of namespaces and rooms that

@@ -342,7 +342,9 @@ static int broadcast_one(sio_namespace *nsp, const sio_broadcast_opts *opts, con
         return -1;
     int n = sio_namespace_deliver(nsp, opts, p);
     sio_adapter *a = &nsp->srv->adapter;
-    if (a->broadcast)
+    if (a->broadcast_data)
+        a->broadcast_data(a->ctx, nsp, opts, data, p);
+    else if (a->broadcast)
         a->broadcast(a->ctx, nsp, opts, p);
     sio_outpacket_unref(p);
     return n;

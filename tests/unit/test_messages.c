@@ -13,9 +13,14 @@
  *     on the packet, released when the message is freed; its `bytes` also
  *     counts the packet's frames;
  *   - room_msg_new for MSG_NAMESPACE (room NULL) and MSG_ROOM;
+ *   - broadcast_msg_set_data: the packet's data (the edge's publish), owned
+ *     by the message, released with it and counted in `bytes`;
  *   - request_msg_new with rooms, except, targets, request id and sid (also
  *     all empty), and the packet reference a caller attaches afterwards
  *     (redis_adapter.c's ack broadcast), released with the message;
+ *   - reply_msg (the edge's plain-data answers): names, socket snapshots and
+ *     an ack's arguments and attachments are copied (or, for JSON, owned),
+ *     live in the message and count in `bytes`; freed with it;
  *   - response_msg_new / metrics_msg_new copy binary payloads (NUL bytes
  *     included), metrics carry their token and type;
  *   - refcounting: ref/unref from one thread, and the last of two threads'
@@ -221,7 +226,88 @@ static void test_broadcast_msg(void)
     CHECK_MEM(frame_cbytes(m->packet->frames[0]), m->packet->frames[0]->len, "42[\"ev\",1]");
     cluster_msg_unref(&m->hdr); /* frees the packet too: ASan checks */
 
+    /* the edge's publish also carries its data, owned by the message */
+    m = broadcast_msg_new("/", NULL, 0, NULL, 0, 0, p);
+    CHECK(m && m->data == NULL);
+    uint32_t before = m->hdr.bytes;
+    json_t *ev = json_pack("[si]", "ev", 1);
+    broadcast_msg_set_data(m, ev);
+    CHECK(m->data == ev && ev->refcount == 1 && m->hdr.bytes > before);
+    cluster_msg_unref(&m->hdr); /* releases the data too: the leak check */
+
     sio_outpacket_unref(p);
+}
+
+static void test_reply_names(void)
+{
+    char nsp[8] = "/r", rid[8] = "req-9", name[16] = "room-a";
+    reply_msg *m = reply_msg_new(CLUSTER_REPLY_ROOMS, nsp, rid);
+    CHECK(m && m->hdr.type == MSG_REPLY && m->kind == CLUSTER_REPLY_ROOMS && refs(&m->hdr) == 1);
+    strcpy(nsp, "/X");
+    strcpy(rid, "XXXXX");
+    CHECK(strcmp(m->nsp, "/r") == 0 && strcmp(m->request_id, "req-9") == 0);
+    CHECK(inside(m->nsp, m, sizeof(reply_msg) + 16) && m->n_names == 0);
+    uint32_t before = m->hdr.bytes;
+    int ok = 1;
+    for (int i = 0; i < 100; i++) /* past the first capacity */
+        ok &= reply_msg_add_name(m, name, 4) == 0; /* "room" */
+    strcpy(name, "XXXXXX");
+    CHECK(ok && m->n_names == 100 && strcmp(m->names[0], "room") == 0 &&
+          strcmp(m->names[99], "room") == 0 && m->names[0] != name);
+    CHECK(m->hdr.bytes >= before + 100 * 5);
+    cluster_msg_unref(&m->hdr);
+
+    m = reply_msg_new(CLUSTER_REPLY_CLIENT_COUNT, "/", "");
+    CHECK(m && strcmp(m->request_id, "") == 0 && m->client_count == 0 && m->names == NULL);
+    cluster_msg_unref(&m->hdr);
+}
+
+static void test_reply_sockets(void)
+{
+    char id[8] = "sid-1", r0[8] = "sid-1", r1[8] = "lobby", ua[8] = "ua";
+    char addr[16] = "127.0.0.1", query[16] = "EIO=4", origin[8] = "", url[16] = "/socket.io/";
+    const char *rooms[] = {r0, r1};
+    socket_handshake hs = {addr, query, ua, origin, url, 1700000000123};
+    reply_msg *m = reply_msg_new(CLUSTER_REPLY_SOCKETS, "/", "req-1");
+    json_t *auth = json_pack("{si}", "token", 1);
+    CHECK(m && reply_msg_add_socket(m, id, rooms, 2, &hs, auth) == 0);
+    CHECK(reply_msg_add_socket(m, "sid-2", NULL, 0, &hs, NULL) == 0);
+    /* wreck the caller's inputs */
+    strcpy(id, "XXXX");
+    r0[0] = r1[0] = ua[0] = addr[0] = query[0] = url[0] = 'Z';
+    rooms[0] = rooms[1] = "changed";
+    hs.issued_ms = 0;
+    CHECK(m->n_sockets == 2);
+    const socket_snapshot *s = m->sockets[0];
+    CHECK(strcmp(s->id, "sid-1") == 0 && s->n_rooms == 2 && strcmp(s->rooms[0], "sid-1") == 0 &&
+          strcmp(s->rooms[1], "lobby") == 0);
+    CHECK(strcmp(s->remote_addr, "127.0.0.1") == 0 && strcmp(s->query, "EIO=4") == 0 &&
+          strcmp(s->user_agent, "ua") == 0 && strcmp(s->origin, "") == 0 &&
+          strcmp(s->url, "/socket.io/") == 0 && s->issued_ms == 1700000000123);
+    CHECK(s->auth == auth && auth->refcount == 1); /* the caller's reference, taken */
+    CHECK(m->sockets[1]->n_rooms == 0 && m->sockets[1]->auth == NULL);
+    CHECK(m->hdr.bytes >= sizeof(reply_msg) + 2 * sizeof(socket_snapshot));
+    cluster_msg_unref(&m->hdr); /* frees snapshots and auth: ASan and the leak check */
+}
+
+static void test_reply_ack(void)
+{
+    uint8_t raw[4] = {5, 0, 1, 255};
+    sio_bin bins[2] = {{raw, sizeof(raw)}, {"", 0}};
+    json_t *args = json_pack("[{s{sbsi}}]", "bin", "_placeholder", 1, "num", 0);
+    reply_msg *m = reply_msg_new(CLUSTER_REPLY_ACK, "/", "req-ack");
+    CHECK(m && reply_msg_set_ack(m, args, bins, 2) == 0);
+    raw[0] = 0xee; /* the message holds its own copy */
+    CHECK(m->args == args && args->refcount == 1 && m->n_bins == 2);
+    CHECK(m->bins[0].len == 4 && memcmp(m->bins[0].data, "\x05\x00\x01\xff", 4) == 0);
+    CHECK(m->bins[0].data != raw && m->bins[1].len == 0);
+    CHECK(m->hdr.bytes >= sizeof(reply_msg) + sizeof(raw));
+    cluster_msg_unref(&m->hdr);
+
+    /* an ack with no arguments */
+    m = reply_msg_new(CLUSTER_REPLY_ACK, "/", "req-ack");
+    CHECK(m && reply_msg_set_ack(m, NULL, NULL, 0) == 0 && m->args == NULL && m->n_bins == 0);
+    cluster_msg_unref(&m->hdr);
 }
 
 static void test_request_msg(void)
@@ -229,7 +315,8 @@ static void test_request_msg(void)
     char nsp[8] = "/r", rid[16] = "req-1", sid[16] = "sid-A";
     char r0[8] = "a", r1[8] = "b", e0[8] = "c", t0[8] = "d", t1[8] = "e", t2[8] = "f";
     const char *rooms[] = {r0, r1}, *except[] = {e0}, *targets[] = {t0, t1, t2};
-    request_msg *m = request_msg_new(3, nsp, rid, rooms, 2, except, 1, targets, 3, sid, 1);
+    request_msg *m = request_msg_new(CLUSTER_REQ_LEAVE, nsp, rid, rooms, 2, except, 1, targets, 3,
+                                     sid, 1);
     CHECK(m != NULL);
     strcpy(nsp, "/X");
     strcpy(rid, "XXXXX");
@@ -237,7 +324,7 @@ static void test_request_msg(void)
     r0[0] = r1[0] = e0[0] = t0[0] = t1[0] = t2[0] = 'Z';
     rooms[0] = except[0] = targets[0] = "changed";
     CHECK(m->hdr.type == MSG_REQUEST && refs(&m->hdr) == 1 && m->hdr.next == NULL);
-    CHECK(m->request_type == 3 && m->close == 1);
+    CHECK(m->request_type == CLUSTER_REQ_LEAVE && m->close == 1);
     CHECK(strcmp(m->nsp, "/r") == 0 && strcmp(m->request_id, "req-1") == 0 &&
           strcmp(m->sid, "sid-A") == 0);
     CHECK(m->n_rooms == 2 && strcmp(m->rooms[0], "a") == 0 && strcmp(m->rooms[1], "b") == 0);
@@ -250,7 +337,7 @@ static void test_request_msg(void)
     cluster_msg_unref(&m->hdr);
 
     /* everything empty */
-    m = request_msg_new(0, "/", "", NULL, 0, NULL, 0, NULL, 0, "", 0);
+    m = request_msg_new(CLUSTER_REQ_SOCKETS, "/", "", NULL, 0, NULL, 0, NULL, 0, "", 0);
     CHECK(m && m->n_rooms == 0 && m->n_except == 0 && m->n_targets == 0);
     CHECK(strcmp(m->request_id, "") == 0 && strcmp(m->sid, "") == 0 && m->packet == NULL);
     cluster_msg_unref(&m->hdr); /* no packet: nothing else to release */
@@ -258,7 +345,7 @@ static void test_request_msg(void)
     /* an ack broadcast: the caller hands the message its packet reference */
     sio_outpacket *p = packet(NULL, 0);
     sio_outpacket_ref(p); /* the test's own, to watch the count */
-    m = request_msg_new(7, "/", "req-2", NULL, 0, NULL, 0, NULL, 0, "", 0);
+    m = request_msg_new(CLUSTER_REQ_BROADCAST_ACK, "/", "req-2", NULL, 0, NULL, 0, NULL, 0, "", 0);
     m->packet = p; /* as redis_adapter.c does */
     m->ack_id = 42;
     msg_ref(&m->hdr);
@@ -276,7 +363,8 @@ static void test_request_msg(void)
         json_t *d = json_pack("[s{sbsi}]", "ev", "_placeholder", 1, "num", 0);
         sio_outpacket *bp = sio_outpacket_encode("/", SIO_EVENT, 1, d, &bin, 1);
         json_decref(d);
-        request_msg *r = request_msg_new(7, "/", "req-3", NULL, 0, NULL, 0, NULL, 0, "", 0);
+        request_msg *r = request_msg_new(CLUSTER_REQ_BROADCAST_ACK, "/", "req-3", NULL, 0, NULL, 0,
+                                         NULL, 0, "", 0);
         request_msg_set_packet(r, bp);
         CHECK(r->hdr.bytes >= sizeof(big));
         cluster_msg_unref(&r->hdr);
@@ -394,6 +482,9 @@ int main(void)
     test_broadcast_msg();
     test_request_msg();
     test_response_msg();
+    test_reply_names();
+    test_reply_sockets();
+    test_reply_ack();
     test_refcount();
     test_concurrent_unref();
     return CHECK_DONE("test_messages");
