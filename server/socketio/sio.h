@@ -145,8 +145,9 @@ SIO_API void sio_disconnect(sio_socket *s, int close_transport);
 
 /* A cluster adapter: told of what other nodes need to know, on the edge thread.
  * `broadcast` receives every broadcast made on this node (C API, client publish)
- * after local delivery, with its packet already encoded (borrowed: ref it to
- * keep it). Broadcasts that came from the cluster are not reported back. */
+ * after local delivery, with its packet already encoded (borrowed, valid for
+ * the call only: outside this tree it is opaque; an adapter that keeps it
+ * needs the in-tree sio_outpacket.h). Broadcasts that came from the cluster are not reported back. */
 typedef struct sio_adapter {
     void *ctx;
     void (*namespace_created)(void *ctx, sio_namespace *nsp);
