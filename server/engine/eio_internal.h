@@ -105,7 +105,8 @@ int eio_sessions_init(eio_server *srv);
 void eio_sessions_close(eio_server *srv, uv_close_cb on_closed);
 /* Writes the open packet's JSON ("{...}") for `s` into out. */
 int eio_open_packet(eio_session *s, bytebuf *out);
-/* 0 when a request from `addr` may open a session, else 503. */
+/* 0 when a request from `addr` may open a session; -EBUSY while draining or
+ * past MAX_CONNECTIONS, -EMFILE past MAX_CONNECTIONS_PER_IP (both: 503). */
 int eio_admission(eio_server *srv, const char *addr);
 eio_session *eio_session_find(eio_server *srv, const char *sid);
 /* A new session (sid chosen here) for the request `req`. */

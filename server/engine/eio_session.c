@@ -4,6 +4,7 @@
  * eio_transport only. See eio_internal.h. */
 #include "eio_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,17 +130,17 @@ typedef struct ip_count {
 int eio_admission(eio_server *srv, const char *addr)
 {
     const eio_config *cfg = &srv->cfg;
+    int rc = 0;
     if (srv->draining || (cfg->max_sessions && srv->sessions.count >= cfg->max_sessions))
-        goto refuse;
-    if (cfg->max_sessions_per_ip) {
+        rc = -EBUSY;
+    else if (cfg->max_sessions_per_ip) {
         ip_count *ic = hashmap_get(&srv->per_ip, addr, strlen(addr));
         if (ic && ic->count >= cfg->max_sessions_per_ip)
-            goto refuse;
+            rc = -EMFILE;
     }
-    return 0;
-refuse:
-    srv->counters.handshakes_refused++;
-    return 503;
+    if (rc)
+        srv->counters.handshakes_refused++;
+    return rc;
 }
 
 static void count_ip(eio_session *s, int delta)
