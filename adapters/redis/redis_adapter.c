@@ -212,14 +212,20 @@ static void room_changed(redis_adapter *a, const room_msg *m)
 
 /* ---- receiving -------------------------------------------------------------- */
 
+/* A broadcast is an event (binary or not: the attachments decide); Node's
+ * adapter and the emitter publish nothing else, so other packet types are
+ * counted invalid rather than forwarded to clients. */
 static void deliver(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
 {
+    if (b->packet.type != SIO_EVENT && b->packet.type != SIO_BINARY_EVENT) {
+        a->stats.invalid++;
+        return;
+    }
     sio_bin bins[64];
     size_t n_bins = b->packet.n_bins < 64 ? b->packet.n_bins : 64;
     for (size_t i = 0; i < n_bins; i++)
         bins[i] = (sio_bin){b->packet.bins[i].data, b->packet.bins[i].len};
-    sio_packet_type type = b->packet.type == SIO_ACK ? SIO_ACK : SIO_EVENT;
-    sio_outpacket *p = sio_outpacket_encode(ns->name, type, b->packet.id, b->packet.data, bins, n_bins);
+    sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, b->packet.id, b->packet.data, bins, n_bins);
     broadcast_msg *m = p ? broadcast_msg_new(ns->name, (const char *const *)b->rooms, b->n_rooms,
                                              (const char *const *)b->except, b->n_except,
                                              b->flags.is_volatile, p)
