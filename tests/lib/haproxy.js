@@ -173,7 +173,14 @@ async function startHaproxy({ ports, listenPort, waitUp = true, readyTimeoutMs =
       const deadline = Date.now() + timeoutMs;
       let last = {};
       while (Date.now() < deadline) {
-        last = await readServerStates(statsSocket, backend);
+        try {
+          last = await readServerStates(statsSocket, backend);
+        } catch (e) {
+          // haproxy may listen on its port before it has created the stats socket
+          if (e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') throw e;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
         if (Object.entries(want).every(([n, s]) => last[n] === s)) return last;
         await new Promise((r) => setTimeout(r, 100));
       }
