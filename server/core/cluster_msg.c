@@ -186,26 +186,34 @@ static size_t next_cap(size_t n, size_t cap)
     return n < cap ? 0 : cap ? cap * 2 : 16;
 }
 
-static int grow_names(reply_msg *m)
+/* Makes room for one more element in the array *items of n (capacity *cap). */
+static int grow_array(void **items, size_t n, size_t *cap, size_t elem)
 {
-    size_t cap = next_cap(m->n_names, m->cap_names);
-    char **grown = cap ? realloc(m->names, cap * sizeof(*grown)) : m->names;
+    size_t next = next_cap(n, *cap);
+    if (!next)
+        return 0;
+    void *grown = realloc(*items, next * elem);
     if (!grown)
         return -1;
-    m->names = grown;
-    m->cap_names = cap ? cap : m->cap_names;
+    *items = grown;
+    *cap = next;
     return 0;
+}
+
+static int grow_names(reply_msg *m)
+{
+    void *items = m->names;
+    int rc = grow_array(&items, m->n_names, &m->cap_names, sizeof(*m->names));
+    m->names = items;
+    return rc;
 }
 
 static int grow_sockets(reply_msg *m)
 {
-    size_t cap = next_cap(m->n_sockets, m->cap_sockets);
-    socket_snapshot **grown = cap ? realloc(m->sockets, cap * sizeof(*grown)) : m->sockets;
-    if (!grown)
-        return -1;
-    m->sockets = grown;
-    m->cap_sockets = cap ? cap : m->cap_sockets;
-    return 0;
+    void *items = m->sockets;
+    int rc = grow_array(&items, m->n_sockets, &m->cap_sockets, sizeof(*m->sockets));
+    m->sockets = items;
+    return rc;
 }
 
 static void add_bytes(cluster_msg *m, size_t n)

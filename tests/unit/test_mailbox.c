@@ -471,17 +471,26 @@ static void test_wake_handshake(void)
     pthread_mutex_destroy(&h.w.mu);
 }
 
+/* Starts `producers` producer threads of n messages each on r (bounded by
+ * lim; with check_full they test mailbox_full() before pushing), consumes
+ * until every producer is done, and joins them. */
+static void run_and_consume(run *r, const mailbox_limits *lim, int producers, uint32_t n,
+                            int check_full, int wait_all, consumer_result *res)
+{
+    run_start(r, lim, producers, n, check_full);
+    joiner j = {r, producers};
+    pthread_t jt;
+    pthread_create(&jt, NULL, join_all, &j);
+    consume(&r->mb, &r->w, n * (uint64_t)producers, &r->done, wait_all, res);
+    pthread_join(jt, NULL);
+}
+
 static void test_one_producer(void)
 {
     enum { N = 200000 };
     static run r;
-    run_start(&r, NULL, 1, N, 0);
-    joiner j = {&r, 1};
-    pthread_t jt;
-    pthread_create(&jt, NULL, join_all, &j);
     consumer_result res;
-    consume(&r.mb, &r.w, N, &r.done, 1, &res);
-    pthread_join(jt, NULL);
+    run_and_consume(&r, NULL, 1, N, 0, 1, &res);
     CHECK(!res.stalled);
     CHECK(res.received[0] == N && res.bad == 0);
     CHECK(res.gaps == 0 && res.out_of_order == 0); /* every one once, in order */
@@ -498,13 +507,8 @@ static void test_many_producers(void)
 {
     enum { N = 50000 };
     static run r;
-    run_start(&r, NULL, MAX_PRODUCERS, N, 0);
-    joiner j = {&r, MAX_PRODUCERS};
-    pthread_t jt;
-    pthread_create(&jt, NULL, join_all, &j);
     consumer_result res;
-    consume(&r.mb, &r.w, (uint64_t)N * MAX_PRODUCERS, &r.done, 1, &res);
-    pthread_join(jt, NULL);
+    run_and_consume(&r, NULL, MAX_PRODUCERS, N, 0, 1, &res);
     CHECK(!res.stalled && res.bad == 0);
     int all = 1;
     for (int i = 0; i < MAX_PRODUCERS; i++)
@@ -522,13 +526,8 @@ static void test_bounded_threads(void)
     static run r;
 
     /* one producer that checks mailbox_full() first: never refused, all arrive */
-    run_start(&r, &lim, 1, N, 1);
-    joiner j = {&r, 1};
-    pthread_t jt;
-    pthread_create(&jt, NULL, join_all, &j);
     consumer_result res;
-    consume(&r.mb, &r.w, N, &r.done, 1, &res);
-    pthread_join(jt, NULL);
+    run_and_consume(&r, &lim, 1, N, 1, 1, &res);
     CHECK(!res.stalled);
     CHECK(r.args[0].refused_after_full_check == 0);
     CHECK(res.received[0] == N && res.gaps == 0);
@@ -540,11 +539,7 @@ static void test_bounded_threads(void)
     /* producers that just push: refusals are counted, the accepted ones
      * arrive exactly once and in each producer's order, none leaks */
     lim = (mailbox_limits){16, 0};
-    run_start(&r, &lim, 2, N, 0);
-    j = (joiner){&r, 2};
-    pthread_create(&jt, NULL, join_all, &j);
-    consume(&r.mb, &r.w, (uint64_t)2 * N, &r.done, 0, &res);
-    pthread_join(jt, NULL);
+    run_and_consume(&r, &lim, 2, N, 0, 0, &res);
     /* settle what was pushed after the consumer's last look */
     cluster_msg *rest = mailbox_drain(&r.mb);
     for (cluster_msg *m = rest; m; m = m->next) {
