@@ -77,11 +77,13 @@ static int forward_broadcast(cluster *c, const api_broadcast *b)
         redis_adapter_publish_json(c->redis, b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
                                    b->is_volatile, packet_data);
     sio_outpacket *p = sio_outpacket_encode(b->nsp, SIO_EVENT, -1, packet_data, NULL, 0);
-    json_decref(packet_data);
     broadcast_msg *m = p ? broadcast_msg_new(b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
                                              b->is_volatile, p)
                          : NULL;
     sio_outpacket_unref(p);
+    if (m && !c->redis) /* standalone: the edge's history records it with its data */
+        broadcast_msg_set_data(m, json_deep_copy(packet_data)); /* shares nothing with the body */
+    json_decref(packet_data);
     if (!m)
         return -ENOMEM;
     struct timespec ts;

@@ -79,6 +79,9 @@ typedef struct broadcast_msg {
     size_t n_except;
     int is_volatile;
     int64_t publish_us;     /* wall-clock publish time (µs), 0 if unknown; set before pushing */
+    /* Cluster -> edge: the recovery offset the cluster gave it (its packet
+     * carries it as its last argument), "" when none. */
+    char offset[48];
     /* Edge -> cluster, optional: the packet's data ([event, ...args], binary
      * values as {"_placeholder":true,"num":i} for packet->frames[1 + i]);
      * owned (the only reference). NULL: only the frames are known. */

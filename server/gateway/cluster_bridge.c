@@ -321,7 +321,11 @@ static void apply_broadcast(cluster_bridge *b, broadcast_msg *m)
     if (!nsp) /* nobody ever connected to it here */
         return;
     sio_broadcast_opts opts = {m->rooms, m->n_rooms, m->except, m->n_except, m->is_volatile};
-    int n = sio_namespace_deliver(nsp, &opts, m->packet);
+    int n;
+    if (m->data && !m->offset[0] && !m->is_volatile && b->io->store.record) /* standalone: recorded */
+        n = sio_namespace_emit_local(nsp, &opts, m->data);
+    else
+        n = sio_namespace_deliver_offset(nsp, &opts, m->packet, m->offset);
     if (n > 0)
         EDGE_STAT_ADD(b->stats, deliveries, (unsigned long)n);
     if (m->publish_us)

@@ -365,6 +365,9 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     sc.engine.max_sessions_per_ip = cfg->max_connections_per_ip;
     sc.event_rate = cfg->event_rate;
     sc.event_burst = cfg->event_burst;
+    sc.recovery_window_ms = cfg->recovery_window_ms;
+    sc.recovery_max_packets = cfg->recovery_max_packets;
+    sc.recovery_max_bytes = cfg->recovery_max_bytes;
     g->io = sio_server_new(loop, &sc);
     if (!g->io) {
         *err = "cannot create the Socket.IO server";

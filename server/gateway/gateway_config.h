@@ -49,6 +49,9 @@ typedef struct gateway_config {
     uint32_t max_rooms_per_socket;   /* MAX_ROOMS_PER_SOCKET, 1000 (client subscriptions) */
     double event_rate;               /* EVENT_RATE, 0 = unlimited (packets/s per connection) */
     uint32_t event_burst;            /* EVENT_BURST, 0 = same as EVENT_RATE */
+    uint32_t recovery_window_ms;     /* RECOVERY_WINDOW_MS, 120000; 0 = recovery off */
+    uint32_t recovery_max_packets;   /* RECOVERY_MAX_PACKETS, 100000 (in-memory history) */
+    size_t recovery_max_bytes;       /* RECOVERY_MAX_BYTES, 67108864 */
     char *log_level;                 /* LOG_LEVEL, "info": debug|info|warn|error */
     char *node_id;                   /* NODE_ID, default: hostname-pid */
 } gateway_config;

@@ -69,6 +69,13 @@ typedef struct sio_config {
     uint32_t max_attachments;     /* 10: binary attachments per packet */
     double event_rate;            /* 0: unlimited; packets per second per connection */
     uint32_t event_burst;         /* bucket size; 0: max(1, event_rate) */
+    /* Connection state recovery (socket.io's connectionStateRecovery): how
+     * long a disconnected socket's session is kept (maxDisconnectionDuration);
+     * 0, the default as in socket.io: off. The in-memory history keeps at
+     * most recovery_max_packets broadcasts and recovery_max_bytes of them. */
+    uint32_t recovery_window_ms;
+    uint32_t recovery_max_packets; /* 100000 */
+    size_t recovery_max_bytes;     /* 64 MiB */
 } sio_config;
 
 SIO_API void sio_config_defaults(sio_config *c);
@@ -184,5 +191,14 @@ SIO_API void *sio_socket_user(const sio_socket *s);
 SIO_API const char *sio_socket_room_next(const sio_socket *s, const void **it);
 SIO_API size_t sio_socket_room_count(const sio_socket *s); /* its own room included */
 SIO_API int sio_socket_in_room(const sio_socket *s, const char *name);
+/* 1 when the socket is a recovered session (its id, rooms and data came back
+ * and it was sent the broadcasts it missed), as socket.recovered. */
+SIO_API int sio_socket_recovered(const sio_socket *s);
+/* socket.data: a JSON object, borrowed (never NULL), restored with the
+ * session. After changing it in place, call sio_socket_set_data(s, NULL) so
+ * that a cluster store keeps the session current; a non-NULL value replaces
+ * it (the reference is taken over). */
+SIO_API json_t *sio_socket_data(const sio_socket *s);
+SIO_API void sio_socket_set_data(sio_socket *s, json_t *data);
 
 #endif

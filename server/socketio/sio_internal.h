@@ -12,6 +12,7 @@
 #include "sio.h"
 #include "sio_outpacket.h"
 #include "sio_packet.h"
+#include "sio_recovery.h"
 
 #define SIO_ID_LEN RANDOM_ID_LEN
 
@@ -80,7 +81,14 @@ struct sio_socket {
     uint64_t mark, except_mark;   /* broadcast epoch marks */
     sio_pending_ack *acks;
     json_t *auth;
+    json_t *data;                 /* socket.data: an object */
     void *user;
+    /* recovery (cfg.recovery_window_ms): */
+    char pid[SIO_ID_LEN + 1];     /* "" when off */
+    int recovered;
+    char covered[SIO_OFFSET_MAX]; /* live broadcasts up to this offset were replayed */
+    sio_socket *dirty_prev, *dirty_next; /* in srv->dirty: LIVE to report */
+    int dirty;
 };
 
 struct sio_client {
@@ -93,6 +101,7 @@ struct sio_client {
     int has_pending;
     frame **attachments;
     uint32_t n_attachments;
+    sio_restore_req *restores;    /* CONNECTs waiting for their store */
     double tokens;                /* EVENT_RATE bucket: every packet takes one */
     uint64_t refilled_ms;
 };
@@ -114,6 +123,9 @@ struct sio_server {
     deadline_timer timer;
     size_t socket_count;
     uint64_t rate_limited;
+    sio_recovery_store store;     /* zeroed: none (recovery off) */
+    sio_socket *dirty;            /* sockets whose session changed this turn */
+    uv_timer_t dirty_flush;
     int closing_handles;
 };
 
@@ -142,15 +154,32 @@ int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,
                          int (*visit)(void *ctx, sio_socket *s), void *ctx);
 /* Fans an encoded packet out to the namespace's sockets per opts; returns the count. */
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p);
+/* The same for a packet carrying `offset`: a socket whose replay covered it is skipped. */
+int sio_namespace_deliver_offset(sio_namespace *nsp, const sio_broadcast_opts *opts,
+                                 sio_outpacket *p, const char *offset);
+/* A broadcast of `data` from elsewhere (the API) delivered here: recorded by
+ * the in-memory store when recoverable, not reported to the adapter. */
+int sio_namespace_emit_local(sio_namespace *nsp, const sio_broadcast_opts *opts, const json_t *data);
 
 /* [event, ...args] as a new JSON array, or NULL */
 json_t *sio_event_data(const char *event, const sio_args *args);
 
 /* sio_socket.c */
 sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth);
-/* Runs middlewares; on success joins the socket's own room, answers CONNECT and
- * calls on_connection. Returns 0 connected, -1 refused (socket freed). */
-int sio_socket_connect(sio_socket *s);
+/* Runs middlewares; on success joins the socket's own room (and, restored,
+ * its session's rooms, then sends what it missed), answers CONNECT and calls
+ * on_connection. Returns 0 connected, -1 refused (socket freed). */
+int sio_socket_connect(sio_socket *s, const sio_restored *res);
+/* Its session changed: reported LIVE to the store at the end of the turn. */
+void sio_socket_touch(sio_socket *s);
+/* sio_recovery.c */
+/* A CONNECT with auth {pid, offset} while recovery is on: 1 when a restore
+ * was started (the CONNECT is answered later), 0 to connect as usual. */
+int sio_recovery_start(sio_client *c, const char *nsp, json_t *auth);
+/* The client is closing: its pending restores will find it gone. */
+void sio_recovery_forget(sio_client *c);
+void sio_recovery_flush(uv_timer_t *t);
+void sio_recovery_unlist(sio_socket *s);
 void sio_socket_on_packet(sio_socket *s, sio_packet *p, frame **attachments, uint32_t n_att);
 /* Removes the socket from its namespace and client and frees it. */
 void sio_socket_close(sio_socket *s, const char *reason);

@@ -319,28 +319,76 @@ int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,
 typedef struct delivery {
     sio_outpacket *packet;
     int is_volatile;
+    const char *offset; /* NULL: none */
 } delivery;
+
+/* A restored socket skips the live copies of what its replay already sent. */
+static int covered(sio_socket *s, const char *offset)
+{
+    if (!offset || !s->covered[0])
+        return 0;
+    if (sio_offset_cmp(offset, s->covered) <= 0)
+        return 1;
+    s->covered[0] = '\0'; /* past the replay: nothing more to compare */
+    return 0;
+}
 
 static int deliver_to(void *ctx, sio_socket *s)
 {
     const delivery *d = ctx;
+    if (covered(s, d->offset))
+        return 0;
     return sio_outpacket_send(d->packet, s->client->conn, d->is_volatile) == 0;
 }
 
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p)
 {
-    delivery d = {p, opts ? opts->is_volatile : 0};
+    return sio_namespace_deliver_offset(nsp, opts, p, NULL);
+}
+
+int sio_namespace_deliver_offset(sio_namespace *nsp, const sio_broadcast_opts *opts,
+                                 sio_outpacket *p, const char *offset)
+{
+    delivery d = {p, opts ? opts->is_volatile : 0, offset && offset[0] ? offset : NULL};
     return sio_namespace_select(nsp, opts, deliver_to, &d);
+}
+
+/* The packet to deliver here: recorded with its offset by the in-memory
+ * store when recoverable, else encoded as it is. *local is 0 when a cluster
+ * store delivers it here later, with the offset the cluster gives it. */
+static sio_outpacket *outgoing(sio_namespace *nsp, const sio_broadcast_opts *opts,
+                               const json_t *data, const sio_bin *bins, size_t n_bins, int *local)
+{
+    sio_recovery_store *st = &nsp->srv->store;
+    *local = 1;
+    if (st->restore && !(opts && opts->is_volatile)) {
+        if (st->record)
+            return st->record(st->ctx, nsp, opts, data, bins, n_bins);
+        *local = 0;
+    }
+    return sio_outpacket_encode(nsp->name, SIO_EVENT, -1, data, bins, n_bins);
+}
+
+int sio_namespace_emit_local(sio_namespace *nsp, const sio_broadcast_opts *opts, const json_t *data)
+{
+    int local;
+    sio_outpacket *p = outgoing(nsp, opts, data, NULL, 0, &local);
+    if (!p)
+        return -1;
+    int n = local ? sio_namespace_deliver(nsp, opts, p) : 0;
+    sio_outpacket_unref(p);
+    return n;
 }
 
 static int broadcast_one(sio_namespace *nsp, const sio_broadcast_opts *opts, const json_t *data,
                          const sio_args *args)
 {
-    sio_outpacket *p = sio_outpacket_encode(nsp->name, SIO_EVENT, -1, data,
-                                            args ? args->bins : NULL, args ? args->n_bins : 0);
+    int local;
+    sio_outpacket *p = outgoing(nsp, opts, data, args ? args->bins : NULL,
+                                args ? args->n_bins : 0, &local);
     if (!p)
         return -1;
-    int n = sio_namespace_deliver(nsp, opts, p);
+    int n = local ? sio_namespace_deliver(nsp, opts, p) : 0;
     sio_adapter *a = &nsp->srv->adapter;
     if (a->broadcast_data)
         a->broadcast_data(a->ctx, nsp, opts, data, p);

@@ -16,6 +16,9 @@ void sio_config_defaults(sio_config *c)
     c->max_attachments = 10;
     c->event_rate = 0;
     c->event_burst = 0;
+    c->recovery_window_ms = 0;
+    c->recovery_max_packets = 100000;
+    c->recovery_max_bytes = (size_t)64 << 20;
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -64,9 +67,14 @@ static void connect_namespace(sio_client *c, sio_packet *p)
         return;
     }
     json_t *auth = p->data ? json_incref(p->data) : json_object();
+    if (sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
+        json_decref(auth);
+        sio_namespace_release(nsp);
+        return;
+    }
     sio_socket *s = sio_socket_new(nsp, c, auth);
     json_decref(auth);
-    if (s && sio_socket_connect(s) == 0)
+    if (s && sio_socket_connect(s, NULL) == 0)
         deadline_disarm(&c->connect_timer);
     sio_namespace_release(nsp); /* a child nobody was admitted to goes */
 }
@@ -210,6 +218,7 @@ static void on_close(void *ctx, eio_session *conn, const char *reason)
         return;
     eio_session_set_user(conn, NULL);
     deadline_disarm(&c->connect_timer);
+    sio_recovery_forget(c);
     while (c->sockets)
         sio_socket_close(c->sockets, reason);
     clear_pending(c);
@@ -237,6 +246,11 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
     hashmap_init(&io->pending);
     uv_timer_init(loop, &io->reaper);
     io->reaper.data = io;
+    uv_timer_init(loop, &io->dirty_flush);
+    io->dirty_flush.data = io;
+    sio_recovery_store mem;
+    if (cfg->recovery_window_ms && sio_recovery_memory(loop, cfg, &mem) == 0)
+        sio_server_set_recovery_store(io, &mem);
     deadline_list_init(&io->connect_due, cfg->connect_timeout_ms, on_connect_due, io);
     deadline_timer_init(&io->timer, loop);
     deadline_timer_add_list(&io->timer, &io->connect_due);
@@ -271,6 +285,7 @@ void sio_server_free(sio_server *io)
     if (!io)
         return;
     eio_server_free(io->engine); /* closes every client and socket */
+    sio_server_set_recovery_store(io, NULL);
     free_namespaces(&io->namespaces); /* reaped children are in it still */
     free_namespaces(&io->pending);
     hashmap_free(&io->by_id);
@@ -280,10 +295,12 @@ void sio_server_free(sio_server *io)
         sio_namespace_free(p);
     }
     io->timer.timer.data = io;
-    io->closing_handles = 2;
+    io->closing_handles = 3;
     deadline_timer_close(&io->timer, free_after_close);
     uv_timer_stop(&io->reaper);
     uv_close((uv_handle_t *)&io->reaper, free_after_close);
+    uv_timer_stop(&io->dirty_flush);
+    uv_close((uv_handle_t *)&io->dirty_flush, free_after_close);
 }
 
 eio_server *sio_server_engine(sio_server *io)

@@ -25,12 +25,19 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     nsp->connecting++;
     s->client = client;
     s->auth = json_incref(auth);
+    s->data = json_object();
+    sio_recovery_store *st = &nsp->srv->store;
+    if (st->new_pid)
+        st->new_pid(st->ctx, s->pid);
+    else if (st->restore)
+        sio_generate_id(s->pid);
     return s;
 }
 
 static void socket_free(sio_socket *s)
 {
     json_decref(s->auth);
+    json_decref(s->data);
     free(s);
 }
 
@@ -59,7 +66,29 @@ static int refuse(sio_socket *s, const char *message, json_t *data)
     return -1;
 }
 
-int sio_socket_connect(sio_socket *s)
+/* A restored session: its rooms and data, then what it missed (socket.io
+ * sends those before CONNECT; the client holds them until it is connected). */
+static void restore_into(sio_socket *s, const sio_restored *res)
+{
+    for (size_t i = 0; i < res->n_rooms; i++)
+        room_join(&s->nsp->rooms, s, &s->rooms, res->rooms[i], strlen(res->rooms[i]));
+    if (json_is_object(res->data)) {
+        json_decref(s->data);
+        s->data = json_deep_copy(res->data);
+    }
+    for (size_t i = 0; i < res->n_missed; i++)
+        sio_outpacket_send(res->missed[i], s->client->conn, 0);
+    if (res->covered && strlen(res->covered) < SIO_OFFSET_MAX)
+        strcpy(s->covered, res->covered);
+}
+
+static json_t *connect_answer(const sio_socket *s)
+{
+    return s->pid[0] ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
+                     : json_pack("{ss}", "sid", s->id);
+}
+
+int sio_socket_connect(sio_socket *s, const sio_restored *res)
 {
     sio_namespace *nsp = s->nsp;
     for (sio_middleware *m = nsp->handlers->middlewares; m; m = m->next) {
@@ -81,10 +110,12 @@ int sio_socket_connect(sio_socket *s)
     s->client->sockets = s;
     nsp->connecting--;
     nsp->srv->socket_count++;
-
-    json_t *data = json_pack("{ss}", "sid", s->id);
+    if (res)
+        restore_into(s, res);
+    json_t *data = connect_answer(s);
     sio_socket_send_packet(s, SIO_CONNECT, -1, data, NULL, 0);
     json_decref(data);
+    sio_socket_touch(s);
     if (nsp->handlers->on_connection)
         nsp->handlers->on_connection(s, nsp->handlers->connection_ud);
     return 0;
@@ -278,12 +309,16 @@ int sio_ack(sio_server *io, const sio_ack_handle *ack, const sio_args *args)
 
 int sio_join(sio_socket *s, const char *name)
 {
-    return room_join(&s->nsp->rooms, s, &s->rooms, name, strlen(name)) < 0 ? -1 : 0;
+    int rc = room_join(&s->nsp->rooms, s, &s->rooms, name, strlen(name));
+    if (rc > 0)
+        sio_socket_touch(s);
+    return rc < 0 ? -1 : 0;
 }
 
 int sio_leave(sio_socket *s, const char *name)
 {
-    room_leave(&s->nsp->rooms, &s->rooms, name, strlen(name));
+    if (room_leave(&s->nsp->rooms, &s->rooms, name, strlen(name)) > 0)
+        sio_socket_touch(s);
     return 0;
 }
 
@@ -296,9 +331,19 @@ static void unlink_from_client(sio_socket *s)
         }
 }
 
+/* The store hears of the end while the socket still has its rooms. */
+static void end_session(sio_socket *s, const char *reason)
+{
+    sio_recovery_store *st = &s->nsp->srv->store;
+    sio_recovery_unlist(s);
+    if (st->session && s->pid[0])
+        st->session(st->ctx, s, sio_recoverable_reason(reason) ? SIO_SESSION_PERSIST : SIO_SESSION_END);
+}
+
 void sio_socket_close(sio_socket *s, const char *reason)
 {
     sio_namespace *nsp = s->nsp;
+    end_session(s, reason);
     room_leave_all(&nsp->rooms, &s->rooms);
     hashmap_remove(&nsp->sockets, s->id, SIO_ID_LEN);
     if (s->nsp_prev)
@@ -337,6 +382,17 @@ const eio_request_info *sio_socket_request(const sio_socket *s)
     return eio_session_request(s->client->conn);
 }
 void sio_socket_set_user(sio_socket *s, void *user) { s->user = user; }
+int sio_socket_recovered(const sio_socket *s) { return s->recovered; }
+json_t *sio_socket_data(const sio_socket *s) { return s->data; }
+
+void sio_socket_set_data(sio_socket *s, json_t *data)
+{
+    if (data) {
+        json_decref(s->data);
+        s->data = json_is_object(data) ? data : (json_decref(data), json_object());
+    }
+    sio_socket_touch(s);
+}
 void *sio_socket_user(const sio_socket *s) { return s->user; }
 
 sio_socket *sio_socket_find(sio_namespace *nsp, const char *id)

@@ -481,7 +481,7 @@ describe('deployment artifacts', function () {
         assert.equal(post.status, 200, post.body);
         const get = await httpRequest({ port: h.port, path: `${q}&sid=${sid}`, headers: { Cookie: cookie } });
         assert.equal(get.status, 200, get.body);
-        assert.match(get.body, /^40\{"sid":"[^"]+"\}/);
+        assert.match(get.body, /^40\{"sid":"[^"]+","pid":"[^"]+"\}/); // recovery is on by default
         for (let i = 0; i < 6; i++) {
           const r = await httpRequest({ port: h.port, method: 'POST', path: `${q}&sid=${sid}`, headers: { Cookie: cookie, 'Content-Type': 'text/plain;charset=UTF-8' }, body: '42["subscribe","deploy-test"]' });
           assert.equal(r.status, 200, `request ${i} with the cookie: ${r.status} ${r.body}`);

@@ -15,11 +15,13 @@ const {
 } = require('../lib/sio');
 
 
-/** One sio-server for the enclosing describe block. */
+/** One sio-server for the enclosing describe block. These suites compare
+ * events' exact arguments: recovery (on by default, whose offset is every
+ * broadcast's last argument) is off here and tested in recovery.test.js. */
 function useGateway(env) {
   const ctx = { server: null, url: '', apiPort: 0, port: 0 };
   before(async function () {
-    ctx.server = await startSioServer({ env });
+    ctx.server = await startSioServer({ env: { RECOVERY_WINDOW_MS: '0', ...env } });
     ctx.url = ctx.server.url;
     ctx.port = ctx.server.port;
     ctx.apiPort = ctx.server.apiPort;
