@@ -635,6 +635,9 @@ static int opts_decode(const msgpack_object *o, const adapter_limits *lim, adapt
         rc = room_list(json_object_get(opts, "except"), &budget, &b->except, &b->n_except);
     if (rc == AM_OK)
         rc = read_flags(json_object_get(opts, "flags"), &b->flags);
+    const json_t *offset = json_object_get(json_object_get(opts, "flags"), "offset");
+    if (rc == AM_OK && json_is_string(offset))
+        rc = dup_cstr(json_string_value(offset), json_string_length(offset), &b->offset);
     json_decref(opts);
     return rc;
 }
@@ -693,6 +696,7 @@ void adapter_broadcast_clear(adapter_broadcast *b)
     packet_clear(&b->packet);
     free_strv(b->rooms, b->n_rooms);
     free_strv(b->except, b->n_except);
+    free(b->offset);
     memset(b, 0, sizeof(*b));
 }
 
@@ -1129,10 +1133,12 @@ static int put_strv(writer *w, char *const *v, size_t n)
     return 0;
 }
 
-/* Only the flags that are set: volatile, compress, local, timeout. */
-static int put_flags(writer *w, const adapter_flags *f)
+/* Only the flags that are set: volatile, compress, local, timeout, and
+ * sio's offset last. */
+static int put_flags(writer *w, const adapter_flags *f, const char *offset)
 {
-    size_t n = (f->is_volatile != 0) + (f->compress >= 0) + (f->local != 0) + (f->timeout_ms >= 0);
+    size_t n = (f->is_volatile != 0) + (f->compress >= 0) + (f->local != 0) + (f->timeout_ms >= 0) +
+               (offset != NULL);
     if (msgpack_pack_map(&w->pk, n))
         return -1;
     if (f->is_volatile && (put_cstr(w, "volatile") || msgpack_pack_true(&w->pk)))
@@ -1144,6 +1150,8 @@ static int put_flags(writer *w, const adapter_flags *f)
         return -1;
     if (f->timeout_ms >= 0 && (put_cstr(w, "timeout") || msgpack_pack_int64(&w->pk, f->timeout_ms)))
         return -1;
+    if (offset && (put_cstr(w, "offset") || put_cstr(w, offset)))
+        return -1;
     return 0;
 }
 
@@ -1154,7 +1162,7 @@ static int put_opts(writer *w, const adapter_broadcast *b)
         put_strv(w, b->rooms, b->n_rooms) || put_cstr(w, "except") ||
         put_strv(w, b->except, b->n_except) || put_cstr(w, "flags"))
         return -1;
-    return put_flags(w, &b->flags);
+    return put_flags(w, &b->flags, b->offset);
 }
 
 static int put_broadcast(writer *w, const adapter_broadcast *b)

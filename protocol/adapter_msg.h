@@ -61,6 +61,12 @@ typedef struct adapter_broadcast {
     char **except;
     size_t n_except;
     adapter_flags flags;
+    /* sio's connection-state-recovery offset, opts.flags.offset (Node's adapter
+     * ignores unknown flags); NULL when absent; owned when decoded. Encoded as
+     * the very last value of the message, so that the bytes of a message
+     * encoded with "" end with the empty string (0xa0), for a Redis script to
+     * replace with the offset it assigns. */
+    char *offset;
 } adapter_broadcast;
 
 int adapter_broadcast_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,

@@ -45,15 +45,16 @@ static void reply_error(cluster *c, struct evhttp_request *req, int status, cons
     reply_json(req, status, reason, json_pack("{sbss}", "ok", 0, "error", message));
 }
 
-/* 503 with Retry-After: the edge's mailbox is full. `accepted` items of a
- * batch went out before it filled (0 for a single broadcast). */
-static void reply_overloaded(cluster *c, struct evhttp_request *req, size_t accepted)
+/* 503 with Retry-After: the edge's mailbox is full ("edge overloaded"), or
+ * the broadcasts waiting for Redis fill their buffer ("redis unavailable").
+ * `accepted` items of a batch went out before (0 for a single broadcast). */
+static void reply_overloaded(cluster *c, struct evhttp_request *req, size_t accepted,
+                             const char *why)
 {
     c->api_overloaded++;
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
     reply_json(req, 503, "Service Unavailable",
-               json_pack("{sbsssI}", "ok", 0, "error", "edge overloaded", "accepted",
-                         (json_int_t)accepted));
+               json_pack("{sbsssI}", "ok", 0, "error", why, "accepted", (json_int_t)accepted));
 }
 
 static int authorized(cluster *c, struct evhttp_request *req)
@@ -66,16 +67,24 @@ static int authorized(cluster *c, struct evhttp_request *req)
            CRYPTO_memcmp(h + 7, c->cfg.api_token, tlen) == 0;
 }
 
-/* Encodes a parsed broadcast once: to Redis, and to the edge. 0, -ENOMEM, or
- * -ENOBUFS when the edge's mailbox is full. */
+/* Encodes a parsed broadcast once: to Redis, and to the edge. 0, -ENOMEM,
+ * -ENOBUFS when the edge's mailbox is full, or -EAGAIN when the broadcasts
+ * waiting for Redis fill their buffer. With recovery in Redis, a broadcast
+ * that is not volatile reaches this node's edge from Redis, with its offset. */
 static int forward_broadcast(cluster *c, const api_broadcast *b)
 {
     json_t *packet_data = api_broadcast_packet_data(b);
     if (!packet_data)
         return -ENOMEM;
-    if (c->redis) /* the other nodes hear of it through Redis */
-        redis_adapter_publish_json(c->redis, b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
-                                   b->is_volatile, packet_data);
+    int rc = c->redis ? redis_adapter_publish_json(c->redis, b->nsp, b->rooms, b->n_rooms, b->except,
+                                                   b->n_except, b->is_volatile, packet_data)
+                      : 0;
+    if (rc || (c->redis && redis_adapter_echoes(c->redis) && !b->is_volatile)) {
+        json_decref(packet_data);
+        if (rc == 0)
+            c->api_broadcasts++;
+        return rc == -ENOBUFS ? -EAGAIN : rc ? -ENOMEM : 0;
+    }
     sio_outpacket *p = sio_outpacket_encode(b->nsp, SIO_EVENT, -1, packet_data, NULL, 0);
     broadcast_msg *m = p ? broadcast_msg_new(b->nsp, b->rooms, b->n_rooms, b->except, b->n_except,
                                              b->is_volatile, p)
@@ -89,7 +98,7 @@ static int forward_broadcast(cluster *c, const api_broadcast *b)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     m->publish_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    int rc = mailbox_push(c->to_edge, &m->hdr);
+    rc = mailbox_push(c->to_edge, &m->hdr);
     if (rc == 0)
         c->api_broadcasts++;
     return rc;
@@ -132,8 +141,8 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
     }
     free(b);
     json_decref(body);
-    if (rc == -ENOBUFS)
-        return reply_overloaded(c, req, accepted);
+    if (rc == -ENOBUFS || rc == -EAGAIN)
+        return reply_overloaded(c, req, accepted, rc == -EAGAIN ? "redis unavailable" : "edge overloaded");
     if (rc)
         return reply_error(c, req, 500, "Internal Server Error", "out of memory");
     reply_json(req, 202, "Accepted", json_pack("{sb}", "ok", 1));
@@ -298,7 +307,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     if (mailbox_push(c->to_edge, &m->hdr)) { /* the edge cannot take it: answer now */
         c->scrapes = p->next;
         free(p);
-        return reply_overloaded(c, req, 0);
+        return reply_overloaded(c, req, 0, "edge overloaded");
     }
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), scrape_conn_closed, p);
 }

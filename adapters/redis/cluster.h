@@ -10,6 +10,7 @@
 #define SIO_CLUSTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edge_stats.h"
 #include "mailbox.h"
@@ -31,6 +32,9 @@ typedef struct cluster_config {
     int health_redis_down_status;   /* API_PORT /health status while Redis is down (200);
                                      * the edge port's /health ignores Redis */
     mailbox_limits inbox;           /* bounds of the cluster thread's inbox */
+    uint32_t recovery_window_ms;    /* 0: recovery off; else history and sessions in Redis */
+    size_t redis_buffer_max_messages; /* broadcasts kept while Redis is down */
+    size_t redis_buffer_max_bytes;
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

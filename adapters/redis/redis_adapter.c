@@ -1,5 +1,6 @@
-#include "redis_adapter.h"
+#include "redis_adapter_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,32 +12,6 @@
 #include "log.h"
 #include "random_id.h"
 #include "sio_packet.h"
-
-#define UID_LEN 6
-#define SUBSCRIBE_BATCH 512
-
-typedef struct nsp_state {
-    char *name;
-    char *channel;          /* prefix#nsp# */
-    size_t channel_len;
-    char *request_channel;  /* prefix-request#nsp# */
-    char *response_channel; /* prefix-response#nsp# */
-    char *own_response;     /* prefix-response#nsp#uid# */
-    hashmap rooms;          /* rooms with a local member; keys owned (the value) */
-} nsp_state;
-
-struct redis_adapter {
-    struct event_base *base;
-    redis_conn *sub, *pub;
-    mailbox *to_edge;
-    char uid[UID_LEN + 1];
-    char *prefix;
-    int pattern_mode;
-    hashmap nsps;           /* name -> nsp_state */
-    adapter_limits limits;
-    redis_adapter_stats stats;
-    int64_t next_ack_id;    /* broadcast-with-ack ids: a range the edge never uses */
-};
 
 /* The edge numbers its own acks from 0 per namespace; ids of broadcasts with
  * ack start far above (and stay below 2^53, JavaScript's exact integers). */
@@ -58,19 +33,22 @@ static char *room_channel(const nsp_state *ns, const char *room)
 
 /* ---- subscriptions ---------------------------------------------------------- */
 
-static void command(redis_conn *c, int argc, const char **argv)
+/* A (P)(UN)SUBSCRIBE on the subscriber: Redis confirms each channel, in
+ * order, which is how barriers know a subscription is active. */
+static void command(redis_adapter *a, int argc, const char **argv)
 {
     size_t lens[SUBSCRIBE_BATCH + 2];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    redis_conn_command(c, NULL, NULL, argc, argv, lens);
+    if (redis_conn_command(a->sub, NULL, NULL, argc, argv, lens) == 0)
+        a->subs_sent += (uint64_t)(argc - 1);
 }
 
 static void subscribe_one(redis_adapter *a, const char *verb, const char *channel)
 {
     const char *argv[2] = {verb, channel};
     if (redis_conn_is_up(a->sub))
-        command(a->sub, 2, argv);
+        command(a, 2, argv);
 }
 
 static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
@@ -80,14 +58,14 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
     if (!redis_conn_is_up(a->sub))
         return;
     if (a->pattern_mode) {
-        command(a->sub, 4, argv);
+        command(a, 4, argv);
         char *pattern = joined(ns->channel, "*", "", "");
         if (pattern)
             subscribe_one(a, "PSUBSCRIBE", pattern);
         free(pattern);
         return;
     }
-    command(a->sub, 5, argv);
+    command(a, 5, argv);
     /* every room with a local member, in batches */
     const char *batch[SUBSCRIBE_BATCH + 1];
     char *owned[SUBSCRIBE_BATCH];
@@ -101,11 +79,61 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
         if (more && (owned[n] = room_channel(ns, k)))
             batch[1 + n] = owned[n], n++;
         if (n && (n == SUBSCRIBE_BATCH || !more)) {
-            command(a->sub, 1 + n, batch);
+            command(a, 1 + n, batch);
             while (n)
                 free(owned[--n]);
         }
     }
+}
+
+/* ---- barriers: subscriptions confirmed ------------------------------------- */
+
+static void barrier_reply(redis_adapter *a, uint64_t token)
+{
+    cluster_msg *m = token_msg_new(MSG_BARRIER_DONE, token);
+    if (m)
+        mailbox_push(a->to_edge, m);
+}
+
+static void subs_confirmed(redis_adapter *a)
+{
+    while (a->barriers && a->barriers->target <= a->subs_acked) {
+        barrier *b = a->barriers;
+        a->barriers = b->next;
+        if (!a->barriers)
+            a->barriers_tail = NULL;
+        if (b->fn)
+            b->fn(b->ud);
+        else
+            barrier_reply(a, b->token);
+        free(b);
+    }
+    if (!a->subs_ready && a->subs_acked >= a->ready_target && redis_conn_is_up(a->sub)) {
+        a->subs_ready = 1;
+        if (a->recovery)
+            redis_recovery_on_subs_ready(a->recovery);
+    }
+}
+
+/* Everything subscribed so far must be confirmed before the edge hears back. */
+static void add_barrier(redis_adapter *a, uint64_t token, void (*fn)(void *ud), void *ud)
+{
+    barrier *b = malloc(sizeof(*b));
+    if (!b) {
+        if (fn)
+            fn(ud);
+        else
+            barrier_reply(a, token);
+        return;
+    }
+    *b = (barrier){NULL, token, a->subs_sent, fn, ud};
+    if (a->barriers_tail)
+        a->barriers_tail->next = b;
+    else
+        a->barriers = b;
+    a->barriers_tail = b;
+    if (redis_conn_is_up(a->sub))
+        subs_confirmed(a);
 }
 
 static void on_sub_up(redis_conn *c, void *ctx)
@@ -114,8 +142,14 @@ static void on_sub_up(redis_conn *c, void *ctx)
     size_t it = 0, klen;
     const char *k;
     void *v;
+    a->subs_sent = a->subs_acked = 0;
+    a->subs_ready = 0;
     while (hashmap_next(&a->nsps, &it, &k, &klen, &v))
         subscribe_namespace(a, v);
+    a->ready_target = a->subs_sent;
+    for (barrier *b = a->barriers; b; b = b->next) /* waiting: now on the renewal */
+        b->target = a->subs_sent;
+    subs_confirmed(a);
     char fields[64];
     snprintf(fields, sizeof(fields), "\"namespaces\":%zu", a->nsps.count);
     log_write(LOG_INFO, "redis subscriber up, subscriptions renewed", fields);
@@ -123,8 +157,25 @@ static void on_sub_up(redis_conn *c, void *ctx)
 
 static void on_down(redis_conn *c, const char *why, void *ctx)
 {
-    /* deliveries from other nodes stop until on_sub_up resubscribes */
-    (void)c, (void)why, (void)ctx; /* redis_conn logs the loss itself */
+    /* deliveries from other nodes stop until on_sub_up resubscribes (and the
+     * history fills the gap); publishes wait in the outbox (redis_conn logs
+     * the loss itself) */
+    redis_adapter *a = ctx;
+    if (c == a->sub)
+        a->subs_ready = 0;
+    else
+        redis_outbox_set_open(a->outbox, 0);
+}
+
+static void on_pub_up(redis_conn *c, void *ctx)
+{
+    redis_adapter *a = ctx;
+    if (a->recovery)
+        redis_recovery_on_pub_up(a->recovery); /* its scripts first, then what waited */
+    redis_outbox_set_open(a->outbox, 1);
+    cluster_msg *m = a->recovery ? token_msg_new(MSG_RESYNC, 0) : NULL;
+    if (m) /* Redis may have restarted empty: the edge reports its sessions again */
+        mailbox_push(a->to_edge, m);
 }
 
 static nsp_state *namespace_state(redis_adapter *a, const char *name)
@@ -140,16 +191,81 @@ static nsp_state *namespace_state(redis_adapter *a, const char *name)
     ns->request_channel = joined(a->prefix, "-request#", name, "#");
     ns->response_channel = joined(a->prefix, "-response#", name, "#");
     ns->own_response = ns->response_channel ? joined(ns->response_channel, a->uid, "#", "") : NULL;
+    ns->history = joined(a->prefix, "-history#", name, "#");
     hashmap_init(&ns->rooms);
     if (!ns->name || !ns->channel || !ns->request_channel || !ns->response_channel ||
-        !ns->own_response || hashmap_put(&a->nsps, ns->name, strlen(ns->name), ns)) {
-        free(ns->name), free(ns->channel), free(ns->request_channel);
+        !ns->own_response || !ns->history || hashmap_put(&a->nsps, ns->name, strlen(ns->name), ns)) {
+        free(ns->name), free(ns->channel), free(ns->request_channel), free(ns->history);
         free(ns->response_channel), free(ns->own_response), free(ns);
         return NULL;
     }
     ns->channel_len = strlen(ns->channel);
     subscribe_namespace(a, ns);
     return ns;
+}
+
+/* ---- held broadcasts (recovery reads the history meanwhile) ---------------- */
+
+struct held_msg {
+    held_msg *next;
+    broadcast_msg *msg;
+};
+
+static void drop_held(nsp_state *ns)
+{
+    while (ns->held) {
+        held_msg *h = ns->held;
+        ns->held = h->next;
+        cluster_msg_unref(&h->msg->hdr);
+        free(h);
+    }
+    ns->held_tail = NULL;
+}
+
+/* In the history's order, once: what is at or before the newest offset
+ * delivered (a gap fill got there first) is not sent again. */
+void redis_adapter_push_ordered(redis_adapter *a, nsp_state *ns, broadcast_msg *m)
+{
+    if (m->offset[0] && ns->hwm[0] && offset_cmp(m->offset, ns->hwm) <= 0) {
+        a->stats.ignored++;
+        cluster_msg_unref(&m->hdr);
+        return;
+    }
+    if (m->offset[0])
+        strcpy(ns->hwm, m->offset);
+    mailbox_push(a->to_edge, &m->hdr);
+    a->stats.received++;
+}
+
+void redis_adapter_forward(redis_adapter *a, nsp_state *ns, broadcast_msg *m)
+{
+    if (!ns->holds || !m->offset[0]) {
+        redis_adapter_push_ordered(a, ns, m);
+        return;
+    }
+    held_msg *h = malloc(sizeof(*h));
+    if (!h) {
+        redis_adapter_push_ordered(a, ns, m);
+        return;
+    }
+    *h = (held_msg){NULL, m};
+    if (ns->held_tail)
+        ns->held_tail->next = h;
+    else
+        ns->held = h;
+    ns->held_tail = h;
+}
+
+void redis_adapter_release_held(redis_adapter *a, nsp_state *ns)
+{
+    while (!ns->holds && ns->held) {
+        held_msg *h = ns->held;
+        ns->held = h->next;
+        if (!ns->held)
+            ns->held_tail = NULL;
+        redis_adapter_push_ordered(a, ns, h->msg);
+        free(h);
+    }
 }
 
 static void free_nsp_state(nsp_state *ns)
@@ -160,6 +276,8 @@ static void free_nsp_state(nsp_state *ns)
     while (hashmap_next(&ns->rooms, &rit, &rk, &rlen, &rv))
         free(rv);
     hashmap_free(&ns->rooms);
+    drop_held(ns);
+    free(ns->history);
     free(ns->channel), free(ns->request_channel), free(ns->response_channel);
     free(ns->own_response), free(ns->name), free(ns);
 }
@@ -173,7 +291,7 @@ static void namespace_gone(redis_adapter *a, const char *name)
     if (redis_conn_is_up(a->sub)) {
         const char *argv[5] = {"UNSUBSCRIBE", ns->request_channel, ns->response_channel,
                                ns->own_response, ns->channel};
-        command(a->sub, 5, argv);
+        command(a, 5, argv);
         if (a->pattern_mode) {
             char *pattern = joined(ns->channel, "*", "", "");
             if (pattern)
@@ -182,6 +300,33 @@ static void namespace_gone(redis_adapter *a, const char *name)
         }
     }
     free_nsp_state(ns);
+}
+
+/* Adds a room with a local member (its key owned by the map); 1 when new. */
+static int add_room(nsp_state *ns, const char *room)
+{
+    if (hashmap_get(&ns->rooms, room, strlen(room)))
+        return 0;
+    char *name = strdup(room);
+    if (!name || hashmap_put(&ns->rooms, name, strlen(name), name)) {
+        free(name);
+        return 0;
+    }
+    return 1;
+}
+
+void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *const *rooms,
+                                  size_t n, void (*fn)(void *ud), void *ud)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!add_room(ns, rooms[i]) || a->pattern_mode)
+            continue;
+        char *channel = room_channel(ns, rooms[i]);
+        if (channel)
+            subscribe_one(a, "SUBSCRIBE", channel);
+        free(channel);
+    }
+    add_barrier(a, 0, fn, ud);
 }
 
 static void room_changed(redis_adapter *a, const room_msg *m)
@@ -215,31 +360,57 @@ static void room_changed(redis_adapter *a, const room_msg *m)
 /* A broadcast is an event (binary or not: the attachments decide); Node's
  * adapter and the emitter publish nothing else, so other packet types are
  * counted invalid rather than forwarded to clients. */
-static void deliver(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
+                                      const char *offset)
 {
-    if (b->packet.type != SIO_EVENT && b->packet.type != SIO_BINARY_EVENT) {
-        a->stats.invalid++;
-        return;
-    }
+    if (b->packet.type != SIO_EVENT && b->packet.type != SIO_BINARY_EVENT)
+        return NULL;
     sio_bin bins[64];
     size_t n_bins = b->packet.n_bins < 64 ? b->packet.n_bins : 64;
     for (size_t i = 0; i < n_bins; i++)
         bins[i] = (sio_bin){b->packet.bins[i].data, b->packet.bins[i].len};
-    sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, b->packet.id, b->packet.data, bins, n_bins);
+    json_t *with = NULL; /* the offset as the last argument, as socket.io adds it */
+    if (offset && json_is_array(b->packet.data) && (with = json_copy(b->packet.data)))
+        json_array_append_new(with, json_string(offset));
+    if (offset && !with)
+        return NULL;
+    sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, b->packet.id,
+                                            with ? with : b->packet.data, bins, n_bins);
+    json_decref(with);
     broadcast_msg *m = p ? broadcast_msg_new(ns->name, (const char *const *)b->rooms, b->n_rooms,
                                              (const char *const *)b->except, b->n_except,
                                              b->flags.is_volatile, p)
                          : NULL;
     sio_outpacket_unref(p);
+    if (!m)
+        return NULL;
+    if (offset)
+        snprintf(m->offset, sizeof(m->offset), "%s", offset);
+    struct timespec ts; /* latency is measured from the receipt here */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->publish_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return m;
+}
+
+int redis_adapter_wants(const nsp_state *ns, const adapter_broadcast *b)
+{
+    for (size_t i = 0; i < b->n_rooms; i++)
+        if (hashmap_get(&ns->rooms, b->rooms[i], strlen(b->rooms[i])))
+            return 1;
+    return b->n_rooms == 0;
+}
+
+static void deliver(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+{
+    uint64_t hi, lo;
+    const char *offset = a->recovery && b->offset && offset_parse(b->offset, &hi, &lo) == 0
+                             ? b->offset : NULL;
+    broadcast_msg *m = redis_adapter_edge_msg(a, ns, b, offset);
     if (!m) {
         a->stats.invalid++;
         return;
     }
-    struct timespec ts; /* latency is measured from the receipt here */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    m->publish_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    mailbox_push(a->to_edge, &m->hdr);
-    a->stats.received++;
+    redis_adapter_forward(a, ns, m);
 }
 
 static void on_broadcast(redis_adapter *a, nsp_state *ns, const char *room, size_t room_len,
@@ -255,7 +426,10 @@ static void on_broadcast(redis_adapter *a, nsp_state *ns, const char *room, size
         a->stats.invalid++;
         return;
     }
-    if ((b.uid && strcmp(b.uid, a->uid) == 0) || strcmp(b.packet.nsp, ns->name) != 0 ||
+    /* our own broadcasts come back to be delivered here when recovery gave
+     * them an offset (every node delivers them in the history's order) */
+    int own = b.uid && strcmp(b.uid, a->uid) == 0 && !(a->recovery && b.offset);
+    if (own || strcmp(b.packet.nsp, ns->name) != 0 ||
         (b.packet.type != SIO_EVENT && b.packet.type != SIO_BINARY_EVENT))
         a->stats.ignored++;
     else
@@ -372,6 +546,12 @@ static void on_push(redis_conn *c, redisReply *msg, void *ctx)
         msg->element[0]->type != REDIS_REPLY_STRING)
         return;
     const char *kind = msg->element[0]->str;
+    if (strcmp(kind, "subscribe") == 0 || strcmp(kind, "unsubscribe") == 0 ||
+        strcmp(kind, "psubscribe") == 0 || strcmp(kind, "punsubscribe") == 0) {
+        a->subs_acked++;
+        subs_confirmed(a);
+        return;
+    }
     size_t first = strcmp(kind, "message") == 0 ? 1 : strcmp(kind, "pmessage") == 0 ? 2 : 0;
     if (!first || msg->elements < first + 2)
         return;
@@ -400,18 +580,41 @@ static void on_push(redis_conn *c, redisReply *msg, void *ctx)
 
 /* ---- publishing ------------------------------------------------------------- */
 
-static void publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+/* PUBLISH through the outbox: kept, in order, while Redis is down. */
+static int publish_kept(redis_adapter *a, const char *channel, const void *payload, size_t len)
+{
+    const char *argv[3] = {"PUBLISH", channel, payload};
+    size_t lens[3] = {7, strlen(channel), len};
+    return redis_outbox_push(a->outbox, 3, argv, lens);
+}
+
+/* A broadcast for the other nodes; with recovery (and not volatile) it also
+ * goes into the history, its offset the last value of the message (every
+ * node, this one included, delivers it when it comes back). 0, -ENOBUFS
+ * (the outbox is full: Redis has been away too long), or -EINVAL. */
+static int publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
 {
     bytebuf out = BYTEBUF_INIT;
+    int recoverable = a->recovery && !b->flags.is_volatile;
     b->uid = a->uid;
+    b->offset = recoverable ? SIO_UNCONST(char *, "") : NULL;
+    int rc = -EINVAL;
     if (adapter_broadcast_encode(b, &out) == 0) {
         char *channel = b->n_rooms == 1 ? room_channel(ns, b->rooms[0]) : NULL;
-        publish(a, channel ? channel : ns->channel, out.data, out.len);
+        const char *ch = channel ? channel : ns->channel;
+        rc = recoverable ? redis_recovery_publish(a->recovery, ns, ch, out.data, out.len)
+                         : publish_kept(a, ch, out.data, out.len);
         free(channel);
     } else {
         a->stats.invalid++;
     }
+    b->offset = NULL;
+    if (rc == 0)
+        a->stats.published++;
+    else if (rc != -EINVAL)
+        a->stats.publish_failed++;
     bytebuf_free(&out);
+    return rc;
 }
 
 /* The data of the edge's own broadcast: as the edge handed it, else (a packet
@@ -455,20 +658,20 @@ static void publish_from_edge(redis_adapter *a, broadcast_msg *m)
     sio_packet_clear(&pkt);
 }
 
-void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,
-                                size_t n_rooms, const char *const *except, size_t n_except,
-                                int is_volatile, json_t *data)
+int redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,
+                               size_t n_rooms, const char *const *except, size_t n_except,
+                               int is_volatile, json_t *data)
 {
     nsp_state *ns = namespace_state(a, nsp);
     if (!ns)
-        return;
+        return -ENOMEM;
     adapter_broadcast b = {
         .packet = {.type = SIO_EVENT, .nsp = SIO_UNCONST(char *, nsp), .id = -1, .data = data},
         .rooms = SIO_UNCONST(char **, rooms), .n_rooms = n_rooms,
         .except = SIO_UNCONST(char **, except), .n_except = n_except,
         .flags = {.is_volatile = is_volatile, .compress = -1, .timeout_ms = -1},
     };
-    publish_broadcast(a, ns, &b);
+    return publish_broadcast(a, ns, &b);
 }
 
 /* The edge's answer to another node's request, in the Node adapter's form. */
@@ -500,6 +703,17 @@ void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m)
         break;
     case MSG_REPLY:
         publish_reply(a, (reply_msg *)m);
+        break;
+    case MSG_BARRIER:
+        add_barrier(a, token_msg_token(m), NULL, NULL);
+        break;
+    case MSG_SESSION:
+        if (a->recovery)
+            redis_recovery_on_session(a->recovery, (session_msg *)m);
+        break;
+    case MSG_RESTORE:
+        if (a->recovery)
+            redis_recovery_on_restore(a->recovery, (session_msg *)m);
         break;
     default:
         break;
@@ -537,11 +751,17 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     a->next_ack_id = CLUSTER_ACK_ID_BASE;
     hashmap_init(&a->nsps);
     redis_conn_callbacks sub_cb = {.on_up = on_sub_up, .on_down = on_down, .on_push = on_push, .ctx = a};
-    redis_conn_callbacks pub_cb = {.on_down = on_down, .ctx = a};
+    redis_conn_callbacks pub_cb = {.on_up = on_pub_up, .on_down = on_down, .ctx = a};
     a->sub = redis_conn_new(base, &ep, &sub_cb, "sub", 1000, 3000);
     a->pub = redis_conn_new(base, &ep, &pub_cb, "pub", 1000, 3000);
     redis_endpoint_free(&ep);
-    if (!a->sub || !a->pub || !a->prefix) {
+    a->outbox = a->pub ? redis_outbox_new(a->pub, cfg->buffer_max_messages ? cfg->buffer_max_messages : 10000,
+                                          cfg->buffer_max_bytes ? cfg->buffer_max_bytes : (16u << 20))
+                       : NULL;
+    if (cfg->recovery_window_ms && a->pub)
+        a->recovery = redis_recovery_new(a, cfg->recovery_window_ms);
+    if (!a->sub || !a->pub || !a->prefix || !a->outbox ||
+        (cfg->recovery_window_ms && !a->recovery)) {
         redis_adapter_free(a);
         *err = "cannot create Redis connections";
         return NULL;
@@ -558,6 +778,13 @@ void redis_adapter_free(redis_adapter *a)
         redis_conn_free(a->sub);
     if (a->pub)
         redis_conn_free(a->pub);
+    redis_recovery_free(a->recovery);
+    redis_outbox_free(a->outbox);
+    while (a->barriers) {
+        barrier *b = a->barriers;
+        a->barriers = b->next;
+        free(b);
+    }
     size_t it = 0, klen;
     const char *k;
     void *v;
@@ -582,4 +809,19 @@ uint64_t redis_adapter_reconnects(const redis_adapter *a)
 {
     uint64_t n = redis_conn_get_stats(a->sub)->connects + redis_conn_get_stats(a->pub)->connects;
     return n > 2 ? n - 2 : 0;
+}
+
+int redis_adapter_echoes(const redis_adapter *a)
+{
+    return a->recovery != NULL;
+}
+
+size_t redis_adapter_buffered(const redis_adapter *a)
+{
+    return redis_outbox_depth(a->outbox);
+}
+
+nsp_state *redis_adapter_namespace(redis_adapter *a, const char *name)
+{
+    return namespace_state(a, name);
 }

@@ -30,6 +30,9 @@ typedef struct redis_adapter_config {
     const char *ca_file;         /* NULL */
     const char *sni;             /* NULL */
     int pattern_mode;            /* 0: per-room subscriptions */
+    uint32_t recovery_window_ms; /* 0: no history or sessions in Redis */
+    size_t buffer_max_messages;  /* broadcasts kept while Redis is down (0: 10000) */
+    size_t buffer_max_bytes;     /* their bytes (0: 16 MiB) */
 } redis_adapter_config;
 
 typedef struct redis_adapter_stats {
@@ -49,11 +52,18 @@ void redis_adapter_free(redis_adapter *a);
  * as msgpack, from its data when it has some), MSG_REPLY (a response to
  * another node's request, encoded here). Borrowed. */
 void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m);
-/* Publishes an API broadcast (packet data [event, ...args], JSON only). */
-void redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,
+/* Publishes an API broadcast (packet data [event, ...args], JSON only): 0, or
+ * -ENOBUFS when the buffer of broadcasts waiting for Redis is full. With
+ * recovery the broadcast (when not volatile) comes back from Redis with its
+ * offset, and is delivered here then: redis_adapter_echoes(). */
+int redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *const *rooms,
                                 size_t n_rooms, const char *const *except, size_t n_except,
                                 int is_volatile, json_t *data);
 int redis_adapter_is_up(const redis_adapter *a);
+/* 1 when recoverable broadcasts are delivered here from Redis, not at once. */
+int redis_adapter_echoes(const redis_adapter *a);
+/* Broadcasts waiting for Redis (the outbox). */
+size_t redis_adapter_buffered(const redis_adapter *a);
 const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a);
 uint64_t redis_adapter_reconnects(const redis_adapter *a);
 

@@ -50,6 +50,7 @@ static void shutdown_app(app *a)
     a->stopped = 1;
     /* the edge stops reporting first: closing the sessions below deletes rooms,
      * which must not reach a cluster thread that is gone */
+    gateway_set_barrier(a->gw, NULL, NULL);
     cluster_bridge_detach(a->bridge);
     cluster_stop(a->cluster); /* joins the cluster thread, leaves Redis */
     a->cluster = NULL;
@@ -172,6 +173,9 @@ static int start(app *a)
                               strcmp(a->cfg.redis_subscribe_mode, "pattern") == 0,
         .health_redis_down_status = a->cfg.health_redis_down_status,
         .inbox = mb,
+        .recovery_window_ms = a->cfg.recovery_window_ms,
+        .redis_buffer_max_messages = a->cfg.redis_buffer_max_messages,
+        .redis_buffer_max_bytes = a->cfg.redis_buffer_max_bytes,
     };
     a->cluster = a->bridge ? cluster_start(&cc, cluster_bridge_inbox(a->bridge), &a->stats) : NULL;
     if (!a->cluster)
@@ -179,6 +183,10 @@ static int start(app *a)
     /* replies go to the cluster thread; with Redis the edge also reports
      * namespaces, rooms and local broadcasts there */
     cluster_bridge_attach(a->bridge, cluster_inbox(a->cluster), a->cfg.redis_url != NULL);
+    if (a->cfg.redis_url) { /* subscribe acks wait for Redis; sessions live there */
+        gateway_set_barrier(a->gw, cluster_bridge_barrier, a->bridge);
+        cluster_bridge_recover_in_cluster(a->bridge);
+    }
     return 0;
 }
 

@@ -321,6 +321,74 @@ static void reply_free(reply_msg *m)
     free(m->bins);
 }
 
+/* ---- sessions ----------------------------------------------------------------- */
+
+session_msg *session_msg_new(cluster_msg_type type, const char *nsp, const char *sid,
+                             const char *pid, const char *offset, const char *const *rooms,
+                             size_t n_rooms)
+{
+    size_t size = sizeof(session_msg) + n_rooms * sizeof(char *) + strlen(nsp) + strlen(sid) +
+                  strlen(pid) + strlen(offset) + 4 + strings_size(rooms, n_rooms);
+    session_msg *m = (session_msg *)msg_alloc(type, size);
+    if (!m)
+        return NULL;
+    const char **room_ptrs = (const char **)(m + 1);
+    char *p = copy_string(&m->nsp, nsp, (char *)(room_ptrs + n_rooms));
+    p = copy_string(&m->sid, sid, p);
+    p = copy_string(&m->pid, pid, p);
+    p = copy_string(&m->offset, offset, p);
+    copy_strings(room_ptrs, rooms, n_rooms, p);
+    m->rooms = room_ptrs;
+    m->n_rooms = n_rooms;
+    return m;
+}
+
+void session_msg_set_data(session_msg *m, json_t *data)
+{
+    m->data = data;
+    add_bytes(&m->hdr, json_size(data));
+}
+
+int session_msg_add_packet(session_msg *m, sio_outpacket *p)
+{
+    void *items = m->packets;
+    int rc = grow_array(&items, m->n_packets, &m->cap_packets, sizeof(*m->packets));
+    m->packets = items;
+    if (rc) {
+        sio_outpacket_unref(p);
+        return -1;
+    }
+    m->packets[m->n_packets++] = p;
+    add_bytes(&m->hdr, sizeof(p) + outpacket_bytes(p));
+    return 0;
+}
+
+static void session_free(session_msg *m)
+{
+    json_decref(m->data);
+    for (size_t i = 0; i < m->n_packets; i++)
+        sio_outpacket_unref(m->packets[i]);
+    free(m->packets);
+}
+
+typedef struct token_msg {
+    cluster_msg hdr;
+    uint64_t token;
+} token_msg;
+
+cluster_msg *token_msg_new(cluster_msg_type type, uint64_t token)
+{
+    token_msg *m = (token_msg *)msg_alloc(type, sizeof(token_msg));
+    if (m)
+        m->token = token;
+    return m ? &m->hdr : NULL;
+}
+
+uint64_t token_msg_token(const cluster_msg *m)
+{
+    return ((const token_msg *)m)->token;
+}
+
 void cluster_msg_unref(cluster_msg *m)
 {
     if (!m || !refcount_put(&m->refs))
@@ -331,6 +399,8 @@ void cluster_msg_unref(cluster_msg *m)
     }
     if (m->type == MSG_REPLY)
         reply_free((reply_msg *)m);
+    if (m->type == MSG_SESSION || m->type == MSG_RESTORE || m->type == MSG_RESTORED)
+        session_free((session_msg *)m);
     if (m->type == MSG_REQUEST && ((request_msg *)m)->packet)
         sio_outpacket_unref(((request_msg *)m)->packet);
     free(m);

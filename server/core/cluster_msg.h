@@ -26,6 +26,15 @@
  *   byte message; no thread sends one to the other any more).
  * MSG_METRICS (cluster -> edge with the node id as payload; edge -> cluster
  *   with the edge's Prometheus text): a scrape of /metrics, matched by `token`.
+ * MSG_SESSION (edge -> cluster): a recoverable session changed (live, kept
+ *   for the window, or ended): its id, pid, rooms and data (session_msg).
+ * MSG_RESTORE (edge -> cluster): a client came back with {pid, offset};
+ *   MSG_RESTORED (cluster -> edge) answers it, matched by `token`: the
+ *   session (when found) and the packets it missed, encoded with their offsets.
+ * MSG_BARRIER (edge -> cluster), MSG_BARRIER_DONE (cluster -> edge): every
+ *   subscription asked for before the barrier is active on Redis (`token`).
+ * MSG_RESYNC (cluster -> edge): Redis came back (maybe empty): report every
+ *   live session again.
  *
  * Ownership: every constructor returns one reference (hdr.refs 1) or NULL
  * when out of memory, and copies what it is given unless said otherwise;
@@ -49,6 +58,12 @@ typedef enum cluster_msg_type {
     MSG_RESPONSE,
     MSG_METRICS,
     MSG_REPLY,
+    MSG_SESSION,
+    MSG_RESTORE,
+    MSG_RESTORED,
+    MSG_BARRIER,
+    MSG_BARRIER_DONE,
+    MSG_RESYNC,
 } cluster_msg_type;
 
 /* What another node asks of this node's sockets (MSG_REQUEST). */
@@ -211,6 +226,41 @@ int reply_msg_add_socket(reply_msg *m, const char *id, const char *const *rooms,
 /* Sets an ack's arguments (takes the caller's only reference on `args`) and
  * copies its attachments. 0, or -1 (out of memory: `args` is released). */
 int reply_msg_set_ack(reply_msg *m, json_t *args, const sio_bin *bins, size_t n_bins);
+
+/* A session of connection state recovery (MSG_SESSION, MSG_RESTORE,
+ * MSG_RESTORED). Strings live in the message's allocation. */
+typedef enum cluster_session_event {
+    CLUSTER_SESSION_LIVE = 1,    /* connected, or its rooms or data changed */
+    CLUSTER_SESSION_PERSIST,     /* gone for a recoverable reason: keep it for the window */
+    CLUSTER_SESSION_END,         /* gone for good */
+} cluster_session_event;
+
+typedef struct session_msg {
+    cluster_msg hdr;
+    int event;                  /* MSG_SESSION: cluster_session_event; MSG_RESTORED: 1 found, 0 not */
+    uint64_t token;             /* MSG_RESTORE / MSG_RESTORED */
+    const char *nsp;
+    const char *sid;            /* "" when unknown */
+    const char *pid;
+    const char *offset;         /* MSG_RESTORE: the client's; MSG_RESTORED: the newest looked at */
+    const char *const *rooms;
+    size_t n_rooms;
+    json_t *data;               /* socket.data; owned, the only reference; NULL: {} */
+    sio_outpacket **packets;    /* MSG_RESTORED: what it missed, in order; owned refs */
+    size_t n_packets, cap_packets;
+} session_msg;
+
+session_msg *session_msg_new(cluster_msg_type type, const char *nsp, const char *sid,
+                             const char *pid, const char *offset, const char *const *rooms,
+                             size_t n_rooms);
+/* Takes the caller's only reference on `data`, counted in hdr.bytes. */
+void session_msg_set_data(session_msg *m, json_t *data);
+/* Appends a packet (takes the caller's reference). 0, or -1 (released). */
+int session_msg_add_packet(session_msg *m, sio_outpacket *p);
+
+/* A message that is only its type and token: MSG_BARRIER, MSG_BARRIER_DONE, MSG_RESYNC. */
+cluster_msg *token_msg_new(cluster_msg_type type, uint64_t token);
+uint64_t token_msg_token(const cluster_msg *m);
 
 void cluster_msg_unref(cluster_msg *m);
 

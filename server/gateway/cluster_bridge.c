@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster_recovery.h"
+#include "hashmap.h"
 #include "prom.h"
 #include "sio_internal.h"
 
@@ -13,6 +15,10 @@ struct cluster_bridge {
     edge_stats *stats;
     mailbox inbox;
     mailbox *to_cluster; /* NULL until attached */
+    int as_adapter;
+    cluster_recovery *recovery; /* NULL: recovery off, or in memory */
+    hashmap barriers;           /* token -> pending_barrier */
+    uint64_t next_barrier;
     /* publish-to-delivery latency of stamped broadcasts, at fan-out */
     uint64_t latency_buckets[16];
     uint64_t latency_count;
@@ -299,9 +305,66 @@ static void report_broadcast(void *ctx, sio_namespace *nsp, const sio_broadcast_
     mailbox_push(b->to_cluster, &m->hdr);
 }
 
+/* ---- barriers: subscriptions active on Redis ------------------------------- */
+
+typedef struct pending_barrier {
+    uint64_t token;             /* the map's key */
+    void (*done)(void *ud);
+    void *ud;
+} pending_barrier;
+
+void cluster_bridge_barrier(void *bridge, void (*done)(void *ud), void *ud)
+{
+    cluster_bridge *b = bridge;
+    pending_barrier *pb = b->as_adapter && b->to_cluster ? malloc(sizeof(*pb)) : NULL;
+    if (pb)
+        *pb = (pending_barrier){++b->next_barrier, done, ud};
+    cluster_msg *m = pb ? token_msg_new(MSG_BARRIER, pb->token) : NULL;
+    if (!m || hashmap_put(&b->barriers, (const char *)&pb->token, sizeof(pb->token), pb)) {
+        if (m)
+            cluster_msg_unref(m);
+        free(pb);
+        done(ud);
+        return;
+    }
+    if (mailbox_push(b->to_cluster, m)) {
+        hashmap_remove(&b->barriers, (const char *)&pb->token, sizeof(pb->token));
+        free(pb);
+        done(ud);
+    }
+}
+
+static void barrier_done(cluster_bridge *b, uint64_t token)
+{
+    pending_barrier *pb = hashmap_remove(&b->barriers, (const char *)&token, sizeof(token));
+    if (pb)
+        pb->done(pb->ud);
+    free(pb);
+}
+
+static void release_barriers(cluster_bridge *b)
+{
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&b->barriers, &it, &k, &klen, &v)) {
+        ((pending_barrier *)v)->done(((pending_barrier *)v)->ud);
+        free(v);
+    }
+    hashmap_free(&b->barriers);
+    hashmap_init(&b->barriers);
+}
+
+void cluster_bridge_recover_in_cluster(cluster_bridge *b)
+{
+    if (b->as_adapter && b->to_cluster)
+        b->recovery = cluster_recovery_install(b->io, b->to_cluster);
+}
+
 void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapter)
 {
     b->to_cluster = to_cluster;
+    b->as_adapter = as_adapter;
     if (!as_adapter)
         return;
     sio_adapter a = {
@@ -420,6 +483,10 @@ static void on_async(uv_async_t *h)
             apply_request(b, (request_msg *)m);
         else if (m->type == MSG_METRICS)
             answer_metrics(b, (response_msg *)m);
+        else if (m->type == MSG_BARRIER_DONE)
+            barrier_done(b, token_msg_token(m));
+        else if ((m->type == MSG_RESTORED || m->type == MSG_RESYNC) && b->recovery)
+            cluster_recovery_on_msg(b->recovery, m);
         cluster_msg_unref(m);
         m = next;
     }
@@ -438,6 +505,7 @@ cluster_bridge *cluster_bridge_new(uv_loop_t *loop, sio_server *io, edge_stats *
         return NULL;
     b->io = io;
     b->stats = stats;
+    hashmap_init(&b->barriers);
     if (mailbox_init(&b->inbox, inbox, wake_edge, &b->async) || uv_async_init(loop, &b->async, on_async)) {
         free(b);
         return NULL;
@@ -451,7 +519,12 @@ void cluster_bridge_detach(cluster_bridge *b)
     if (!b)
         return;
     sio_server_set_adapter(b->io, NULL);
+    if (b->recovery) /* answers the restores still waiting: new sessions */
+        sio_server_set_recovery_store(b->io, NULL);
+    b->recovery = NULL;
     b->to_cluster = NULL;
+    b->as_adapter = 0;
+    release_barriers(b);
 }
 
 mailbox *cluster_bridge_inbox(cluster_bridge *b)
@@ -463,6 +536,7 @@ static void free_bridge(uv_handle_t *h)
 {
     cluster_bridge *b = h->data;
     mailbox_destroy(&b->inbox);
+    hashmap_free(&b->barriers);
     free(b);
 }
 

@@ -28,6 +28,13 @@ mailbox *cluster_bridge_inbox(cluster_bridge *b);
  * `as_adapter`, namespaces, rooms and local broadcasts are reported there too
  * and requests from other nodes are answered: the Redis cluster mode. */
 void cluster_bridge_attach(cluster_bridge *b, mailbox *to_cluster, int as_adapter);
+/* With recovery on (cfg.recovery_window_ms) in the Redis cluster mode: sessions
+ * and the history live in the cluster (cluster_recovery.h). After
+ * cluster_bridge_attach. */
+void cluster_bridge_recover_in_cluster(cluster_bridge *b);
+/* Calls done(ud) once every subscription the edge asked for so far is active
+ * on Redis (at once when there is no cluster adapter). */
+void cluster_bridge_barrier(void *bridge, void (*done)(void *ud), void *ud);
 /* Stops reporting to the cluster thread (before cluster_stop() frees its mailbox). */
 void cluster_bridge_detach(cluster_bridge *b);
 /* Closes the async handle; frees once libuv has closed it. */

@@ -20,6 +20,8 @@ struct gateway {
     edge_stats *stats;
     uv_timer_t stats_timer;
     http_handler http; /* GET /health on the edge port */
+    gateway_barrier_fn barrier; /* NULL: subscriptions are active at once */
+    void *barrier_ctx;
 };
 
 /* What one socket may do: its JWT claims' lists where present, else the
@@ -204,6 +206,39 @@ static size_t new_rooms(sio_socket *s, const char **rooms, size_t n)
     return fresh;
 }
 
+/* A subscribe is acknowledged once the cluster's subscriptions are active:
+ * nothing published after the ack can miss the client. The ack handle is
+ * plain data: the socket may be gone by then (sio_ack then fails). */
+typedef struct deferred_ack {
+    gateway *g;
+    sio_ack_handle ack;
+    json_t *answer;
+} deferred_ack;
+
+static void deferred_answer(void *ud)
+{
+    deferred_ack *d = ud;
+    reply(d->g->io, &d->ack, d->answer);
+    free(d);
+}
+
+static void answer_when_active(gateway *g, const sio_ack_handle *ack, json_t *answer)
+{
+    deferred_ack *d = malloc(sizeof(*d));
+    if (!d) {
+        reply(g->io, ack, answer);
+        return;
+    }
+    *d = (deferred_ack){g, *ack, answer};
+    g->barrier(g->barrier_ctx, deferred_answer, d);
+}
+
+void gateway_set_barrier(gateway *g, gateway_barrier_fn fn, void *ctx)
+{
+    g->barrier = fn;
+    g->barrier_ctx = ctx;
+}
+
 static void subscription(sio_socket *s, const sio_args *args, const sio_ack_handle *ack,
                          gateway *g, int join)
 {
@@ -230,7 +265,11 @@ static void subscription(sio_socket *s, const sio_args *args, const sio_ack_hand
         }
         json_array_append_new(done, json_string(rooms[i]));
     }
-    reply(g->io, ack, json_pack("{sbso}", "ok", 1, "rooms", done));
+    json_t *answer = json_pack("{sbso}", "ok", 1, "rooms", done);
+    if (join && ack && g->barrier)
+        answer_when_active(g, ack, answer);
+    else
+        reply(g->io, ack, answer);
 }
 
 static void on_subscribe(sio_socket *s, const char *event, const sio_args *args,

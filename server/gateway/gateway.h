@@ -30,6 +30,10 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
 sio_server *gateway_io(gateway *g);
 /* The handler of the edge's requests outside the Socket.IO path (GET /health). */
 const http_handler *gateway_http(gateway *g);
+/* How a `subscribe` waits until the cluster's subscriptions are active:
+ * fn(ctx, done, ud) calls done(ud) then (cluster_bridge_barrier). */
+typedef void (*gateway_barrier_fn)(void *ctx, void (*done)(void *ud), void *ud);
+void gateway_set_barrier(gateway *g, gateway_barrier_fn fn, void *ctx);
 void gateway_free(gateway *g);
 
 #endif

@@ -174,12 +174,13 @@ static void persist(memory_store *m, sio_socket *sock)
     const char *name;
     for (const void *it = NULL; names && i < n && (name = sio_socket_room_next(sock, &it));)
         names[i++] = name;
+    if (s)
+        memcpy(s->pid, sock->pid, SIO_ID_LEN + 1); /* the map's key */
     if (s && names && (s->nsp = strdup(sock->nsp->name)) &&
         (s->rooms = copy_names(names, i, &bytes)) &&
-        hashmap_put(&m->sessions, sock->pid, SIO_ID_LEN, s) == 0) {
+        hashmap_put(&m->sessions, s->pid, SIO_ID_LEN, s) == 0) {
         s->n_rooms = i;
         memcpy(s->sid, sock->id, SIO_ID_LEN + 1);
-        memcpy(s->pid, sock->pid, SIO_ID_LEN + 1);
         s->data = json_deep_copy(sock->data);
         s->expires_ms = now + m->window_ms;
         s->prev = m->newest;
@@ -234,7 +235,7 @@ static void restore(void *ctx, sio_restore_req *req)
     saved *s = hashmap_get(&m->sessions, sio_restore_pid(req), SIO_ID_LEN);
     long at = -1;
     if (s && strcmp(s->nsp, sio_restore_nsp(req)) == 0 &&
-        sio_offset_parse(sio_restore_offset(req), &boot, &seq) == 0 && boot == m->boot_ms)
+        offset_parse(sio_restore_offset(req), &boot, &seq) == 0 && boot == m->boot_ms)
         at = find_seq(m, seq);
     if (at < 0) {
         sio_restore_finish(req, NULL);
@@ -246,7 +247,7 @@ static void restore(void *ctx, sio_restore_req *req)
     for (size_t i = (size_t)at + 1; missed && i < m->count; i++) {
         entry *e = &m->ring[(m->head + i) % m->cap];
         if (strcmp(e->nsp, s->nsp) == 0 &&
-            sio_session_included((const char *const *)s->rooms, s->n_rooms,
+            session_included((const char *const *)s->rooms, s->n_rooms,
                                  (const char *const *)e->rooms, e->n_rooms,
                                  (const char *const *)e->except, e->n_except))
             missed[n++] = sio_outpacket_ref(e->packet); /* the ring may change meanwhile */

@@ -327,7 +327,7 @@ static int covered(sio_socket *s, const char *offset)
 {
     if (!offset || !s->covered[0])
         return 0;
-    if (sio_offset_cmp(offset, s->covered) <= 0)
+    if (offset_cmp(offset, s->covered) <= 0)
         return 1;
     s->covered[0] = '\0'; /* past the replay: nothing more to compare */
     return 0;

@@ -30,39 +30,6 @@ int sio_recoverable_reason(const char *reason)
     return 0;
 }
 
-static int digits(const char **p, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-    if (*s < '0' || *s > '9')
-        return -1;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    *p = s;
-    return 0;
-}
-
-int sio_offset_parse(const char *s, uint64_t *hi, uint64_t *lo)
-{
-    if (strlen(s) >= SIO_OFFSET_MAX || digits(&s, hi) || *s++ != '-' || digits(&s, lo))
-        return -1;
-    return *s ? -1 : 0;
-}
-
-int sio_offset_cmp(const char *a, const char *b)
-{
-    uint64_t ah, al, bh, bl;
-    if (sio_offset_parse(a, &ah, &al) || sio_offset_parse(b, &bh, &bl))
-        return 0;
-    if (ah != bh)
-        return ah < bh ? -1 : 1;
-    return al < bl ? -1 : al > bl;
-}
-
 json_t *sio_data_with_offset(const json_t *data, const char *offset)
 {
     json_t *copy = json_copy(SIO_UNCONST(json_t *, data)); /* shallow: arguments shared, unchanged */
@@ -70,26 +37,6 @@ json_t *sio_data_with_offset(const json_t *data, const char *offset)
         return copy;
     json_decref(copy);
     return NULL;
-}
-
-static int in_list(const char *const *list, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-int sio_session_included(const char *const *rooms, size_t n_rooms, const char *const *to,
-                         size_t n_to, const char *const *except, size_t n_except)
-{
-    int included = n_to == 0;
-    for (size_t i = 0; i < n_rooms; i++) {
-        if (in_list(except, n_except, rooms[i]))
-            return 0;
-        included = included || in_list(to, n_to, rooms[i]);
-    }
-    return included;
 }
 
 /* ---- restores --------------------------------------------------------------- */
@@ -118,7 +65,7 @@ static int restore_wanted(json_t *auth, const char **pid, const char **offset)
         return 0;
     *pid = json_string_value(p);
     *offset = json_string_value(o);
-    return pid_shaped(*pid) && sio_offset_parse(*offset, &hi, &lo) == 0;
+    return pid_shaped(*pid) && offset_parse(*offset, &hi, &lo) == 0;
 }
 
 int sio_recovery_start(sio_client *c, const char *nsp, json_t *auth)

@@ -22,11 +22,12 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "offset.h"
 #include "random_id.h"
 #include "sio.h"
 #include "sio_outpacket.h"
 
-#define SIO_OFFSET_MAX 48 /* "ms-seq" of a Redis stream id, or the memory store's "boot-seq" */
+#define SIO_OFFSET_MAX OFFSET_TEXT_MAX
 
 typedef enum sio_session_event {
     SIO_SESSION_LIVE = 1, /* connected, or its rooms or data changed (once per loop turn) */
@@ -70,8 +71,6 @@ typedef struct sio_recovery_store {
     int wants_live;
     /* Looks up a session and what it missed; answers with sio_restore_finish. */
     void (*restore)(void *ctx, sio_restore_req *req);
-    /* Optional: a new pid (else a random id). */
-    void (*new_pid)(void *ctx, char pid[RANDOM_ID_LEN + 1]);
     /* Optional: the store is replaced, or the server freed. */
     void (*destroy)(void *ctx);
 } sio_recovery_store;
@@ -83,18 +82,9 @@ void sio_server_set_recovery_store(sio_server *io, const sio_recovery_store *sto
 /* socket.io's RECOVERABLE_DISCONNECT_REASONS. */
 int sio_recoverable_reason(const char *reason);
 
-/* An offset as the stores issue them: "<digits>-<digits>", parsed; 0, or -1. */
-int sio_offset_parse(const char *s, uint64_t *hi, uint64_t *lo);
-/* <0, 0, >0 as a is before, equal to or after b (both parse; else 0). */
-int sio_offset_cmp(const char *a, const char *b);
 
 /* [..., offset]: a copy of `data` with the offset appended (NULL: no memory). */
 json_t *sio_data_with_offset(const json_t *data, const char *offset);
-/* socket.io-adapter's shouldIncludePacket: a session in `rooms` gets a
- * broadcast to `opts` (rooms and except). */
-int sio_session_included(const char *const *rooms, size_t n_rooms, const char *const *to,
-                         size_t n_to, const char *const *except, size_t n_except);
-
 /* The in-memory store (recovery_memory.c), bounded by cfg's window, packets
  * and bytes. */
 int sio_recovery_memory(uv_loop_t *loop, const sio_config *cfg, sio_recovery_store *out);

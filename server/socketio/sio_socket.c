@@ -26,10 +26,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     s->client = client;
     s->auth = json_incref(auth);
     s->data = json_object();
-    sio_recovery_store *st = &nsp->srv->store;
-    if (st->new_pid)
-        st->new_pid(st->ctx, s->pid);
-    else if (st->restore)
+    if (nsp->srv->store.restore) /* recovery is on */
         sio_generate_id(s->pid);
     return s;
 }

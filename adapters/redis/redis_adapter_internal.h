@@ -1,0 +1,101 @@
+/* redis_adapter_internal: the adapter's state, shared by its modules
+ * (redis_adapter.c: subscriptions, receiving, publishing; redis_recovery.c:
+ * the history and sessions of connection state recovery). Cluster thread only. */
+#ifndef SIO_REDIS_ADAPTER_INTERNAL_H
+#define SIO_REDIS_ADAPTER_INTERNAL_H
+
+#include "adapter_msg.h"
+#include "hashmap.h"
+#include "offset.h"
+#include "redis_adapter.h"
+#include "redis_outbox.h"
+
+#define UID_LEN 6
+#define SUBSCRIBE_BATCH 512
+#define OFFSET_MAX OFFSET_TEXT_MAX
+
+typedef struct held_msg held_msg;
+typedef struct redis_recovery redis_recovery;
+
+typedef struct nsp_state {
+    char *name;
+    char *channel;          /* prefix#nsp# */
+    size_t channel_len;
+    char *request_channel;  /* prefix-request#nsp# */
+    char *response_channel; /* prefix-response#nsp# */
+    char *own_response;     /* prefix-response#nsp#uid# */
+    char *history;          /* prefix-history#nsp#: the recovery stream */
+    hashmap rooms;          /* rooms with a local member; keys owned (the value) */
+    /* recovery: the newest offset delivered to the edge ("" none yet); while
+     * `holds` > 0 (a restore or a gap fill reads the history), broadcasts from
+     * Redis wait in `held`, in order */
+    char hwm[OFFSET_MAX];
+    unsigned holds;
+    held_msg *held, *held_tail;
+} nsp_state;
+
+/* A subscribe barrier: done once `target` subscription replies came; then
+ * fn(ud) is called, or (fn NULL) the edge is told `token`. */
+typedef struct barrier {
+    struct barrier *next;
+    uint64_t token;
+    uint64_t target;
+    void (*fn)(void *ud);
+    void *ud;
+} barrier;
+
+struct redis_adapter {
+    struct event_base *base;
+    redis_conn *sub, *pub;
+    mailbox *to_edge;
+    char uid[UID_LEN + 1];
+    char *prefix;
+    int pattern_mode;
+    hashmap nsps;           /* name -> nsp_state */
+    adapter_limits limits;
+    redis_adapter_stats stats;
+    int64_t next_ack_id;    /* broadcast-with-ack ids: a range the edge never uses */
+    redis_outbox *outbox;   /* the broadcasts to publish, kept while Redis is down */
+    /* subscription replies: channels asked for and confirmed since the
+     * subscriber's last (re)connect; `ready` once those of the renewal came */
+    uint64_t subs_sent, subs_acked, ready_target;
+    int subs_ready;
+    barrier *barriers, *barriers_tail;
+    redis_recovery *recovery; /* NULL: recovery off */
+};
+
+/* redis_adapter.c */
+/* Pushes a broadcast from Redis to the edge, or holds it (recovery). */
+void redis_adapter_forward(redis_adapter *a, nsp_state *ns, broadcast_msg *m);
+/* Encodes a decoded broadcast (with `offset` as its last argument when not
+ * NULL) into a message for the edge; NULL when not an event or out of memory. */
+broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
+                                      const char *offset);
+/* 1 when the broadcast targets a room with a local member (or no room). */
+int redis_adapter_wants(const nsp_state *ns, const adapter_broadcast *b);
+nsp_state *redis_adapter_namespace(redis_adapter *a, const char *name);
+void redis_adapter_release_held(redis_adapter *a, nsp_state *ns);
+/* Pushes in the history's order (skips what is at or before ns->hwm). */
+void redis_adapter_push_ordered(redis_adapter *a, nsp_state *ns, broadcast_msg *m);
+/* Subscribes the rooms that have no local member yet (a restored session's,
+ * before its history is read), then calls fn(ud) once every subscription is
+ * active (at once when nothing is pending). */
+void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *const *rooms,
+                                  size_t n, void (*fn)(void *ud), void *ud);
+
+/* redis_recovery.c */
+redis_recovery *redis_recovery_new(redis_adapter *a, uint32_t window_ms);
+void redis_recovery_free(redis_recovery *r);
+/* Publishes a recoverable broadcast: XADD to the namespace's history and
+ * PUBLISH on `channel` in one script, the message ending with its offset.
+ * `msg` ends with the empty string the script replaces. 0 or -ENOBUFS. */
+int redis_recovery_publish(redis_recovery *r, nsp_state *ns, const char *channel,
+                           const uint8_t *msg, size_t len);
+void redis_recovery_on_session(redis_recovery *r, const session_msg *m);
+void redis_recovery_on_restore(redis_recovery *r, const session_msg *m);
+/* The publisher is up: load the scripts (before the outbox opens). */
+void redis_recovery_on_pub_up(redis_recovery *r);
+/* The subscriptions are renewed: fill what was missed meanwhile. */
+void redis_recovery_on_subs_ready(redis_recovery *r);
+
+#endif

@@ -1,0 +1,43 @@
+/* redis_outbox: the publisher's ordered, bounded queue of commands that must
+ * not be lost while Redis is unreachable (broadcasts the API accepted).
+ *
+ * A command is sent at once when the outbox is open and nothing waits before
+ * it; it stays queued until Redis has replied to it. While the outbox is
+ * closed (the publisher is down, or the subscriptions are not renewed yet)
+ * commands wait, in order, within the bounds; a push past them fails with
+ * -ENOBUFS (the API then answers 503). When the connection is lost, commands
+ * sent but not answered are sent again, in order, once it is open again: at
+ * least once (a command Redis ran just before the loss runs twice; after a
+ * restart without persistence, nothing of it is left to duplicate).
+ *
+ * Cluster thread only. Commands are copied. */
+#ifndef SIO_REDIS_OUTBOX_H
+#define SIO_REDIS_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redis_conn.h"
+
+typedef struct redis_outbox redis_outbox;
+
+typedef struct redis_outbox_stats {
+    uint64_t sent;       /* commands Redis answered */
+    uint64_t resent;     /* sent again after a loss */
+    uint64_t refused;    /* pushes past the bounds */
+    uint64_t failed;     /* error replies (the command is dropped) */
+} redis_outbox_stats;
+
+redis_outbox *redis_outbox_new(redis_conn *conn, size_t max_commands, size_t max_bytes);
+void redis_outbox_free(redis_outbox *o);
+/* 0 queued (maybe sent), -ENOBUFS past the bounds, -ENOMEM. */
+int redis_outbox_push(redis_outbox *o, int argc, const char **argv, const size_t *lens);
+/* 1 when a command of `bytes` would be taken now. */
+int redis_outbox_has_room(const redis_outbox *o, size_t bytes);
+/* Opens (sends everything waiting, in order) or closes the outbox (commands
+ * then wait; those in flight are still answered). */
+void redis_outbox_set_open(redis_outbox *o, int open);
+size_t redis_outbox_depth(const redis_outbox *o);
+const redis_outbox_stats *redis_outbox_get_stats(const redis_outbox *o);
+
+#endif
