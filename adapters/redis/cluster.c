@@ -25,10 +25,25 @@ static void on_inbox(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+#define STOP_FLUSH_MS 2000 /* how long a stop waits for Redis to take what is queued */
+
+/* Stopping: what the edge handed over (sessions of a drain, broadcasts) goes
+ * to Redis first, for at most STOP_FLUSH_MS; then the loop ends. */
+static void stop_when_settled(evutil_socket_t fd, short what, void *arg)
 {
     cluster *c = arg;
-    event_base_loopexit(c->base, NULL);
+    on_inbox(-1, 0, c);
+    if (!c->redis || redis_adapter_settled(c->redis) || ++c->stop_polls * 10 >= STOP_FLUSH_MS) {
+        event_base_loopexit(c->base, NULL);
+        return;
+    }
+    struct timeval tv = {0, 10000};
+    event_add(c->stop_event, &tv);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    stop_when_settled(fd, what, arg);
 }
 
 static void wake_cluster(void *ctx)
@@ -76,7 +91,7 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
     if (!c->base)
         goto fail;
     c->inbox_event = event_new(c->base, -1, 0, on_inbox, c);
-    c->stop_event = event_new(c->base, -1, 0, on_stop, c);
+    c->stop_event = event_new(c->base, -1, 0, on_stop, c); /* also its flush timer */
     if (!c->inbox_event || !c->stop_event ||
         mailbox_init(&c->inbox, &cfg->inbox, wake_cluster, c->inbox_event))
         goto fail;

@@ -20,6 +20,7 @@ struct cluster {
     int api_port;
     struct event *inbox_event;
     struct event *stop_event;
+    unsigned stop_polls;  /* 10 ms waits for Redis to settle at stop */
     mailbox inbox;        /* from the edge */
     mailbox *to_edge;
     edge_stats *stats;

@@ -88,6 +88,21 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
 
 /* ---- barriers: subscriptions confirmed ------------------------------------- */
 
+/* After the subscriber was away, the history gives what it missed: once the
+ * subscriptions are renewed and the publisher (which reads it) is up. */
+static void fill_gap(redis_adapter *a)
+{
+    if (!a->recovery || !a->gap_pending || !a->subs_ready || !redis_conn_is_up(a->pub))
+        return;
+    a->gap_pending = 0;
+    redis_recovery_on_subs_ready(a->recovery);
+}
+
+void redis_adapter_gap_failed(redis_adapter *a)
+{
+    a->gap_pending = 1; /* read again at the next renewal or publisher reconnect */
+}
+
 static void barrier_reply(redis_adapter *a, uint64_t token)
 {
     cluster_msg *m = token_msg_new(MSG_BARRIER_DONE, token);
@@ -110,8 +125,7 @@ static void subs_confirmed(redis_adapter *a)
     }
     if (!a->subs_ready && a->subs_acked >= a->ready_target && redis_conn_is_up(a->sub)) {
         a->subs_ready = 1;
-        if (a->recovery)
-            redis_recovery_on_subs_ready(a->recovery);
+        fill_gap(a);
     }
 }
 
@@ -161,9 +175,10 @@ static void on_down(redis_conn *c, const char *why, void *ctx)
      * history fills the gap); publishes wait in the outbox (redis_conn logs
      * the loss itself) */
     redis_adapter *a = ctx;
-    if (c == a->sub)
+    if (c == a->sub) {
         a->subs_ready = 0;
-    else
+        a->gap_pending = 1;
+    } else
         redis_outbox_set_open(a->outbox, 0);
 }
 
@@ -173,6 +188,7 @@ static void on_pub_up(redis_conn *c, void *ctx)
     if (a->recovery)
         redis_recovery_on_pub_up(a->recovery); /* its scripts first, then what waited */
     redis_outbox_set_open(a->outbox, 1);
+    fill_gap(a);
     cluster_msg *m = a->recovery ? token_msg_new(MSG_RESYNC, 0) : NULL;
     if (m) /* Redis may have restarted empty: the edge reports its sessions again */
         mailbox_push(a->to_edge, m);
@@ -824,4 +840,10 @@ size_t redis_adapter_buffered(const redis_adapter *a)
 nsp_state *redis_adapter_namespace(redis_adapter *a, const char *name)
 {
     return namespace_state(a, name);
+}
+
+int redis_adapter_settled(const redis_adapter *a)
+{
+    return !redis_conn_is_up(a->pub) ||
+           (redis_outbox_depth(a->outbox) == 0 && redis_conn_inflight(a->pub) == 0);
 }

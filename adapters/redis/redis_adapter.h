@@ -62,6 +62,9 @@ int redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *co
 int redis_adapter_is_up(const redis_adapter *a);
 /* 1 when recoverable broadcasts are delivered here from Redis, not at once. */
 int redis_adapter_echoes(const redis_adapter *a);
+/* 1 when nothing written to Redis waits for its reply (or Redis is down):
+ * what the edge handed over before a shutdown has reached Redis. */
+int redis_adapter_settled(const redis_adapter *a);
 /* Broadcasts waiting for Redis (the outbox). */
 size_t redis_adapter_buffered(const redis_adapter *a);
 const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a);

@@ -60,6 +60,7 @@ struct redis_adapter {
      * subscriber's last (re)connect; `ready` once those of the renewal came */
     uint64_t subs_sent, subs_acked, ready_target;
     int subs_ready;
+    int gap_pending;          /* recovery: the history must fill what the subscriber missed */
     barrier *barriers, *barriers_tail;
     redis_recovery *recovery; /* NULL: recovery off */
 };
@@ -82,6 +83,9 @@ void redis_adapter_push_ordered(redis_adapter *a, nsp_state *ns, broadcast_msg *
  * active (at once when nothing is pending). */
 void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *const *rooms,
                                   size_t n, void (*fn)(void *ud), void *ud);
+
+/* A gap fill failed (the publisher went away): it runs again later. */
+void redis_adapter_gap_failed(redis_adapter *a);
 
 /* redis_recovery.c */
 redis_recovery *redis_recovery_new(redis_adapter *a, uint32_t window_ms);

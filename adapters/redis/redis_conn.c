@@ -850,6 +850,11 @@ int redis_conn_command(redis_conn *c, redis_reply_fn fn, void *ud, int argc, con
     return 0;
 }
 
+size_t redis_conn_inflight(const redis_conn *c)
+{
+    return c ? c->inflight.count : 0;
+}
+
 int redis_conn_is_up(const redis_conn *c)
 {
     return c && c->state == ST_UP;

@@ -72,6 +72,8 @@ int redis_conn_command(redis_conn *c, redis_reply_fn fn, void *ud, int argc, con
                        const size_t *argvlen);
 int redis_conn_is_up(const redis_conn *c);
 const redis_conn_stats *redis_conn_get_stats(const redis_conn *c);
+/* Commands sent and not answered yet (keepalive pings included). */
+size_t redis_conn_inflight(const redis_conn *c);
 /* Bytes written but not yet sent: the owner's backpressure signal. */
 size_t redis_conn_pending_bytes(const redis_conn *c);
 /* Closes at once (in-flight callbacks get NULL) and frees. */

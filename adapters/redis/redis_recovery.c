@@ -232,6 +232,8 @@ static void walk_end(walk *w, int ok)
     redis_adapter *a = w->r->a;
     if (w->restore)
         answer_restore(w->r, ns->name, w->token, ok ? w : NULL);
+    else if (!ok)
+        redis_adapter_gap_failed(a);
     walk_free(w);
     ns->holds--;
     redis_adapter_release_held(a, ns); /* after the answer: the edge has joined */

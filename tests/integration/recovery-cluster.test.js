@@ -1,0 +1,506 @@
+'use strict';
+/*
+ * Connection state recovery across a cluster (socket.io 4.8 semantics): sio-server
+ * nodes share one real redis-server, which holds the sessions and an ordered history
+ * of the recoverable broadcasts, so a client recovers on any node, even when its own
+ * node died with kill -9.
+ *   - CONNECT is answered {sid, pid}; every recoverable broadcast carries its offset
+ *     as its last argument; socket.io-client reconnects with auth {pid, offset} and the
+ *     server restores the id and the rooms and replays what was missed, in order, once
+ *     (`socket.recovered === true`);
+ *   - kill -9 of one of two nodes behind haproxy while a publisher posts to the other
+ *     node's API at 10/s: every client of the dead node comes back recovered with the
+ *     same id, and every client has every broadcast exactly once, in order;
+ *   - the same with a SIGTERM drain of one of three nodes;
+ *   - Redis killed and restarted while the API keeps accepting broadcasts: every
+ *     broadcast answered 202 is delivered to every client exactly once, in order (the
+ *     node buffers them while Redis is away), and no rejected one ever appears;
+ *   - the `subscribe` ack is only sent once the Redis SUBSCRIBE is active: a broadcast
+ *     posted on another node right after the ack reaches the client.
+ * Every wait is bounded; clients record what they get and assertions come at the end,
+ * after a summary line, so a failure says what was missed rather than "timed out".
+ */
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const { HOST } = require('../lib/server');
+const { startRedis, stopRedis, killRedis, restartRedis, redisUrl } = require('../lib/redis');
+const { startHaproxy, stopHaproxy, haproxyAvailable } = require('../lib/haproxy');
+const {
+  sleep, eventually, startSioServer, connect, connected, emitAck, closeAll, apiPost, apiGet,
+} = require('../lib/sio');
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                            */
+/* ------------------------------------------------------------------ */
+
+const isAlive = (node) => node.proc.exitCode === null && node.proc.signalCode === null;
+
+/** SIGINT (no drain), then checks the node exited cleanly with no sanitizer report. */
+async function stopNow(node) {
+  if (!node || !isAlive(node)) return;
+  const exited = new Promise((resolve) => node.proc.once('exit', (code, signal) => resolve({ code, signal })));
+  node.proc.kill('SIGINT');
+  const info = await Promise.race([exited, sleep(5000).then(() => 'still running')]);
+  if (info === 'still running') node.proc.kill('SIGKILL');
+  assert.deepEqual(info, { code: 0, signal: null }, node.stderr());
+  assert.ok(!/Sanitizer|runtime error:/.test(node.stderr()), node.stderr());
+}
+
+/** Runs every cleanup step even when one throws; rethrows the first error. */
+async function cleanup(steps) {
+  let first = null;
+  for (const step of steps) {
+    try { await step(); } catch (e) { if (!first) first = e; }
+  }
+  if (first) throw first;
+}
+
+/** Like eventually(), but resolves true/false instead of throwing (assertions come later). */
+async function settled(cond, ms) {
+  try {
+    await eventually(cond, ms, 'settling');
+    return true;
+  } catch (_) {
+    return false;
+  }
+}
+
+/** Parsed /health of a node's API port. */
+async function health(node) {
+  return JSON.parse((await apiGet(node.apiPort, '/health', { timeoutMs: 2000 })).body);
+}
+
+/**
+ * A client that subscribes to `room` on its first connect, and again only after a
+ * reconnect that was not recovered (a recovered socket has its rooms back). Records the
+ * `tick` seqs (first argument) and whether the last argument was an offset (a string),
+ * and for every connect its id and `socket.recovered`.
+ */
+function liveClient(url, opts = {}, room = 'live') {
+  const socket = connect(url, {
+    withCredentials: true,
+    reconnection: true,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 300,
+    randomizationFactor: 0.5,
+    ...opts,
+  });
+  const state = {
+    socket, seqs: [], offsets: [], connects: [], disconnects: [], errors: [], subscribed: 0, firstId: null,
+  };
+  socket.on('connect', () => {
+    const recovered = socket.recovered === true;
+    state.connects.push({ id: socket.id, recovered, at: Date.now() });
+    if (state.firstId === null) state.firstId = socket.id;
+    if (state.connects.length === 1 || !recovered) {
+      socket.emit('subscribe', room, (res) => { if (res && res.ok) state.subscribed++; });
+    }
+  });
+  socket.on('disconnect', (reason) => state.disconnects.push({ reason, at: Date.now() }));
+  socket.on('connect_error', (e) => state.errors.push(String(e && e.message)));
+  socket.on('tick', (...args) => {
+    state.seqs.push(args[0]);
+    state.offsets.push(args.length >= 2 ? args[args.length - 1] : undefined);
+  });
+  return state;
+}
+
+/**
+ * Posts {rooms:[room], event, data: seq} to apiPort, one request at a time (so the
+ * node sees them in order) every intervalMs, with seq = 0, 1, 2...; records which seqs
+ * were answered 202, which got another status (with its Retry-After), and which failed
+ * without an answer.
+ */
+function startPublisher(apiPort, { room = 'live', event = 'tick', intervalMs = 100 } = {}) {
+  const pub = { next: 0, accepted: [], rejected: [], errors: [], running: true };
+  pub.done = (async () => {
+    let due = Date.now();
+    while (pub.running) {
+      const seq = pub.next++;
+      try {
+        const res = await apiPost(apiPort, { rooms: [room], event, data: seq }, { timeoutMs: 3000 });
+        if (res.status === 202) pub.accepted.push(seq);
+        else pub.rejected.push({ seq, status: res.status, retryAfter: res.headers['retry-after'], body: res.body });
+      } catch (e) {
+        pub.errors.push({ seq, error: e.message });
+      }
+      due += intervalMs;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait); else due = Date.now();
+    }
+  })();
+  pub.stop = async () => { pub.running = false; await pub.done; };
+  return pub;
+}
+
+/** What a client got against what it should have got (`expected`, ascending). */
+function analyse(seqs, expected) {
+  const want = new Set(expected);
+  const count = new Map();
+  for (const s of seqs) count.set(s, (count.get(s) || 0) + 1);
+  let outOfOrder = 0;
+  for (let i = 1; i < seqs.length; i++) if (!(seqs[i] > seqs[i - 1])) outOfOrder++;
+  return {
+    missed: expected.filter((s) => !count.has(s)),
+    duplicates: [...count].filter(([, n]) => n > 1).map(([s]) => s),
+    unexpected: [...count.keys()].filter((s) => !want.has(s)),
+    outOfOrder,
+  };
+}
+
+const short = (list, n = 12) => (list.length > n ? `[${list.slice(0, n).join(',')},... (${list.length})]` : `[${list.join(',')}]`);
+
+function describeClient(c, a, i) {
+  return `client ${i} (${c.moved ? 'moved' : 'stayed'}, connects ${c.connects.length}, ` +
+    `recovered ${JSON.stringify(c.connects.slice(1).map((x) => x.recovered))}): got ${c.seqs.length}, ` +
+    `missed ${short(a.missed)}, duplicates ${short(a.duplicates)}, unexpected ${short(a.unexpected)}, ` +
+    `out of order ${a.outOfOrder}`;
+}
+
+/** One summary line: missed / duplicates per client, moved and stayed apart. */
+function summary(label, clients, expected) {
+  const rows = clients.map((c) => ({ c, a: analyse(c.seqs, expected) }));
+  const part = (sel) => {
+    const r = rows.filter(sel);
+    const missed = r.map((x) => x.a.missed.length);
+    const dups = r.map((x) => x.a.duplicates.length);
+    return `${r.length} clients, missed per client max ${Math.max(0, ...missed)} ` +
+      `total ${missed.reduce((s, v) => s + v, 0)}, duplicates total ${dups.reduce((s, v) => s + v, 0)}, ` +
+      `out of order total ${r.reduce((s, x) => s + x.a.outOfOrder, 0)}`;
+  };
+  const recovered = clients.filter((c) => c.moved && c.connects.length > 1 && c.connects.slice(1).every((x) => x.recovered)).length;
+  console.log(`      ${label}: ${expected.length} broadcasts accepted; moved: ${part((x) => x.c.moved)} ` +
+    `(${recovered} recovered); stayed: ${part((x) => !x.c.moved)}; ` +
+    `missed per client ${JSON.stringify(rows.map((x) => x.a.missed.length))}`);
+  return rows;
+}
+
+/** The moved clients came back recovered, with their id. */
+function assertRecovered(clients) {
+  for (const [i, c] of clients.entries()) {
+    if (!c.moved) continue;
+    assert.ok(c.socket.connected, `client ${i} of the stopped node is not connected again (errors ${short(c.errors, 5)})`);
+    const again = c.connects.slice(1);
+    assert.ok(again.length >= 1, `client ${i} of the stopped node never reconnected`);
+    for (const r of again) {
+      assert.equal(r.recovered, true, `client ${i}: socket.recovered is not true after reconnecting (connects ${JSON.stringify(c.connects)})`);
+      assert.equal(r.id, c.firstId, `client ${i}: the recovered socket has another id`);
+    }
+  }
+}
+
+/** Every client got exactly `expected`, in order (and each tick ended with a string offset). */
+function assertEveryBroadcastOnce(rows, expected) {
+  for (const [i, { c, a }] of rows.entries()) {
+    assert.deepEqual(c.seqs, expected, describeClient(c, a, i));
+  }
+  for (const [i, { c }] of rows.entries()) {
+    const bad = c.offsets.findIndex((o) => typeof o !== 'string' || o.length === 0);
+    assert.equal(bad, -1, `client ${i}: tick #${bad} (seq ${c.seqs[bad]}) did not end with a string offset (${JSON.stringify(c.offsets[bad])})`);
+  }
+}
+
+/** Waits until every client's first `subscribe` was acked {ok:true}; the error counts them. */
+async function allSubscribed(clients, ms) {
+  if (await settled(() => clients.every((c) => c.subscribed >= 1), ms)) return;
+  const n = clients.filter((c) => c.subscribed >= 1).length;
+  const up = clients.filter((c) => c.socket.connected).length;
+  throw new Error(`only ${n} of ${clients.length} clients got their subscribe acked {ok:true} within ${ms} ms ` +
+    `(${up} connected)`);
+}
+
+/** Waits for the API's gauges (refreshed every 200 ms) to count `total` clients; returns them. */
+async function gauges(nodes, total) {
+  let per = [];
+  await eventually(async () => {
+    per = await Promise.all(nodes.map(async (n) => (await health(n)).connections));
+    return per.reduce((s, v) => s + v, 0) === total;
+  }, 5000, `connection gauges to sum to ${total}`);
+  return per;
+}
+
+/* ------------------------------------------------------------------ */
+/* 1. kill -9 of a node behind haproxy                                */
+/* ------------------------------------------------------------------ */
+
+describe('recovery across nodes: kill -9 of one of two nodes behind haproxy', function () {
+  this.timeout(90000);
+  let redis;
+  let nodes = [];
+  let lb;
+
+  before(async function () {
+    if (!haproxyAvailable()) this.skip();
+    redis = await startRedis();
+    nodes = await Promise.all([0, 1].map((i) => startSioServer({
+      env: { REDIS_URL: redisUrl(redis), NODE_ID: `sio${i + 1}` },
+    })));
+    lb = await startHaproxy({ ports: nodes.map((n) => n.port) });
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([() => stopHaproxy(lb), ...nodes.map((n) => () => stopNow(n)), () => stopRedis(redis)]);
+  });
+
+  it('every client of the killed node recovers on the other with its id; every client has every broadcast once, in order', async function () {
+    const url = `http://${HOST}:${lb.port}`;
+    const clients = [];
+    for (let i = 0; i < 40; i++) {
+      clients.push(liveClient(url, i % 2 ? { transports: ['websocket'] } : {}));
+    }
+    await allSubscribed(clients, 15000);
+    const per = await gauges(nodes, 40);
+    const [victim, survivor] = nodes;
+    const onVictim = per[0];
+    assert.ok(onVictim > 0 && onVictim < 40, `uneven spread ${JSON.stringify(per)}`);
+
+    const pub = startPublisher(survivor.apiPort);
+    try {
+      await eventually(() => clients.every((c) => c.seqs.length >= 3), 8000, 'every client receiving before the kill');
+      const killedAt = Date.now();
+      victim.proc.kill('SIGKILL');
+      await Promise.race([victim.exited, sleep(3000)]);
+      // its clients notice, reconnect through haproxy to the survivor
+      await settled(() => clients.filter((c) => c.disconnects.length > 0).length >= onVictim &&
+        clients.every((c) => c.socket.connected), 15000);
+      const backAfter = Date.now() - killedAt;
+      await sleep(1000); // broadcasts keep flowing to the moved clients
+      await pub.stop();
+      for (const c of clients) c.moved = c.disconnects.length > 0;
+      const expected = pub.accepted;
+      await settled(() => clients.every((c) => c.seqs.length >= expected.length), 6000);
+      await sleep(300); // duplicates would be here by now
+      console.log(`      kill -9 of a node with ${onVictim} of 40 clients; all connected again after ${backAfter} ms`);
+      const rows = summary('kill -9', clients, expected);
+
+      assert.ok(isAlive(survivor), `the surviving node died:\n${survivor.stderr()}`);
+      assert.equal(clients.filter((c) => c.moved).length, onVictim, 'the clients that lost their connection are the killed node\'s');
+      for (const [i, c] of clients.entries()) {
+        if (!c.moved) assert.equal(c.connects.length, 1, `client ${i} of the surviving node reconnected`);
+      }
+      assertRecovered(clients);
+      assertEveryBroadcastOnce(rows, expected);
+      assert.deepEqual(pub.rejected, [], 'the surviving node\'s API refused broadcasts');
+      assert.deepEqual(pub.errors, [], 'the surviving node\'s API did not answer');
+    } finally {
+      await pub.stop();
+      closeAll();
+    }
+  });
+});
+
+/* ------------------------------------------------------------------ */
+/* 2. SIGTERM drain of a node behind haproxy                          */
+/* ------------------------------------------------------------------ */
+
+describe('recovery across nodes: SIGTERM drain of one of three nodes behind haproxy', function () {
+  this.timeout(90000);
+  let redis;
+  let nodes = [];
+  let lb;
+
+  before(async function () {
+    if (!haproxyAvailable()) this.skip();
+    redis = await startRedis();
+    nodes = await Promise.all([0, 1, 2].map((i) => startSioServer({
+      env: { REDIS_URL: redisUrl(redis), NODE_ID: `sio${i + 1}`, DRAIN_SECONDS: '3' },
+    })));
+    lb = await startHaproxy({ ports: nodes.map((n) => n.port) });
+  });
+
+  after(async function () {
+    closeAll();
+    // DRAIN_SECONDS=3 here: SIGTERM would drain, SIGINT exits at once
+    await cleanup([() => stopHaproxy(lb), ...nodes.map((n) => () => stopNow(n)), () => stopRedis(redis)]);
+  });
+
+  it('the drained node\'s clients recover elsewhere; every client has every broadcast once, in order', async function () {
+    const url = `http://${HOST}:${lb.port}`;
+    const clients = [];
+    for (let i = 0; i < 45; i++) {
+      clients.push(liveClient(url, i % 2 ? { transports: ['websocket'] } : {}));
+    }
+    await allSubscribed(clients, 15000);
+    const per = await gauges(nodes, 45);
+    const [victim, publisher, third] = nodes;
+    const onVictim = per[0];
+    assert.ok(onVictim > 0, `no client on the node to drain ${JSON.stringify(per)}`);
+
+    const pub = startPublisher(publisher.apiPort);
+    try {
+      await eventually(() => clients.every((c) => c.seqs.length >= 3), 8000, 'every client receiving before the drain');
+      const termAt = Date.now();
+      const exited = new Promise((resolve) => victim.proc.once('exit', (code, signal) => resolve({ code, signal })));
+      victim.proc.kill('SIGTERM');
+      const exit = await Promise.race([exited, sleep(15000).then(() => 'still running')]);
+      const drainMs = Date.now() - termAt;
+      await settled(() => clients.filter((c) => c.disconnects.length > 0).length >= onVictim &&
+        clients.every((c) => c.socket.connected), 15000);
+      await sleep(1000);
+      await pub.stop();
+      for (const c of clients) c.moved = c.disconnects.length > 0;
+      const expected = pub.accepted;
+      await settled(() => clients.every((c) => c.seqs.length >= expected.length), 6000);
+      await sleep(300);
+      console.log(`      drain of a node with ${onVictim} of 45 clients took ${drainMs} ms (exit ${JSON.stringify(exit)})`);
+      const rows = summary('SIGTERM drain', clients, expected);
+
+      assert.deepEqual(exit, { code: 0, signal: null }, `exit after the drain:\n${victim.stderr()}`);
+      assert.ok(isAlive(publisher) && isAlive(third), 'a node that was not drained died');
+      assert.equal(clients.filter((c) => c.moved).length, onVictim, 'the clients that lost their connection are the drained node\'s');
+      assertRecovered(clients);
+      assertEveryBroadcastOnce(rows, expected);
+      assert.deepEqual(pub.rejected, [], 'the publishing node\'s API refused broadcasts');
+      assert.deepEqual(pub.errors, [], 'the publishing node\'s API did not answer');
+    } finally {
+      await pub.stop();
+      closeAll();
+    }
+  });
+});
+
+/* ------------------------------------------------------------------ */
+/* 3. Redis killed and restarted while the API accepts broadcasts     */
+/* ------------------------------------------------------------------ */
+
+describe('recovery across nodes: Redis killed and restarted while the API accepts broadcasts', function () {
+  this.timeout(90000);
+  let redis;
+  let nodes = [];
+
+  before(async function () {
+    redis = await startRedis();
+    nodes = await Promise.all([0, 1].map((i) => startSioServer({
+      env: { REDIS_URL: redisUrl(redis), NODE_ID: `sio${i + 1}` },
+    })));
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([...nodes.map((n) => () => stopNow(n)), () => stopRedis(redis)]);
+  });
+
+  it('every broadcast answered 202 reaches every client of both nodes exactly once, in order; no refused one appears', async function () {
+    const [a, b] = nodes;
+    const clients = [];
+    for (const node of nodes) {
+      for (let i = 0; i < 8; i++) {
+        clients.push(liveClient(`http://${HOST}:${node.port}`, i % 2 ? { transports: ['websocket'] } : {}));
+      }
+    }
+    await allSubscribed(clients, 10000);
+
+    const pub = startPublisher(a.apiPort);
+    try {
+      await eventually(() => clients.every((c) => c.seqs.length >= 3), 8000, 'every client receiving before Redis dies');
+      const killedSeq = pub.next;
+      await killRedis(redis);
+      const sawDown = await settled(async () => (await health(a)).redis === 'down', 5000);
+      await sleep(2000); // Redis stays away for ~2 s while broadcasts keep coming
+      const restartedSeq = pub.next;
+      await restartRedis(redis);
+      await eventually(async () => (await Promise.all(nodes.map(health))).every((h) => h.redis === 'up'), 10000,
+        'both nodes connected to Redis again');
+      await sleep(1500);
+      await pub.stop();
+      const unknown = new Set(pub.errors.map((e) => e.seq));
+      const expected = pub.accepted;
+      await settled(() => clients.every((c) => expected.every((s) => c.seqs.includes(s))), 10000);
+      await sleep(500);
+      const duringOutage = expected.filter((s) => s >= killedSeq && s < restartedSeq).length;
+      console.log(`      Redis down for seqs ${killedSeq}..${restartedSeq - 1} (health said down: ${sawDown}); ` +
+        `accepted ${expected.length} of ${pub.next} (${duringOutage} while Redis was down), ` +
+        `refused ${pub.rejected.length} ${JSON.stringify(pub.rejected.slice(0, 3).map((r) => [r.seq, r.status, r.retryAfter]))}, ` +
+        `unanswered ${pub.errors.length}`);
+      for (const c of clients) c.moved = c.connects.length > 1;
+      // a seq whose POST got no answer at all may or may not have been accepted: left out
+      const rows = clients.map((c) => {
+        const seqs = c.seqs.filter((s) => !unknown.has(s));
+        return { c: { ...c, seqs }, a: analyse(seqs, expected) };
+      });
+      const missed = rows.map((r) => r.a.missed.length);
+      console.log(`      missed per client (first 8 on A, then 8 on B) ${JSON.stringify(missed)}; ` +
+        `duplicates total ${rows.reduce((s, r) => s + r.a.duplicates.length, 0)}; ` +
+        `refused seqs delivered ${rows.reduce((s, r) => s + r.a.unexpected.length, 0)}`);
+
+      assert.ok(isAlive(a) && isAlive(b), 'a node died while Redis was away');
+      for (const [i, { c, a: an }] of rows.entries()) {
+        assert.deepEqual(c.seqs, expected, `${i < 8 ? 'node A' : 'node B'} ${describeClient(c, an, i)}`);
+      }
+      assert.ok(duringOutage > 0, `the API accepted no broadcast while Redis was down (refused ${JSON.stringify(pub.rejected.slice(0, 3))})`);
+      for (const r of pub.rejected) {
+        assert.equal(r.status, 503, `seq ${r.seq} refused with ${r.status}: ${r.body}`);
+        assert.ok(r.retryAfter !== undefined, `seq ${r.seq}: 503 without Retry-After`);
+      }
+      assert.deepEqual(pub.errors, [], 'the API did not answer while Redis was away');
+    } finally {
+      await pub.stop();
+      closeAll();
+    }
+  });
+});
+
+/* ------------------------------------------------------------------ */
+/* 4. the subscribe ack means the Redis SUBSCRIBE is active           */
+/* ------------------------------------------------------------------ */
+
+describe('recovery across nodes: the subscribe ack is sent once the room is subscribed in Redis', function () {
+  this.timeout(30000);
+  let redis;
+  let nodes = [];
+
+  before(async function () {
+    redis = await startRedis();
+    nodes = await Promise.all([0, 1].map((i) => startSioServer({
+      env: { REDIS_URL: redisUrl(redis), NODE_ID: `sio${i + 1}` },
+    })));
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([...nodes.map((n) => () => stopNow(n)), () => stopRedis(redis)]);
+  });
+
+  it('a broadcast posted on node A right after the ack of a subscribe on node B reaches the client, 20 times out of 20', async function () {
+    const [a, b] = nodes;
+    const sockets = [
+      connect(`http://${HOST}:${b.port}`, { transports: ['websocket'] }),
+      connect(`http://${HOST}:${b.port}`), // polling, then upgraded to WebSocket
+    ];
+    const got = sockets.map(() => []);
+    sockets.forEach((s, k) => s.on('fresh', (data) => got[k].push(data)));
+    await Promise.all(sockets.map((s) => connected(s)));
+    const sent = [];
+    for (let i = 0; i < 20; i++) {
+      const k = i % 2;
+      const room = `fresh-room-${crypto.randomBytes(8).toString('hex')}`;
+      let ack;
+      try {
+        ack = await emitAck(sockets[k], 'subscribe', room);
+      } catch (e) {
+        assert.fail(`subscribe #${i} to ${room} on node B was not acked within 3 s (${e.message})`);
+      }
+      // no pause: the ack says the node already receives the room's traffic
+      const res = await apiPost(a.apiPort, { rooms: [room], event: 'fresh', data: { i, room } });
+      sent.push({ i, k, room, ack, status: res.status });
+    }
+    const receivedBy = (s) => got[s.k].filter((d) => d && d.room === s.room);
+    await settled(() => sent.every((s) => receivedBy(s).length >= 1), 5000);
+    await sleep(300);
+    const missed = sent.filter((s) => receivedBy(s).length === 0).map((s) => s.i);
+    console.log(`      broadcasts right after a subscribe ack: ${sent.length - missed.length} of ${sent.length} received` +
+      `${missed.length ? ` (missed #${missed.join(', #')})` : ''}`);
+
+    for (const s of sent) {
+      assert.equal(s.ack && s.ack.ok, true, `subscribe #${s.i} acked ${JSON.stringify(s.ack)}`);
+      assert.equal(s.status, 202, `broadcast #${s.i} answered ${s.status}`);
+    }
+    assert.deepEqual(missed, [], 'broadcasts posted right after the subscribe ack were lost');
+    for (const s of sent) assert.equal(receivedBy(s).length, 1, `broadcast #${s.i} received more than once`);
+    for (const [k, list] of got.entries()) {
+      const foreign = list.filter((d) => !sent.some((s) => s.k === k && s.room === d.room));
+      assert.deepEqual(foreign, [], `client ${k} received a broadcast to a room it had not joined`);
+    }
+  });
+});
