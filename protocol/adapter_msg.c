@@ -1227,3 +1227,152 @@ int adapter_broadcast_ack_encode(const char *request_id, const json_t *arg,
     writer_init(&w, out, bins, n_bins);
     return finish(out, mark, put_ack(&w, request_id, arg));
 }
+
+/* ------------------------------------------------------- cluster-adapter form */
+
+/* opts {rooms, except, flags} as JSON (shared by both forms). */
+static int opts_from_json(const json_t *opts, const adapter_limits *lim, adapter_broadcast *b)
+{
+    size_t budget = lim->max_rooms;
+    if (!json_is_object(opts))
+        return AM_ERR_FORMAT;
+    int rc = room_list(json_object_get(opts, "rooms"), &budget, &b->rooms, &b->n_rooms);
+    if (rc == AM_OK)
+        rc = room_list(json_object_get(opts, "except"), &budget, &b->except, &b->n_except);
+    return rc == AM_OK ? read_flags(json_object_get(opts, "flags"), &b->flags) : rc;
+}
+
+static int cluster_fields(const msgpack_object *top, const adapter_limits *lim, adapter_broadcast *out)
+{
+    if (top->type != MSGPACK_OBJECT_MAP || mp_unique_keys(top) || mp_map_get(top, "requestId"))
+        return AM_ERR_FORMAT; /* a broadcast with ack travels on pub/sub, never in the stream */
+    const msgpack_object *packet = mp_map_get(top, "packet"), *opts = mp_map_get(top, "opts");
+    if (!packet || !opts)
+        return AM_ERR_FORMAT;
+    int rc = packet_decode(packet, lim, &out->packet);
+    json_t *o = NULL;
+    if (rc == AM_OK)
+        rc = value_plain(opts, lim, &o);
+    if (rc == AM_OK)
+        rc = opts_from_json(o, lim, out);
+    json_decref(o);
+    return rc;
+}
+
+int adapter_cluster_broadcast_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
+                                     adapter_broadcast *out)
+{
+    lim = limits_or_default(lim);
+    broadcast_init(out);
+    msgpack_unpacked up;
+    int rc = mp_unpack(msg, len, &up);
+    if (rc == AM_OK)
+        rc = cluster_fields(&up.data, lim, out);
+    msgpack_unpacked_destroy(&up);
+    if (rc)
+        adapter_broadcast_clear(out);
+    return rc;
+}
+
+static int cluster_json_fields(const json_t *top, const adapter_limits *lim, adapter_broadcast *out)
+{
+    const json_t *packet = json_object_get(top, "packet");
+    if (!json_is_object(top) || json_object_get(top, "requestId") || !json_is_object(packet))
+        return AM_ERR_FORMAT;
+    int rc = packet_header(json_object_get(packet, "type"), json_object_get(packet, "nsp"),
+                           json_object_get(packet, "id"), &out->packet);
+    const json_t *data = json_object_get(packet, "data");
+    if (rc == AM_OK && data)
+        out->packet.data = json_deep_copy(data);
+    if (rc == AM_OK && data && !out->packet.data)
+        rc = AM_ERR_NOMEM;
+    return rc == AM_OK ? opts_from_json(json_object_get(top, "opts"), lim, out) : rc;
+}
+
+int adapter_cluster_broadcast_decode_json(const char *text, size_t len, const adapter_limits *lim,
+                                          adapter_broadcast *out)
+{
+    lim = limits_or_default(lim);
+    broadcast_init(out);
+    if (len > lim->max_string)
+        return AM_ERR_LIMIT;
+    json_t *top = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    int rc = top ? cluster_json_fields(top, lim, out) : AM_ERR_FORMAT;
+    json_decref(top);
+    if (rc)
+        adapter_broadcast_clear(out);
+    return rc;
+}
+
+static int put_cluster_broadcast(writer *w, const adapter_broadcast *b)
+{
+    if (msgpack_pack_map(&w->pk, 2) || put_cstr(w, "packet") || put_packet(w, &b->packet) ||
+        put_cstr(w, "opts") || msgpack_pack_map(&w->pk, 3) || put_cstr(w, "rooms") ||
+        put_strv(w, b->rooms, b->n_rooms) || put_cstr(w, "except") ||
+        put_strv(w, b->except, b->n_except) || put_cstr(w, "flags"))
+        return -1;
+    return put_flags(w, &b->flags, NULL);
+}
+
+int adapter_cluster_broadcast_encode(const adapter_broadcast *b, bytebuf *out)
+{
+    writer w;
+    size_t mark = out->len;
+    writer_init(&w, out, b->packet.bins, b->packet.n_bins);
+    return finish(out, mark, put_cluster_broadcast(&w, b));
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static json_t *flags_json(const adapter_flags *f)
+{
+    json_t *o = json_object();
+    if (o && f->is_volatile)
+        json_object_set_new(o, "volatile", json_true());
+    if (o && f->compress >= 0)
+        json_object_set_new(o, "compress", json_boolean(f->compress));
+    if (o && f->local)
+        json_object_set_new(o, "local", json_true());
+    if (o && f->timeout_ms >= 0)
+        json_object_set_new(o, "timeout", json_integer(f->timeout_ms));
+    return o;
+}
+
+char *adapter_cluster_broadcast_json(const adapter_broadcast *b)
+{
+    const adapter_packet *p = &b->packet;
+    if (p->n_bins)
+        return NULL;
+    json_t *packet = json_pack("{si}", "type", p->type);
+    if (packet && p->data)
+        json_object_set(packet, "data", p->data);
+    if (packet)
+        json_object_set_new(packet, "nsp", json_string(p->nsp ? p->nsp : "/"));
+    if (packet && p->id >= 0)
+        json_object_set_new(packet, "id", json_integer(p->id));
+    json_t *top = packet ? json_pack("{so s{sososo}}", "packet", packet, "opts", "rooms",
+                                     strv_json(b->rooms, b->n_rooms), "except",
+                                     strv_json(b->except, b->n_except), "flags",
+                                     flags_json(&b->flags))
+                         : NULL;
+    char *text = top ? json_dumps(top, JSON_COMPACT) : NULL;
+    json_decref(top);
+    return text;
+}
+
+int adapter_value_encode(const json_t *v, bytebuf *out)
+{
+    writer w;
+    size_t mark = out->len;
+    writer_init(&w, out, NULL, 0);
+    return finish(out, mark, put_value(&w, v, 0));
+}

@@ -124,6 +124,22 @@ int adapter_broadcast_request_encode(const char *uid, const char *request_id,
 int adapter_broadcast_ack_encode(const char *request_id, const json_t *arg,
                                  const adapter_bin *bins, size_t n_bins, bytebuf *out);
 
+/* @socket.io/redis-streams-adapter 0.3 (socket.io-adapter's ClusterAdapter):
+ * a BROADCAST's data {packet, opts:{rooms, except, flags}}, which the stream
+ * entry's `data` field holds as JSON text, or (when the packet has binaries)
+ * as base64 of this msgpack (the base64 is the caller's). A data holding a
+ * requestId (a broadcast with ack) is refused: those never enter the stream.
+ * The JSON form is encoded without binaries only (NULL otherwise). `uid` and
+ * `offset` are not part of this form. */
+int adapter_cluster_broadcast_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
+                                     adapter_broadcast *out);
+int adapter_cluster_broadcast_decode_json(const char *text, size_t len, const adapter_limits *lim,
+                                          adapter_broadcast *out);
+int adapter_cluster_broadcast_encode(const adapter_broadcast *b, bytebuf *out);
+char *adapter_cluster_broadcast_json(const adapter_broadcast *b); /* malloc'd, or NULL */
+/* A plain JSON value as msgpack (a stored session). */
+int adapter_value_encode(const json_t *v, bytebuf *out);
+
 /* Converts one msgpack-encoded value to JSON with placeholders (exposed for
  * tests and the fuzzer); appends owned copies of binaries to *bins. */
 int adapter_value_decode(const uint8_t *msg, size_t len, const adapter_limits *lim, json_t **out,

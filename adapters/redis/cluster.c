@@ -100,7 +100,8 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
         redis_adapter_config rc = {cfg->redis_url, cfg->redis_prefix, cfg->redis_ca_file,
                                    cfg->redis_sni, cfg->redis_pattern_mode,
                                    cfg->recovery_window_ms, cfg->redis_buffer_max_messages,
-                                   cfg->redis_buffer_max_bytes};
+                                   cfg->redis_buffer_max_bytes, cfg->redis_streams,
+                                   cfg->redis_stream_maxlen};
         if (!(c->redis = redis_adapter_new(c->base, &rc, to_edge, &err))) {
             json_t *f = json_pack("{ss}", "error", err ? err : "cannot start");
             log_json(LOG_ERROR, "REDIS_URL refused", f);

@@ -35,6 +35,8 @@ typedef struct cluster_config {
     uint32_t recovery_window_ms;    /* 0: recovery off; else history and sessions in Redis */
     size_t redis_buffer_max_messages; /* broadcasts kept while Redis is down */
     size_t redis_buffer_max_bytes;
+    int redis_streams;              /* REDIS_ADAPTER=streams */
+    size_t redis_stream_maxlen;
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

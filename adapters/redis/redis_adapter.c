@@ -1,4 +1,5 @@
 #include "redis_adapter_internal.h"
+#include "redis_streams.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -55,7 +56,7 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
 {
     const char *argv[5] = {"SUBSCRIBE", ns->request_channel, ns->response_channel,
                            ns->own_response, ns->channel};
-    if (!redis_conn_is_up(a->sub))
+    if (!redis_conn_is_up(a->sub) || a->streams) /* streams: everything is in the stream */
         return;
     if (a->pattern_mode) {
         command(a, 4, argv);
@@ -92,8 +93,8 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
  * subscriptions are renewed and the publisher (which reads it) is up. */
 static void fill_gap(redis_adapter *a)
 {
-    if (!a->recovery || !a->gap_pending || !a->subs_ready || !redis_conn_is_up(a->pub))
-        return;
+    if (!a->recovery || a->streams || !a->gap_pending || !a->subs_ready || !redis_conn_is_up(a->pub))
+        return; /* streams: the reader resumes from its last entry by itself */
     a->gap_pending = 0;
     redis_recovery_on_subs_ready(a->recovery);
 }
@@ -335,7 +336,7 @@ void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *c
                                   size_t n, void (*fn)(void *ud), void *ud)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!add_room(ns, rooms[i]) || a->pattern_mode)
+        if (!add_room(ns, rooms[i]) || a->pattern_mode || a->streams)
             continue;
         char *channel = room_channel(ns, rooms[i]);
         if (channel)
@@ -363,7 +364,7 @@ static void room_changed(redis_adapter *a, const room_msg *m)
     } else {
         return;
     }
-    if (a->pattern_mode)
+    if (a->pattern_mode || a->streams)
         return;
     char *channel = room_channel(ns, m->room);
     if (channel)
@@ -416,17 +417,29 @@ int redis_adapter_wants(const nsp_state *ns, const adapter_broadcast *b)
     return b->n_rooms == 0;
 }
 
-static void deliver(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+int redis_adapter_recoverable(const adapter_broadcast *b)
+{
+    return b->packet.id < 0 && !b->flags.is_volatile &&
+           (b->packet.type == SIO_EVENT || b->packet.type == SIO_BINARY_EVENT);
+}
+
+void redis_adapter_deliver(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
+                           const char *offset)
 {
     uint64_t hi, lo;
-    const char *offset = a->recovery && b->offset && offset_parse(b->offset, &hi, &lo) == 0
-                             ? b->offset : NULL;
+    if (!a->recovery || !offset || offset_parse(offset, &hi, &lo) || !redis_adapter_recoverable(b))
+        offset = NULL;
     broadcast_msg *m = redis_adapter_edge_msg(a, ns, b, offset);
     if (!m) {
         a->stats.invalid++;
         return;
     }
     redis_adapter_forward(a, ns, m);
+}
+
+static void deliver(redis_adapter *a, nsp_state *ns, adapter_broadcast *b)
+{
+    redis_adapter_deliver(a, ns, b, b->offset);
 }
 
 static void on_broadcast(redis_adapter *a, nsp_state *ns, const char *room, size_t room_len,
@@ -615,7 +628,10 @@ static int publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast 
     b->uid = a->uid;
     b->offset = recoverable ? SIO_UNCONST(char *, "") : NULL;
     int rc = -EINVAL;
-    if (adapter_broadcast_encode(b, &out) == 0) {
+    if (a->streams) {
+        b->offset = NULL;
+        rc = redis_streams_publish(a->streams, ns->name, b);
+    } else if (adapter_broadcast_encode(b, &out) == 0) {
         char *channel = b->n_rooms == 1 ? room_channel(ns, b->rooms[0]) : NULL;
         const char *ch = channel ? channel : ns->channel;
         rc = recoverable ? redis_recovery_publish(a->recovery, ns, ch, out.data, out.len)
@@ -770,6 +786,7 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     redis_conn_callbacks pub_cb = {.on_up = on_pub_up, .on_down = on_down, .ctx = a};
     a->sub = redis_conn_new(base, &ep, &sub_cb, "sub", 1000, 3000);
     a->pub = redis_conn_new(base, &ep, &pub_cb, "pub", 1000, 3000);
+    a->streams = cfg->streams && a->pub ? redis_streams_new(a, &ep, cfg->stream_maxlen) : NULL;
     redis_endpoint_free(&ep);
     a->outbox = a->pub ? redis_outbox_new(a->pub, cfg->buffer_max_messages ? cfg->buffer_max_messages : 10000,
                                           cfg->buffer_max_bytes ? cfg->buffer_max_bytes : (16u << 20))
@@ -777,7 +794,7 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     if (cfg->recovery_window_ms && a->pub)
         a->recovery = redis_recovery_new(a, cfg->recovery_window_ms);
     if (!a->sub || !a->pub || !a->prefix || !a->outbox ||
-        (cfg->recovery_window_ms && !a->recovery)) {
+        (cfg->recovery_window_ms && !a->recovery) || (cfg->streams && !a->streams)) {
         redis_adapter_free(a);
         *err = "cannot create Redis connections";
         return NULL;
@@ -795,6 +812,7 @@ void redis_adapter_free(redis_adapter *a)
     if (a->pub)
         redis_conn_free(a->pub);
     redis_recovery_free(a->recovery);
+    redis_streams_free(a->streams);
     redis_outbox_free(a->outbox);
     while (a->barriers) {
         barrier *b = a->barriers;
@@ -813,7 +831,8 @@ void redis_adapter_free(redis_adapter *a)
 
 int redis_adapter_is_up(const redis_adapter *a)
 {
-    return redis_conn_is_up(a->sub) && redis_conn_is_up(a->pub);
+    return redis_conn_is_up(a->sub) && redis_conn_is_up(a->pub) &&
+           (!a->streams || redis_streams_is_up(a->streams));
 }
 
 const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a)

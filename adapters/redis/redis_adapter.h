@@ -33,6 +33,8 @@ typedef struct redis_adapter_config {
     uint32_t recovery_window_ms; /* 0: no history or sessions in Redis */
     size_t buffer_max_messages;  /* broadcasts kept while Redis is down (0: 10000) */
     size_t buffer_max_bytes;     /* their bytes (0: 16 MiB) */
+    int streams;                 /* REDIS_ADAPTER=streams (redis_streams.h) */
+    size_t stream_maxlen;        /* its stream's bound (0: 10000) */
 } redis_adapter_config;
 
 typedef struct redis_adapter_stats {

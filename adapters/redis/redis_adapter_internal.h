@@ -16,6 +16,7 @@
 
 typedef struct held_msg held_msg;
 typedef struct redis_recovery redis_recovery;
+typedef struct redis_streams redis_streams;
 
 typedef struct nsp_state {
     char *name;
@@ -63,6 +64,7 @@ struct redis_adapter {
     int gap_pending;          /* recovery: the history must fill what the subscriber missed */
     barrier *barriers, *barriers_tail;
     redis_recovery *recovery; /* NULL: recovery off */
+    redis_streams *streams;   /* REDIS_ADAPTER=streams; NULL: classic pub/sub */
 };
 
 /* redis_adapter.c */
@@ -72,6 +74,12 @@ void redis_adapter_forward(redis_adapter *a, nsp_state *ns, broadcast_msg *m);
  * NULL) into a message for the edge; NULL when not an event or out of memory. */
 broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
                                       const char *offset);
+/* Delivers a decoded broadcast from Redis; `offset` (NULL: none) becomes its
+ * last argument when recovery is on and it is recoverable. */
+void redis_adapter_deliver(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
+                           const char *offset);
+/* 1 when a broadcast is recoverable: an event without ack id, not volatile. */
+int redis_adapter_recoverable(const adapter_broadcast *b);
 /* 1 when the broadcast targets a room with a local member (or no room). */
 int redis_adapter_wants(const nsp_state *ns, const adapter_broadcast *b);
 nsp_state *redis_adapter_namespace(redis_adapter *a, const char *name);

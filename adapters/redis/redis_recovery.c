@@ -32,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "redis_streams.h"
 
 #define XRANGE_COUNT 500
 #define RESTORE_MAX_ENTRIES 200000 /* past this, a client gets a new session */
@@ -55,9 +56,19 @@ static const char RESTORE_LUA[] =
     "redis.call('DEL', KEYS[1])\n"
     "return s\n";
 
+/* streams mode: Node's sessions hold no namespace to check in Lua (sio's
+ * own carry one, checked once decoded). KEYS[1] session, KEYS[2] stream. */
+static const char RESTORE_STREAMS_LUA[] =
+    "local s = redis.call('GET', KEYS[1])\n"
+    "if not s then return false end\n"
+    "if #redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1]) == 0 then return false end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return s\n";
+
 struct redis_recovery {
     redis_adapter *a;
     uint64_t window_ms, refresh_ms;
+    const char *restore_lua;    /* of the mode */
     char record_sha[41], restore_sha[41];
     hashmap live;               /* session key -> the key (owned): sockets alive here */
     struct event *refresh;
@@ -107,7 +118,7 @@ int redis_recovery_publish(redis_recovery *r, nsp_state *ns, const char *channel
 void redis_recovery_on_pub_up(redis_recovery *r)
 {
     const char *load1[3] = {"SCRIPT", "LOAD", RECORD_LUA};
-    const char *load2[3] = {"SCRIPT", "LOAD", RESTORE_LUA};
+    const char *load2[3] = {"SCRIPT", "LOAD", r->restore_lua};
     command(r, NULL, NULL, 3, load1);
     command(r, NULL, NULL, 3, load2);
 }
@@ -116,6 +127,8 @@ void redis_recovery_on_pub_up(redis_recovery *r)
 
 static char *session_key(redis_recovery *r, const char *pid)
 {
+    if (r->a->streams)
+        return redis_streams_session_key(pid);
     size_t n = strlen(r->a->prefix) + strlen(pid) + 10;
     char *k = malloc(n);
     if (k)
@@ -123,18 +136,29 @@ static char *session_key(redis_recovery *r, const char *pid)
     return k;
 }
 
-static char *session_json(const session_msg *m)
+/* {sid, pid, nsp, rooms, data}: JSON text (pubsub), or Node's base64
+ * msgpack (streams). */
+static char *session_value(redis_recovery *r, const session_msg *m, size_t *len)
 {
     json_t *rooms = json_array();
     for (size_t i = 0; rooms && i < m->n_rooms; i++)
         json_array_append_new(rooms, json_string(m->rooms[i]));
     json_t *doc = json_pack("{sssssssOsO}", "sid", m->sid, "pid", m->pid, "nsp", m->nsp,
                             "rooms", rooms ? rooms : json_null(), "data",
-                            m->data ? m->data : json_null());
+                            m->data ? m->data : json_object());
     json_decref(rooms);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = NULL;
+    if (doc && r->a->streams)
+        text = redis_streams_session_value(doc, len);
+    else if (doc && (text = json_dumps(doc, JSON_COMPACT)))
+        *len = strlen(text);
     json_decref(doc);
     return text;
+}
+
+static json_t *session_decode(redis_recovery *r, const char *v, size_t len)
+{
+    return r->a->streams ? redis_streams_session_decode(v, len) : json_loadb(v, len, 0, NULL);
 }
 
 static void forget_live(redis_recovery *r, const char *key)
@@ -161,14 +185,16 @@ void redis_recovery_on_session(redis_recovery *r, const session_msg *m)
         free(key);
         return;
     }
-    char *json = session_json(m);
+    size_t vlen = 0;
+    char *value = session_value(r, m, &vlen);
     char ttl[24];
     uint64_t ms = m->event == CLUSTER_SESSION_LIVE ? r->window_ms + r->refresh_ms : r->window_ms;
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)ms);
-    const char *argv[5] = {"SET", key, json ? json : "", "PX", ttl};
-    if (json)
-        command(r, NULL, NULL, 5, argv);
-    free(json);
+    const char *argv[5] = {"SET", key, value ? value : "", "PX", ttl};
+    size_t lens[5] = {3, strlen(key), vlen, 2, strlen(ttl)};
+    if (value)
+        redis_conn_command(r->a->pub, NULL, NULL, 5, argv, lens);
+    free(value);
     if (m->event == CLUSTER_SESSION_LIVE) {
         keep_live(r, key); /* the map owns it now */
         return;
@@ -270,23 +296,41 @@ static const redisReply *entry_payload(const redisReply *e, const char **id)
 
 /* One entry: for a restore, kept when the session would have received it;
  * for a gap fill, delivered when a local member would. -1: out of memory. */
-static int walk_entry(walk *w, const char *id, const redisReply *payload)
+/* The broadcast of a stream entry of the walk's namespace: 0, or -1 to skip
+ * it. *id is the entry's id either way when it has one. */
+static int entry_broadcast(walk *w, const redisReply *e, const char **id, adapter_broadcast *b)
+{
+    redis_adapter *a = w->r->a;
+    memset(b, 0, sizeof(*b));
+    if (a->streams) {
+        const char *nsp = NULL, *type = NULL;
+        if (redis_streams_entry(a, e, id, &nsp, &type, b) || strcmp(nsp, w->ns->name) != 0 ||
+            strcmp(type, "3") != 0 || !redis_adapter_recoverable(b)) {
+            adapter_broadcast_clear(b);
+            return -1;
+        }
+        return 0;
+    }
+    const redisReply *p = entry_payload(e, id);
+    return p && adapter_broadcast_decode((const uint8_t *)p->str, p->len, &a->limits, b) == 0 ? 0 : -1;
+}
+
+static int walk_entry(walk *w, const redisReply *e, const char **id)
 {
     redis_adapter *a = w->r->a;
     adapter_broadcast b;
-    memset(&b, 0, sizeof(b));
-    if (adapter_broadcast_decode((const uint8_t *)payload->str, payload->len, &a->limits, &b))
+    if (entry_broadcast(w, e, id, &b))
         return 0;
     int rc = 0;
     if (w->restore && session_included(w->rooms, w->n_rooms, (const char *const *)b.rooms, b.n_rooms,
                                        (const char *const *)b.except, b.n_except)) {
-        broadcast_msg *m = redis_adapter_edge_msg(a, w->ns, &b, id);
+        broadcast_msg *m = redis_adapter_edge_msg(a, w->ns, &b, *id);
         if (m && add_missed(w, sio_outpacket_ref(m->packet)))
             rc = -1, sio_outpacket_unref(m->packet);
         if (m)
             cluster_msg_unref(&m->hdr);
     } else if (!w->restore && redis_adapter_wants(w->ns, &b)) {
-        broadcast_msg *m = redis_adapter_edge_msg(a, w->ns, &b, id);
+        broadcast_msg *m = redis_adapter_edge_msg(a, w->ns, &b, *id);
         if (m)
             redis_adapter_push_ordered(a, w->ns, m);
     }
@@ -295,6 +339,12 @@ static int walk_entry(walk *w, const char *id, const redisReply *payload)
 }
 
 static void walk_next(walk *w);
+
+/* Where a namespace's history is: its own stream, or the shared one. */
+static const char *stream_of(const redis_recovery *r, const nsp_state *ns)
+{
+    return r->a->streams ? redis_streams_name(r->a->streams) : ns->history;
+}
 
 static void on_range(redis_conn *c, redisReply *reply, void *ud)
 {
@@ -305,8 +355,7 @@ static void on_range(redis_conn *c, redisReply *reply, void *ud)
     }
     for (size_t i = 0; i < reply->elements; i++) {
         const char *id = NULL;
-        const redisReply *p = entry_payload(reply->element[i], &id);
-        if (p && walk_entry(w, id, p)) {
+        if (walk_entry(w, reply->element[i], &id)) {
             walk_end(w, 0);
             return;
         }
@@ -325,7 +374,7 @@ static void walk_next(walk *w)
     char from[OFFSET_MAX + 1], count[16];
     snprintf(from, sizeof from, "(%s", w->from);
     snprintf(count, sizeof count, "%d", XRANGE_COUNT);
-    const char *argv[6] = {"XRANGE", w->ns->history, from, "+", "COUNT", count};
+    const char *argv[6] = {"XRANGE", stream_of(w->r, w->ns), from, "+", "COUNT", count};
     if (command(w->r, on_range, w, 6, argv))
         walk_end(w, 0);
 }
@@ -397,8 +446,12 @@ static void after_subscribed(void *ud)
 static void on_session_taken(redis_conn *c, redisReply *reply, void *ud)
 {
     walk *w = ud;
+    const json_t *nsp = NULL;
     if (!reply || reply->type != REDIS_REPLY_STRING ||
-        !(w->session = json_loadb(reply->str, reply->len, 0, NULL)) || session_rooms(w)) {
+        !(w->session = session_decode(w->r, reply->str, reply->len)) ||
+        ((nsp = json_object_get(w->session, "nsp")) &&
+         (!json_is_string(nsp) || strcmp(json_string_value(nsp), w->ns->name) != 0)) ||
+        session_rooms(w)) {
         answer_restore(w->r, w->ns->name, w->token, NULL);
         walk_free(w);
         return;
@@ -421,7 +474,8 @@ void redis_recovery_on_restore(redis_recovery *r, const session_msg *m)
         w->pid = strdup(m->pid);
         snprintf(w->from, sizeof w->from, "%s", m->offset);
     }
-    const char *argv[7] = {"EVALSHA", r->restore_sha, "2", key, ns ? ns->history : "", m->offset, m->nsp};
+    const char *argv[7] = {"EVALSHA", r->restore_sha, "2", key, ns ? stream_of(r, ns) : "",
+                           m->offset, m->nsp};
     if (!w || !w->pid || !key || command(r, on_session_taken, w, 7, argv)) {
         answer_restore(r, m->nsp, m->token, NULL);
         if (w)
@@ -441,7 +495,8 @@ redis_recovery *redis_recovery_new(redis_adapter *a, uint32_t window_ms)
     r->window_ms = window_ms;
     r->refresh_ms = window_ms / 3 > 1000 ? window_ms / 3 : 1000;
     sha1_hex(RECORD_LUA, r->record_sha);
-    sha1_hex(RESTORE_LUA, r->restore_sha);
+    r->restore_lua = a->streams ? RESTORE_STREAMS_LUA : RESTORE_LUA;
+    sha1_hex(r->restore_lua, r->restore_sha);
     hashmap_init(&r->live);
     struct timeval tv = {(time_t)(r->refresh_ms / 1000), (suseconds_t)(r->refresh_ms % 1000) * 1000};
     r->refresh = event_new(a->base, -1, EV_PERSIST, on_refresh, r);

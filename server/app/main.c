@@ -176,6 +176,8 @@ static int start(app *a)
         .recovery_window_ms = a->cfg.recovery_window_ms,
         .redis_buffer_max_messages = a->cfg.redis_buffer_max_messages,
         .redis_buffer_max_bytes = a->cfg.redis_buffer_max_bytes,
+        .redis_streams = a->cfg.redis_adapter && strcmp(a->cfg.redis_adapter, "streams") == 0,
+        .redis_stream_maxlen = a->cfg.redis_stream_maxlen,
     };
     a->cluster = a->bridge ? cluster_start(&cc, cluster_bridge_inbox(a->bridge), &a->stats) : NULL;
     if (!a->cluster)

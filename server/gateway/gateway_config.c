@@ -107,6 +107,7 @@ static const char *item_transport(const char *item)
 /* ---- the variables --------------------------------------------------------- */
 
 static const char *const SUBSCRIBE_MODES[] = {"rooms", "pattern", NULL};
+static const char *const REDIS_ADAPTERS[] = {"pubsub", "streams", NULL};
 static const char *const LOG_LEVELS[] = {"debug", "info", "warn", "error", NULL};
 
 #define OFF(field) offsetof(gateway_config, field)
@@ -164,6 +165,11 @@ static const var_desc VARS[] = {
      .help = "TLS server name for rediss://"},
     {.name = "REDIS_SUBSCRIBE_MODE", .kind = K_ENUM, .off = OFF(redis_subscribe_mode),
      .def = "rooms", .choices = SUBSCRIBE_MODES, .help = "Redis subscriptions: per room or one pattern"},
+    {.name = "REDIS_ADAPTER", .kind = K_ENUM, .off = OFF(redis_adapter), .def = "pubsub",
+     .choices = REDIS_ADAPTERS,
+     .help = "pubsub (@socket.io/redis-adapter) or streams (@socket.io/redis-streams-adapter)"},
+    {.name = "REDIS_STREAM_MAXLEN", .kind = K_U32, .off = OFF(redis_stream_maxlen), .def = "10000",
+     .min = 1, .max = UINT32_MAX, .help = "streams: entries the stream keeps (XADD MAXLEN ~)"},
     {.name = "REDIS_BUFFER_MAX_MESSAGES", .kind = K_U32, .off = OFF(redis_buffer_max_messages),
      .def = "10000", .min = 1, .max = UINT32_MAX,
      .help = "broadcasts kept while Redis is unreachable; past it the API answers 503"},

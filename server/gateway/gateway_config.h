@@ -38,6 +38,8 @@ typedef struct gateway_config {
     char *redis_tls_ca_file;         /* REDIS_TLS_CA_FILE */
     char *redis_tls_sni;             /* REDIS_TLS_SNI, default: the URL's host */
     char *redis_subscribe_mode;      /* REDIS_SUBSCRIBE_MODE, "rooms" | "pattern" */
+    char *redis_adapter;             /* REDIS_ADAPTER, "pubsub" | "streams" */
+    uint32_t redis_stream_maxlen;    /* REDIS_STREAM_MAXLEN, 10000 */
     uint32_t redis_buffer_max_messages; /* REDIS_BUFFER_MAX_MESSAGES, 10000 */
     size_t redis_buffer_max_bytes;   /* REDIS_BUFFER_MAX_BYTES, 16777216 */
     int health_redis_down_status;    /* HEALTH_REDIS_DOWN_STATUS, 200 (API_PORT /health only) */
