@@ -540,3 +540,47 @@ describe('Socket.IO C API (sio-api-test-server)', function () {
     });
   });
 });
+
+describe('Socket.IO C API with connection state recovery (sio_config.recovery_window_ms)', function () {
+  let server;
+  before(async function () {
+    server = await startApiTestServer(['--recovery-ms', '5000']);
+  });
+  after(async function () {
+    closeAll();
+    await stopAlive(server);
+  });
+
+  it('an engine close and back: sio_socket_recovered() is 1, rooms and socket.data restored, the missed broadcast replayed with its offset', async function () {
+    const socket = connect(server.url, { transports: ['websocket'], reconnection: false });
+    await connected(socket);
+    const id = socket.id;
+    assert.equal(typeof socket._pid, 'string', 'CONNECT answered {sid, pid}');
+    await emitAck(socket, 'join', 'r1');
+    assert.equal(await emitAck(socket, 'set-data', { user: 7 }), true);
+    const before = await emitAck(socket, 'state');
+    assert.equal(before.recovered, false);
+    assert.deepEqual(before.data, { user: 7 });
+    const got = [];
+    socket.on('news', (...args) => got.push(args));
+    const sender = connect(server.url, { transports: ['websocket'] });
+    await connected(sender);
+    sender.emit('broadcast', { rooms: ['r1'], event: 'news', args: [1] });
+    await within((async () => { while (got.length < 1) await sleep(10); })(), 3000, 'the first broadcast');
+    socket.io.engine.close();
+    await within((async () => { while (socket.connected) await sleep(10); })(), 3000, 'the disconnect');
+    sender.emit('broadcast', { rooms: ['r1'], event: 'news', args: [2] });
+    await sleep(200);
+    socket.connect();
+    await connected(socket);
+    assert.equal(socket.recovered, true);
+    assert.equal(socket.id, id);
+    await within((async () => { while (got.length < 2) await sleep(10); })(), 3000, 'the replay');
+    assert.deepEqual(got.map((a) => a[0]), [1, 2]);
+    for (const a of got) assert.match(a[a.length - 1], /^\d+-\d+$/, 'the offset is the last argument');
+    const after = await emitAck(socket, 'state');
+    assert.equal(after.recovered, true);
+    assert.deepEqual(after.data, { user: 7 });
+    assert.ok(after.rooms.includes('r1') && after.rooms.includes(id), JSON.stringify(after.rooms));
+  });
+});

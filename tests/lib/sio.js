@@ -4,7 +4,7 @@
  *   - startSioServer({env}):   $SIO_BUILD_DIR/sio-server on free PORT and API_PORT, both
  *                              bound to 127.0.0.1 (DRAIN_SECONDS=0, LOG_LEVEL=warn);
  *                              resolves once both accept TCP
- *   - startApiTestServer():    $SIO_BUILD_DIR/tests/sio-api-test-server --port N
+ *   - startApiTestServer(args): $SIO_BUILD_DIR/tests/sio-api-test-server --port N [args]
  *   - runSioServer(env):       run sio-server to its exit (for start-up errors)
  *   - stopAlive(server):       SIGTERM; asserts it had not died, exits 0, no sanitizer report
  *   - connect(url, opts):      a socket.io-client socket (reconnection:false,
@@ -158,9 +158,9 @@ function runSioServer(env, timeoutMs = 5000) {
 }
 
 /** Starts build/tests/sio-api-test-server on a free port. */
-async function startApiTestServer() {
+async function startApiTestServer(extraArgs = []) {
   const port = await freePort();
-  return startServer({ command: binPath('tests/sio-api-test-server'), args: ['--port', String(port)], port });
+  return startServer({ command: binPath('tests/sio-api-test-server'), args: ['--port', String(port), ...extraArgs], port });
 }
 
 /**

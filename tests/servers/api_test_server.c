@@ -160,6 +160,23 @@ static void on_reasons(sio_socket *s, const char *ev, const sio_args *args,
     reply(ack, json_pack("[O]", app.reasons));
 }
 
+/* Connection state recovery through the C API: the socket's recovered flag,
+ * rooms and data (socket.data, set by "set-data"). */
+static void on_state(sio_socket *s, const char *ev, const sio_args *args,
+                     const sio_ack_handle *ack, void *ud)
+{
+    reply(ack, json_pack("[{sbsOso}]", "recovered", sio_socket_recovered(s), "data",
+                         sio_socket_data(s), "rooms", rooms_of(s)));
+}
+
+static void on_set_data(sio_socket *s, const char *ev, const sio_args *args,
+                        const sio_ack_handle *ack, void *ud)
+{
+    json_t *v = json_array_get(args->json, 0);
+    sio_socket_set_data(s, json_is_object(v) ? json_deep_copy(v) : NULL);
+    reply(ack, json_pack("[b]", 1));
+}
+
 static void on_connection(sio_socket *s, void *ud)
 {
     json_t *args = json_pack("[ss]", sio_namespace_name(sio_socket_namespace(s)), sio_socket_id(s));
@@ -198,6 +215,8 @@ static void setup_namespace(sio_namespace *nsp)
     sio_on(nsp, "server-ack", on_server_ack, NULL);
     sio_on(nsp, "disconnect-me", on_disconnect_me, NULL);
     sio_on(nsp, "reasons", on_reasons, NULL);
+    sio_on(nsp, "state", on_state, NULL);
+    sio_on(nsp, "set-data", on_set_data, NULL);
 }
 
 static void on_sigterm(uv_signal_t *h, int signum)
@@ -210,8 +229,13 @@ static void on_sigterm(uv_signal_t *h, int signum)
 int main(int argc, char **argv)
 {
     int port = 3000;
-    if (argc == 3 && strcmp(argv[1], "--port") == 0)
-        port = atoi(argv[2]);
+    uint32_t recovery_ms = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--port") == 0)
+            port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--recovery-ms") == 0)
+            recovery_ms = (uint32_t)atol(argv[i + 1]);
+    }
     signal(SIGPIPE, SIG_IGN);
     edge_lws_set_log(NULL);
     uv_loop_init(&app.loop);
@@ -223,6 +247,7 @@ int main(int argc, char **argv)
     cfg.engine.ping_timeout_ms = 200;
     cfg.connect_timeout_ms = 1000;
     cfg.engine.cors_origins = "*";
+    cfg.recovery_window_ms = recovery_ms;
     app.io = sio_server_new(&app.loop, &cfg);
     setup_namespace(sio_of(app.io, "/"));
     setup_namespace(sio_of(app.io, "/custom"));

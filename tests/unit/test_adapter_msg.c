@@ -1073,6 +1073,79 @@ static void test_roundtrips(void)
     bytebuf_free(&out);
 }
 
+/* sio's recovery offset: the last value of a classic message, so that one
+ * encoded with "" ends with 0xa0 (what the history script replaces). */
+static void test_offset_flag(void)
+{
+    char *rooms[] = {"live"};
+    json_t *data = json_pack("[s,i]", "tick", 1);
+    adapter_broadcast b = {.uid = "abcdef", .packet = {2, "/", -1, data, NULL, 0},
+                           .rooms = rooms, .n_rooms = 1, .flags = {0, -1, 0, -1}, .offset = ""};
+    bytebuf out = BYTEBUF_INIT;
+    CHECK(adapter_broadcast_encode(&b, &out) == 0);
+    CHECK(out.len > 0 && out.data[out.len - 1] == 0xa0);
+    /* what the script does: the empty string becomes the stream id */
+    out.len--;
+    bytebuf_append(&out, "\xaf" "1796291263132-0", 16);
+    adapter_broadcast d;
+    CHECK(adapter_broadcast_decode(out.data, out.len, NULL, &d) == 0);
+    CHECK(d.offset && strcmp(d.offset, "1796291263132-0") == 0);
+    CHECK(d.n_rooms == 1 && strcmp(d.rooms[0], "live") == 0 && json_is(d.packet.data, "[\"tick\",1]"));
+    adapter_broadcast_clear(&d);
+    /* without the flag: no offset */
+    b.offset = NULL;
+    out.len = 0;
+    CHECK(adapter_broadcast_encode(&b, &out) == 0 && adapter_broadcast_decode(out.data, out.len, NULL, &d) == 0);
+    CHECK(d.offset == NULL);
+    adapter_broadcast_clear(&d);
+    json_decref(data);
+    bytebuf_free(&out);
+}
+
+/* @socket.io/redis-streams-adapter's BROADCAST data, as JSON text and as
+ * msgpack (with binaries), both ways. */
+static void test_cluster_form(void)
+{
+    const char *node = "{\"packet\":{\"type\":2,\"data\":[\"tick\",{\"n\":1}],\"nsp\":\"/\"},"
+                       "\"opts\":{\"rooms\":[\"live\"],\"except\":[\"vip\"],\"flags\":{}}}";
+    adapter_broadcast b;
+    CHECK(adapter_cluster_broadcast_decode_json(node, strlen(node), NULL, &b) == 0);
+    CHECK(b.packet.type == 2 && strcmp(b.packet.nsp, "/") == 0 && b.packet.id == -1);
+    CHECK(json_is(b.packet.data, "[\"tick\",{\"n\":1}]"));
+    CHECK(b.n_rooms == 1 && strcmp(b.rooms[0], "live") == 0 && b.n_except == 1 && !b.flags.is_volatile);
+    char *text = adapter_cluster_broadcast_json(&b);
+    adapter_broadcast again;
+    CHECK(text && adapter_cluster_broadcast_decode_json(text, strlen(text), NULL, &again) == 0);
+    CHECK(json_is(again.packet.data, "[\"tick\",{\"n\":1}]") && again.n_except == 1);
+    adapter_broadcast_clear(&again);
+    free(text);
+    adapter_broadcast_clear(&b);
+    /* a broadcast with ack never enters the stream */
+    const char *ack = "{\"requestId\":\"1\",\"packet\":{\"type\":2,\"data\":[\"x\"],\"nsp\":\"/\"},"
+                      "\"opts\":{\"rooms\":[],\"except\":[]}}";
+    CHECK(adapter_cluster_broadcast_decode_json(ack, strlen(ack), NULL, &b) < 0);
+    const char *bad[] = {"", "{", "[]", "{\"packet\":1}", "{\"packet\":{\"type\":9},\"opts\":{}}",
+                         "{\"packet\":{\"type\":2,\"nsp\":3},\"opts\":{}}",
+                         "{\"packet\":{\"type\":2},\"opts\":{\"rooms\":{}}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(adapter_cluster_broadcast_decode_json(bad[i], strlen(bad[i]), NULL, &b) < 0);
+    /* binaries: msgpack with bin, placeholders in data */
+    uint8_t bytes3[3] = {7, 8, 9};
+    adapter_bin bins[1] = {{bytes3, 3}};
+    json_t *data = json_pack("[s,{s:b,s:i}]", "bin", "_placeholder", 1, "num", 0);
+    adapter_broadcast bb = {.packet = {2, "/x", -1, data, bins, 1}, .flags = {1, -1, 0, -1}};
+    bytebuf out = BYTEBUF_INIT;
+    CHECK(adapter_cluster_broadcast_json(&bb) == NULL); /* JSON cannot carry them */
+    CHECK(adapter_cluster_broadcast_encode(&bb, &out) == 0);
+    CHECK(adapter_cluster_broadcast_decode(out.data, out.len, NULL, &b) == 0);
+    CHECK(strcmp(b.packet.nsp, "/x") == 0 && b.packet.n_bins == 1 && b.packet.bins[0].len == 3 &&
+          memcmp(b.packet.bins[0].data, bytes3, 3) == 0 && b.flags.is_volatile);
+    adapter_broadcast_clear(&b);
+    CHECK(adapter_cluster_broadcast_decode(out.data, out.len - 1, NULL, &b) < 0);
+    json_decref(data);
+    bytebuf_free(&out);
+}
+
 int main(void)
 {
     test_wire_example();
@@ -1104,6 +1177,8 @@ int main(void)
     test_encode_numbers();
     test_encode_objects();
     test_encode_placeholders();
+    test_offset_flag();
+    test_cluster_form();
     test_encode_refusals();
     test_roundtrips();
     return CHECK_DONE("test_adapter_msg");
