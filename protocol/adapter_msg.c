@@ -675,19 +675,30 @@ static void broadcast_init(adapter_broadcast *b)
     b->flags = (adapter_flags){0, -1, 0, -1};
 }
 
-int adapter_broadcast_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
-                             adapter_broadcast *out)
+typedef int (*broadcast_reader)(const msgpack_object *top, const adapter_limits *lim,
+                                adapter_broadcast *out);
+
+/* One whole msgpack message read into a broadcast by `read` (the classic
+ * array, or the cluster adapter's map); nothing is left on failure. */
+static int decode_broadcast(const uint8_t *msg, size_t len, const adapter_limits *lim,
+                            adapter_broadcast *out, broadcast_reader read)
 {
     lim = limits_or_default(lim);
     broadcast_init(out);
     msgpack_unpacked up;
     int rc = mp_unpack(msg, len, &up);
     if (rc == AM_OK)
-        rc = broadcast_fields(&up.data, lim, out);
+        rc = read(&up.data, lim, out);
     msgpack_unpacked_destroy(&up);
     if (rc)
         adapter_broadcast_clear(out);
     return rc;
+}
+
+int adapter_broadcast_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
+                             adapter_broadcast *out)
+{
+    return decode_broadcast(msg, len, lim, out, broadcast_fields);
 }
 
 void adapter_broadcast_clear(adapter_broadcast *b)
@@ -1262,16 +1273,7 @@ static int cluster_fields(const msgpack_object *top, const adapter_limits *lim, 
 int adapter_cluster_broadcast_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
                                      adapter_broadcast *out)
 {
-    lim = limits_or_default(lim);
-    broadcast_init(out);
-    msgpack_unpacked up;
-    int rc = mp_unpack(msg, len, &up);
-    if (rc == AM_OK)
-        rc = cluster_fields(&up.data, lim, out);
-    msgpack_unpacked_destroy(&up);
-    if (rc)
-        adapter_broadcast_clear(out);
-    return rc;
+    return decode_broadcast(msg, len, lim, out, cluster_fields);
 }
 
 static int cluster_json_fields(const json_t *top, const adapter_limits *lim, adapter_broadcast *out)

@@ -107,18 +107,6 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
-/* The socket's rooms, borrowed from it until it changes; NULL when none. */
-static const char **room_names(const sio_socket *s, size_t *n)
-{
-    size_t cap = sio_socket_room_count(s), count = 0;
-    const char **names = cap ? malloc(cap * sizeof(*names)) : NULL;
-    const char *name;
-    for (const void *it = NULL; names && count < cap && (name = sio_socket_room_next(s, &it));)
-        names[count++] = name;
-    *n = names ? count : 0;
-    return names;
-}
-
 /* fetchSockets: the socket's id, rooms and handshake, as plain data. */
 static void add_snapshot(reply_msg *r, const sio_socket *s)
 {
@@ -126,7 +114,7 @@ static void add_snapshot(reply_msg *r, const sio_socket *s)
     socket_handshake hs = {or_empty(q->remote_addr), or_empty(q->query), or_empty(q->user_agent),
                            or_empty(q->origin),      or_empty(q->url),   q->issued_ms};
     size_t n = 0;
-    const char **rooms = room_names(s, &n);
+    const char **rooms = sio_socket_room_names(s, &n);
     /* a copy of its own: the message may outlive the socket */
     reply_msg_add_socket(r, sio_socket_id(s), rooms, n, &hs, json_deep_copy(sio_socket_auth(s)));
     free(rooms);

@@ -13,23 +13,11 @@ struct cluster_recovery {
     uint64_t next_token;
 };
 
-/* The socket's rooms, borrowed from it until it changes (NULL when none). */
-static const char **rooms_of(const sio_socket *s, size_t *n)
-{
-    size_t cap = sio_socket_room_count(s), count = 0;
-    const char **names = cap ? malloc(cap * sizeof(*names)) : NULL;
-    const char *name;
-    for (const void *it = NULL; names && count < cap && (name = sio_socket_room_next(s, &it));)
-        names[count++] = name;
-    *n = names ? count : 0;
-    return names;
-}
-
 static void report_session(void *ctx, sio_socket *s, sio_session_event ev)
 {
     cluster_recovery *r = ctx;
     size_t n = 0;
-    const char **rooms = ev == SIO_SESSION_END ? NULL : rooms_of(s, &n);
+    const char **rooms = ev == SIO_SESSION_END ? NULL : sio_socket_room_names(s, &n);
     session_msg *m = session_msg_new(MSG_SESSION, sio_namespace_name(sio_socket_namespace(s)),
                                      sio_socket_id(s), s->pid, "", rooms, n);
     free(rooms);

@@ -169,11 +169,8 @@ static void persist(memory_store *m, sio_socket *sock)
         saved_free(old);
     }
     saved *s = calloc(1, sizeof(*s));
-    size_t n = sio_socket_room_count(sock), i = 0, bytes = 0;
-    const char **names = malloc((n ? n : 1) * sizeof(*names));
-    const char *name;
-    for (const void *it = NULL; names && i < n && (name = sio_socket_room_next(sock, &it));)
-        names[i++] = name;
+    size_t i = 0, bytes = 0;
+    const char **names = sio_socket_room_names(sock, &i); /* its own room at least */
     if (s)
         memcpy(s->pid, sock->pid, SIO_ID_LEN + 1); /* the map's key */
     if (s && names && (s->nsp = strdup(sock->nsp->name)) &&

@@ -170,6 +170,9 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
  * its session's rooms, then sends what it missed), answers CONNECT and calls
  * on_connection. Returns 0 connected, -1 refused (socket freed). */
 int sio_socket_connect(sio_socket *s, const sio_restored *res);
+/* The socket's rooms as an array (malloc'd; the names are borrowed from the
+ * socket until its rooms change); NULL when none or out of memory. */
+const char **sio_socket_room_names(const sio_socket *s, size_t *n);
 /* Its session changed: reported LIVE to the store at the end of the turn. */
 void sio_socket_touch(sio_socket *s);
 /* sio_recovery.c */

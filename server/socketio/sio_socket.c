@@ -404,6 +404,17 @@ const char *sio_socket_room_next(const sio_socket *s, const void **it)
     return m ? m->room->name : NULL;
 }
 
+const char **sio_socket_room_names(const sio_socket *s, size_t *n)
+{
+    size_t cap = sio_socket_room_count(s), count = 0;
+    const char **names = cap ? malloc(cap * sizeof(*names)) : NULL;
+    const char *name;
+    for (const void *it = NULL; names && count < cap && (name = sio_socket_room_next(s, &it));)
+        names[count++] = name;
+    *n = names ? count : 0;
+    return names;
+}
+
 size_t sio_socket_room_count(const sio_socket *s)
 {
     return s->rooms.count;
