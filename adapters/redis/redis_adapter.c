@@ -332,11 +332,72 @@ static int add_room(nsp_state *ns, const char *room)
     return 1;
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void add_provisional(redis_adapter *a, const nsp_state *ns, const char *room)
+{
+    provisional_room *p = calloc(1, sizeof(*p));
+    if (!p || !(p->nsp = strdup(ns->name)) || !(p->room = strdup(room))) {
+        if (p)
+            free(p->nsp);
+        free(p);
+        return;
+    }
+    p->since_ms = mono_ms();
+    p->next = a->provisional;
+    a->provisional = p;
+}
+
+static void free_provisional(provisional_room *p)
+{
+    free(p->nsp);
+    free(p->room);
+    free(p);
+}
+
+/* The edge has a member of the room now (or it went): no longer provisional. */
+static void confirm_room(redis_adapter *a, const char *nsp, const char *room)
+{
+    for (provisional_room **pp = &a->provisional; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->nsp, nsp) == 0 && strcmp((*pp)->room, room) == 0) {
+            provisional_room *p = *pp;
+            *pp = p->next;
+            free_provisional(p);
+            return;
+        }
+}
+
+static void room_gone(redis_adapter *a, nsp_state *ns, const char *room);
+
+void redis_adapter_sweep_provisional(redis_adapter *a, uint64_t now_ms, uint64_t grace_ms)
+{
+    for (provisional_room **pp = &a->provisional; *pp;) {
+        provisional_room *p = *pp;
+        if (now_ms < p->since_ms + grace_ms) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        nsp_state *ns = hashmap_get(&a->nsps, p->nsp, strlen(p->nsp));
+        if (ns)
+            room_gone(a, ns, p->room);
+        free_provisional(p);
+    }
+}
+
 void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *const *rooms,
                                   size_t n, void (*fn)(void *ud), void *ud)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!add_room(ns, rooms[i]) || a->pattern_mode || a->streams)
+        if (!add_room(ns, rooms[i]))
+            continue;
+        add_provisional(a, ns, rooms[i]);
+        if (a->pattern_mode || a->streams)
             continue;
         char *channel = room_channel(ns, rooms[i]);
         if (channel)
@@ -346,29 +407,35 @@ void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *c
     add_barrier(a, 0, fn, ud);
 }
 
+/* The room has no local member any more: leave its channel. */
+static void room_gone(redis_adapter *a, nsp_state *ns, const char *room)
+{
+    char *name = hashmap_remove(&ns->rooms, room, strlen(room));
+    if (!name)
+        return;
+    free(name);
+    char *channel = a->pattern_mode || a->streams ? NULL : room_channel(ns, room);
+    if (channel)
+        subscribe_one(a, "UNSUBSCRIBE", channel);
+    free(channel);
+}
+
 static void room_changed(redis_adapter *a, const room_msg *m)
 {
     nsp_state *ns = namespace_state(a, m->nsp);
     if (!ns)
         return;
-    char *name = hashmap_get(&ns->rooms, m->room, strlen(m->room));
-    if (m->created && !name) {
-        name = strdup(m->room);
-        if (!name || hashmap_put(&ns->rooms, name, strlen(name), name)) {
-            free(name);
-            return;
-        }
-    } else if (!m->created && name) {
-        hashmap_remove(&ns->rooms, name, strlen(name));
-        free(name);
-    } else {
+    if (a->provisional)
+        confirm_room(a, m->nsp, m->room);
+    if (!m->created) {
+        room_gone(a, ns, m->room);
         return;
     }
-    if (a->pattern_mode || a->streams)
+    if (!add_room(ns, m->room) || a->pattern_mode || a->streams)
         return;
     char *channel = room_channel(ns, m->room);
     if (channel)
-        subscribe_one(a, m->created ? "SUBSCRIBE" : "UNSUBSCRIBE", channel);
+        subscribe_one(a, "SUBSCRIBE", channel);
     free(channel);
 }
 
@@ -818,6 +885,11 @@ void redis_adapter_free(redis_adapter *a)
         barrier *b = a->barriers;
         a->barriers = b->next;
         free(b);
+    }
+    while (a->provisional) {
+        provisional_room *p = a->provisional;
+        a->provisional = p->next;
+        free_provisional(p);
     }
     size_t it = 0, klen;
     const char *k;

@@ -35,6 +35,14 @@ typedef struct nsp_state {
     held_msg *held, *held_tail;
 } nsp_state;
 
+/* A room subscribed for a restore before the edge has a member in it; if
+ * none comes (the restore was not used), it is left again by the sweep. */
+typedef struct provisional_room {
+    struct provisional_room *next;
+    uint64_t since_ms;
+    char *nsp, *room;
+} provisional_room;
+
 /* A subscribe barrier: done once `target` subscription replies came; then
  * fn(ud) is called, or (fn NULL) the edge is told `token`. */
 typedef struct barrier {
@@ -63,6 +71,7 @@ struct redis_adapter {
     int subs_ready;
     int gap_pending;          /* recovery: the history must fill what the subscriber missed */
     barrier *barriers, *barriers_tail;
+    provisional_room *provisional;
     redis_recovery *recovery; /* NULL: recovery off */
     redis_streams *streams;   /* REDIS_ADAPTER=streams; NULL: classic pub/sub */
 };
@@ -91,6 +100,10 @@ void redis_adapter_push_ordered(redis_adapter *a, nsp_state *ns, broadcast_msg *
  * active (at once when nothing is pending). */
 void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *const *rooms,
                                   size_t n, void (*fn)(void *ud), void *ud);
+
+/* Leaves the rooms subscribed for restores that no local member joined
+ * within `grace_ms`. */
+void redis_adapter_sweep_provisional(redis_adapter *a, uint64_t now_ms, uint64_t grace_ms);
 
 /* A gap fill failed (the publisher went away): it runs again later. */
 void redis_adapter_gap_failed(redis_adapter *a);

@@ -36,6 +36,7 @@
 
 #define XRANGE_COUNT 500
 #define RESTORE_MAX_ENTRIES 200000 /* past this, a client gets a new session */
+#define PROVISIONAL_GRACE_MS 10000 /* a restored session's rooms, if the edge never joins them */
 
 /* KEYS[1] history; ARGV: channel, message (ending with ""), MINID, TTL ms */
 static const char RECORD_LUA[] =
@@ -216,6 +217,10 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
         const char *argv[3] = {"PEXPIRE", k, ttl};
         command(r, NULL, NULL, 3, argv);
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    redis_adapter_sweep_provisional(r->a, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+                                    PROVISIONAL_GRACE_MS);
 }
 
 /* ---- reading the history ------------------------------------------------------ */
