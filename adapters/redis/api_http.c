@@ -257,11 +257,14 @@ static void cluster_metrics(cluster *c, bytebuf *out)
     append_line(out, "sio_redis_up", "gauge", "1 while both Redis connections are up", node, redis_adapter_is_up(c->redis));
     append_line(out, "sio_redis_reconnects_total", "counter", "Redis reconnections", node, (double)redis_adapter_reconnects(c->redis));
     append_line(out, "sio_redis_published_total", "counter", "messages published to Redis", node, (double)rs->published);
-    append_line(out, "sio_redis_publish_failed_total", "counter", "messages that could not be published (Redis down)", node, (double)rs->publish_failed);
+    append_line(out, "sio_redis_publish_failed_total", "counter", "broadcasts that could not be published (the buffer for Redis was full)", node, (double)rs->publish_failed);
     append_line(out, "sio_redis_received_total", "counter", "messages received from Redis", node, (double)rs->received);
     append_line(out, "sio_redis_ignored_total", "counter", "messages from Redis with nothing to do here (own, other rooms)", node, (double)rs->ignored);
     append_line(out, "sio_redis_invalid_total", "counter", "messages from Redis that could not be decoded", node, (double)rs->invalid);
     append_line(out, "sio_redis_requests_total", "counter", "requests from other nodes answered", node, (double)rs->requests);
+    append_line(out, "sio_redis_buffered", "gauge", "broadcasts waiting for Redis (REDIS_BUFFER_MAX_MESSAGES bounds it)", node, (double)redis_adapter_buffered(c->redis));
+    append_line(out, "sio_recovery_restores_total", "counter", "sessions restored from Redis", node, (double)rs->restored);
+    append_line(out, "sio_recovery_restore_misses_total", "counter", "restores that found no usable session (new session instead)", node, (double)rs->restore_misses);
 }
 
 void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t len)

@@ -44,6 +44,8 @@ typedef struct redis_adapter_stats {
     uint64_t ignored;            /* own uid, other namespace, no local member */
     uint64_t invalid;            /* undecodable messages */
     uint64_t requests;           /* requests answered or applied */
+    uint64_t restored;           /* recovery: sessions found and restored */
+    uint64_t restore_misses;     /* recovery: restores that found nothing usable */
 } redis_adapter_stats;
 
 /* NULL with *err for an invalid URL. `to_edge` gets broadcasts and requests. */

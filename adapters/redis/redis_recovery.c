@@ -420,6 +420,10 @@ static void answer_restore(redis_recovery *r, const char *nsp, uint64_t token, w
         return; /* the edge's restore waits until its connect timeout */
     m->token = token;
     m->event = w != NULL;
+    if (w)
+        r->a->stats.restored++;
+    else
+        r->a->stats.restore_misses++;
     if (w) {
         json_t *data = json_object_get(s, "data");
         session_msg_set_data(m, json_is_object(data) ? json_deep_copy(data) : NULL);
