@@ -1371,10 +1371,10 @@ char *adapter_cluster_broadcast_json(const adapter_broadcast *b)
     return text;
 }
 
-int adapter_value_encode(const json_t *v, bytebuf *out)
+int adapter_value_encode(const json_t *v, const adapter_bin *bins, size_t n_bins, bytebuf *out)
 {
     writer w;
     size_t mark = out->len;
-    writer_init(&w, out, NULL, 0);
+    writer_init(&w, out, bins, n_bins);
     return finish(out, mark, put_value(&w, v, 0));
 }

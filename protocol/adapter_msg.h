@@ -137,8 +137,9 @@ int adapter_cluster_broadcast_decode_json(const char *text, size_t len, const ad
                                           adapter_broadcast *out);
 int adapter_cluster_broadcast_encode(const adapter_broadcast *b, bytebuf *out);
 char *adapter_cluster_broadcast_json(const adapter_broadcast *b); /* malloc'd, or NULL */
-/* A plain JSON value as msgpack (a stored session). */
-int adapter_value_encode(const json_t *v, bytebuf *out);
+/* A JSON value as msgpack, placeholders becoming bins[num] as bin (a stored
+ * session, a cluster-adapter message). */
+int adapter_value_encode(const json_t *v, const adapter_bin *bins, size_t n_bins, bytebuf *out);
 
 /* Converts one msgpack-encoded value to JSON with placeholders (exposed for
  * tests and the fuzzer); appends owned copies of binaries to *bins. */

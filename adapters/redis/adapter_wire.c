@@ -144,3 +144,38 @@ int adapter_wire_reply(const reply_msg *m, bytebuf *out)
     free(text);
     return rc ? -1 : 0;
 }
+
+/* ---- socket.io-adapter's ClusterAdapter (REDIS_ADAPTER=streams) --------------- */
+
+int adapter_wire_cluster_message(const char *uid, const char *nsp, int type, json_t *data,
+                                 const sio_bin *bins, size_t n_bins, bytebuf *out)
+{
+    adapter_bin ab[64];
+    size_t n = n_bins < 64 ? n_bins : 64;
+    for (size_t i = 0; i < n; i++)
+        ab[i] = (adapter_bin){SIO_UNCONST(uint8_t *, bins[i].data), bins[i].len};
+    json_t *msg = data ? json_pack("{sssssiso}", "uid", uid, "nsp", nsp, "type", type, "data", data)
+                       : NULL;
+    int rc = msg ? adapter_value_encode(msg, ab, n, out) : -1;
+    json_decref(msg);
+    return rc;
+}
+
+int adapter_wire_cluster_reply(const reply_msg *m, const char *uid, bytebuf *out)
+{
+    const char *id = m->request_id;
+    json_t *data = NULL;
+    int type = 0;
+    if (m->kind == CLUSTER_REPLY_SOCKETS) {
+        type = CLUSTER_FETCH_SOCKETS_RESPONSE;
+        data = json_pack("{ssso}", "requestId", id, "sockets", sockets_json(m));
+    } else if (m->kind == CLUSTER_REPLY_CLIENT_COUNT) {
+        type = CLUSTER_BROADCAST_CLIENT_COUNT;
+        data = json_pack("{sssI}", "requestId", id, "clientCount", (json_int_t)m->client_count);
+    } else if (m->kind == CLUSTER_REPLY_ACK) {
+        json_t *first = json_array_get(m->args, 0);
+        type = CLUSTER_BROADCAST_ACK;
+        data = json_pack("{ssso}", "requestId", id, "packet", first ? json_incref(first) : json_null());
+    }
+    return adapter_wire_cluster_message(uid, m->nsp, type, data, m->bins, m->n_bins, out);
+}

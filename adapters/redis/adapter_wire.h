@@ -22,4 +22,27 @@ int adapter_wire_request_kind(int adapter_type);
  * an ack. 0, or -1 (unknown kind, out of memory). */
 int adapter_wire_reply(const reply_msg *m, bytebuf *out);
 
+/* socket.io-adapter's ClusterAdapter messages (REDIS_ADAPTER=streams): msgpack
+ * {uid, nsp, type, data} on `prefix#nsp#[uid#]`. */
+typedef enum cluster_adapter_type {
+    CLUSTER_BROADCAST = 3,
+    CLUSTER_SOCKETS_JOIN = 4,
+    CLUSTER_SOCKETS_LEAVE = 5,
+    CLUSTER_DISCONNECT_SOCKETS = 6,
+    CLUSTER_FETCH_SOCKETS = 7,
+    CLUSTER_FETCH_SOCKETS_RESPONSE = 8,
+    CLUSTER_SERVER_SIDE_EMIT = 9,
+    CLUSTER_SERVER_SIDE_EMIT_RESPONSE = 10,
+    CLUSTER_BROADCAST_CLIENT_COUNT = 11,
+    CLUSTER_BROADCAST_ACK = 12,
+} cluster_adapter_type;
+
+/* Appends the message {uid, nsp, type, data} (takes `data`'s reference;
+ * placeholders in it name `bins`). 0, or -1. */
+int adapter_wire_cluster_message(const char *uid, const char *nsp, int type, json_t *data,
+                                 const sio_bin *bins, size_t n_bins, bytebuf *out);
+/* The ClusterAdapter response answering with `m`: FETCH_SOCKETS_RESPONSE,
+ * BROADCAST_CLIENT_COUNT or BROADCAST_ACK, from node `uid`. 0, or -1. */
+int adapter_wire_cluster_reply(const reply_msg *m, const char *uid, bytebuf *out);
+
 #endif

@@ -56,8 +56,16 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
 {
     const char *argv[5] = {"SUBSCRIBE", ns->request_channel, ns->response_channel,
                            ns->own_response, ns->channel};
-    if (!redis_conn_is_up(a->sub) || a->streams) /* streams: everything is in the stream */
+    if (!redis_conn_is_up(a->sub))
         return;
+    if (a->streams) { /* broadcasts are in the stream; ephemeral messages on these */
+        char *own = redis_streams_private_channel(a->streams, ns);
+        const char *both[3] = {"SUBSCRIBE", ns->channel, own};
+        if (own)
+            command(a, 3, both);
+        free(own);
+        return;
+    }
     if (a->pattern_mode) {
         command(a, 4, argv);
         char *pattern = joined(ns->channel, "*", "", "");
@@ -666,6 +674,11 @@ static void on_push(redis_conn *c, redisReply *msg, void *ctx)
         }
         if (strncmp(ch->str, ns->response_channel, strlen(ns->response_channel)) == 0)
             return; /* responses to requests this node never makes */
+        if (a->streams && (size_t)ch->len >= ns->channel_len &&
+            memcmp(ch->str, ns->channel, ns->channel_len) == 0) {
+            redis_streams_on_message(a->streams, ns, data, payload->len);
+            return;
+        }
         if ((size_t)ch->len >= ns->channel_len && memcmp(ch->str, ns->channel, ns->channel_len) == 0) {
             size_t rest = (size_t)ch->len - ns->channel_len;
             on_broadcast(a, ns, ch->str + ns->channel_len, rest ? rest - 1 : 0, data, payload->len);
@@ -776,6 +789,10 @@ int redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *co
 /* The edge's answer to another node's request, in the Node adapter's form. */
 static void publish_reply(redis_adapter *a, const reply_msg *m)
 {
+    if (a->streams) {
+        redis_streams_reply(a->streams, m);
+        return;
+    }
     nsp_state *ns = namespace_state(a, m->nsp);
     bytebuf out = BYTEBUF_INIT;
     if (ns && adapter_wire_reply(m, &out) == 0)

@@ -19,6 +19,12 @@ int redis_streams_publish(redis_streams *s, const char *nsp, const adapter_broad
  * broadcast with its uid (b zeroed otherwise; always clear it). 0 or -1. */
 int redis_streams_entry(const redis_adapter *a, const redisReply *e, const char **id,
                         const char **nsp, const char **type, adapter_broadcast *b);
+/* An ephemeral message on `prefix#nsp#` or this node's `prefix#nsp#uid#`. */
+void redis_streams_on_message(redis_streams *s, nsp_state *ns, const uint8_t *msg, size_t len);
+/* The edge's answer to such a request, published to its requester. */
+void redis_streams_reply(redis_streams *s, const reply_msg *m);
+/* `prefix#nsp#<this node's uid>#` (malloc'd). */
+char *redis_streams_private_channel(const redis_streams *s, const nsp_state *ns);
 /* Node's session key and value (base64 msgpack of {sid,pid,rooms,data,...}). */
 char *redis_streams_session_key(const char *pid);
 char *redis_streams_session_value(const json_t *session, size_t *len);
