@@ -53,7 +53,8 @@ scripts/build.sh build-tsan -DSIO_TSAN=ON -DSIO_WERROR=ON -DSIO_BUILD_LOADTEST=O
   integration/observability.test.js integration/recovery.test.js)
 # recovery across nodes (history, sessions, restores cross both threads), the drain excepted
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
-  npx mocha --no-config --timeout 90000 --exit --grep "drain" --invert integration/recovery-cluster.test.js)
+  npx mocha --no-config --timeout 90000 --exit --grep "drain" --invert integration/recovery-cluster.test.js \
+  integration/recovery-streams.test.js)
 
 echo "== install: libsio, sio.pc, examples/chat.c built out of tree =="
 tests/install/check.sh "$PWD/build-install"
