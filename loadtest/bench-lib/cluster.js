@@ -70,4 +70,4 @@ async function startCluster(ctx, kind, nodes = 2) {
   return c;
 }
 
-module.exports = { startCluster, PREFIX };
+module.exports = { startCluster, startRedis, PREFIX };

@@ -205,4 +205,4 @@ async function otherLoad(cluster, ms = 1000) {
   return Math.max(0, busy - (m1 - m0) - (p1.user + p1.system) / 1e6) / (ms / 1000);
 }
 
-module.exports = { snapshot, delta, rssSum, sockets, dataSegsOut, benchPids, taskstatsAvailable, otherLoad };
+module.exports = { snapshot, delta, rssSum, sockets, dataSegsOut, benchPids, taskstats, taskstatsAvailable, otherLoad };

@@ -4,11 +4,14 @@
  * (200 websocket clients with a JWT in 10 rooms over 2 worker processes, 200
  * broadcasts/s for 3 s through the HTTP API) must account for every delivery
  * in its RESULT line; a refused token, an unreachable URL and bad arguments
- * must fail with a clear message and the documented exit code.
+ * must fail with a clear message and the documented exit code. loadtest/bench
+ * --help documents its connection state recovery mode (the benchmark itself is
+ * not run here: it is not a CI test).
  */
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-const { binPath, freePort } = require('../lib/server');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+const { binPath, freePort, REPO_ROOT } = require('../lib/server');
 const { startSioServer, stopAlive, jwtHS256, nowSec } = require('../lib/sio');
 
 const SECRET = 'bench-tool-test-secret';
@@ -106,5 +109,16 @@ describe('sio-bench load generator', function () {
       assert.match(run.stderr, why);
       assert.match(run.stderr, /usage: sio-bench/);
     }
+  });
+});
+
+describe('loadtest/bench --help', function () {
+  it('documents the recovery mode and its phases', function () {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /loadtest\/bench --recovery \[--quick\]/);
+    assert.match(r.stdout, /--recovery\s+the connection state recovery measurements/);
+    for (const phase of ['cpu', 'history', 'reconnect']) assert.match(r.stdout, new RegExp(`^  ${phase}\\s`, 'm'));
+    assert.match(r.stdout, /with --recovery, of cpu,history,reconnect/);
   });
 });
