@@ -26,6 +26,7 @@ typedef struct nsp_state {
     char *response_channel; /* prefix-response#nsp# */
     char *own_response;     /* prefix-response#nsp#uid# */
     char *history;          /* prefix-history#nsp#: the recovery stream */
+    int history_ttl_set;    /* broadcasts went into it: its TTL is renewed */
     hashmap rooms;          /* rooms with a local member; keys owned (the value) */
     /* recovery: the newest offset delivered to the edge ("" none yet); while
      * `holds` > 0 (a restore or a gap fill reads the history), broadcasts from

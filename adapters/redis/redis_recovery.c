@@ -18,8 +18,9 @@
  * After the subscriber reconnects, each namespace's history is read from the
  * newest offset delivered (the gap), in order, before what was held.
  *
- * Redis cost of a recoverable broadcast: one EVALSHA running XADD (MINID ~),
- * PEXPIRE and PUBLISH, instead of one PUBLISH. Cluster thread only. */
+ * Redis cost of a recoverable broadcast: one EVALSHA running XADD (MINID ~)
+ * and PUBLISH, instead of one PUBLISH (loadtest/RESULTS.md measures it); the
+ * history key's TTL is renewed with the sessions'. Cluster thread only. */
 #include "redis_adapter_internal.h"
 
 #include <errno.h>
@@ -38,10 +39,11 @@
 #define RESTORE_MAX_ENTRIES 200000 /* past this, a client gets a new session */
 #define PROVISIONAL_GRACE_MS 10000 /* a restored session's rooms, if the edge never joins them */
 
-/* KEYS[1] history; ARGV: channel, message (ending with ""), MINID, TTL ms */
+/* KEYS[1] history; ARGV: channel, message (ending with ""), MINID. The key's
+ * TTL (so that a namespace nobody broadcasts to any more goes) is renewed by
+ * the refresh, not per broadcast. */
 static const char RECORD_LUA[] =
     "local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'p', ARGV[2])\n"
-    "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
     "local n = #id\n"
     "local head = n < 32 and string.char(160 + n) or string.char(217, n)\n"
     "redis.call('PUBLISH', ARGV[1], string.sub(ARGV[2], 1, -2) .. head .. id)\n"
@@ -100,20 +102,33 @@ static int command(redis_recovery *r, redis_reply_fn fn, void *ud, int argc, con
 
 /* ---- publishing --------------------------------------------------------------- */
 
+/* A history outlives its newest entry by a window at least: 2 windows. */
+static void expire_history(redis_recovery *r, const nsp_state *ns)
+{
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(2 * r->window_ms));
+    const char *argv[3] = {"PEXPIRE", ns->history, ttl};
+    if (redis_conn_is_up(r->a->pub))
+        command(r, NULL, NULL, 3, argv);
+}
+
 int redis_recovery_publish(redis_recovery *r, nsp_state *ns, const char *channel,
                            const uint8_t *msg, size_t len)
 {
-    char minid[32], ttl[24];
+    char minid[32];
     uint64_t now = wall_ms();
     snprintf(minid, sizeof minid, "%llu-0",
              (unsigned long long)(now > r->window_ms ? now - r->window_ms : 0));
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(2 * r->window_ms));
-    const char *argv[8] = {"EVALSHA", r->record_sha, "1", ns->history, channel,
-                           (const char *)msg, minid, ttl};
-    size_t lens[8];
-    for (int i = 0; i < 8; i++)
+    const char *argv[7] = {"EVALSHA", r->record_sha, "1", ns->history, channel, (const char *)msg,
+                           minid};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
         lens[i] = i == 5 ? len : strlen(argv[i]);
-    return redis_outbox_push(r->a->outbox, 8, argv, lens);
+    if (!ns->history_ttl_set) { /* the first one here: then every refresh */
+        ns->history_ttl_set = 1;
+        expire_history(r, ns);
+    }
+    return redis_outbox_push(r->a->outbox, 7, argv, lens);
 }
 
 void redis_recovery_on_pub_up(redis_recovery *r)
@@ -217,6 +232,10 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
         const char *argv[3] = {"PEXPIRE", k, ttl};
         command(r, NULL, NULL, 3, argv);
     }
+    it = 0;
+    while (!r->a->streams && hashmap_next(&r->a->nsps, &it, &k, &klen, &v))
+        if (((nsp_state *)v)->history_ttl_set)
+            expire_history(r, v);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     redis_adapter_sweep_provisional(r->a, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,

@@ -204,7 +204,7 @@ static const var_desc VARS[] = {
      .min = 0, .max = MS_MAX,
      .help = "connection state recovery: how long a session is kept, ms; 0 = off"},
     {.name = "RECOVERY_MAX_PACKETS", .kind = K_U32, .off = OFF(recovery_max_packets),
-     .def = "100000", .min = 1, .max = UINT32_MAX,
+     .def = "150000", .min = 1, .max = UINT32_MAX,
      .help = "standalone: broadcasts kept in memory for recovery"},
     {.name = "RECOVERY_MAX_BYTES", .kind = K_SIZE, .off = OFF(recovery_max_bytes),
      .def = "67108864", .min = 1, .max = UINT32_MAX,

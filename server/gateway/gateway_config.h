@@ -54,7 +54,7 @@ typedef struct gateway_config {
     double event_rate;               /* EVENT_RATE, 0 = unlimited (packets/s per connection) */
     uint32_t event_burst;            /* EVENT_BURST, 0 = same as EVENT_RATE */
     uint32_t recovery_window_ms;     /* RECOVERY_WINDOW_MS, 120000; 0 = recovery off */
-    uint32_t recovery_max_packets;   /* RECOVERY_MAX_PACKETS, 100000 (in-memory history) */
+    uint32_t recovery_max_packets;   /* RECOVERY_MAX_PACKETS, 150000 (in-memory history) */
     size_t recovery_max_bytes;       /* RECOVERY_MAX_BYTES, 67108864 */
     char *log_level;                 /* LOG_LEVEL, "info": debug|info|warn|error */
     char *node_id;                   /* NODE_ID, default: hostname-pid */

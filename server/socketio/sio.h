@@ -74,7 +74,7 @@ typedef struct sio_config {
      * 0, the default as in socket.io: off. The in-memory history keeps at
      * most recovery_max_packets broadcasts and recovery_max_bytes of them. */
     uint32_t recovery_window_ms;
-    uint32_t recovery_max_packets; /* 100000 */
+    uint32_t recovery_max_packets; /* 150000: 1,000 broadcasts/s over 120 s, and some */
     size_t recovery_max_bytes;     /* 64 MiB */
 } sio_config;
 

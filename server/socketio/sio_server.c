@@ -17,7 +17,7 @@ void sio_config_defaults(sio_config *c)
     c->event_rate = 0;
     c->event_burst = 0;
     c->recovery_window_ms = 0;
-    c->recovery_max_packets = 100000;
+    c->recovery_max_packets = 150000;
     c->recovery_max_bytes = (size_t)64 << 20;
 }
 
