@@ -112,6 +112,35 @@ static void expire_history(redis_recovery *r, const nsp_state *ns)
         command(r, NULL, NULL, 3, argv);
 }
 
+typedef struct pending_expire {
+    redis_recovery *r;
+    char nsp[];
+} pending_expire;
+
+static void on_later_expire(evutil_socket_t fd, short what, void *arg)
+{
+    pending_expire *p = arg;
+    nsp_state *ns = hashmap_get(&p->r->a->nsps, p->nsp, strlen(p->nsp));
+    if (ns)
+        expire_history(p->r, ns);
+    free(p);
+}
+
+/* The first broadcast of a namespace creates its stream once Redis ran it:
+ * its TTL is set a second later (the refresh renews it from then on). */
+static void later_expire(redis_recovery *r, const nsp_state *ns)
+{
+    size_t n = strlen(ns->name) + 1;
+    pending_expire *p = malloc(sizeof(*p) + n);
+    struct timeval tv = {1, 0};
+    if (!p)
+        return;
+    p->r = r;
+    memcpy(p->nsp, ns->name, n);
+    if (event_base_once(r->a->base, -1, EV_TIMEOUT, on_later_expire, p, &tv))
+        free(p);
+}
+
 int redis_recovery_publish(redis_recovery *r, nsp_state *ns, const char *channel,
                            const uint8_t *msg, size_t len)
 {
@@ -124,11 +153,12 @@ int redis_recovery_publish(redis_recovery *r, nsp_state *ns, const char *channel
     size_t lens[7];
     for (int i = 0; i < 7; i++)
         lens[i] = i == 5 ? len : strlen(argv[i]);
-    if (!ns->history_ttl_set) { /* the first one here: then every refresh */
+    int rc = redis_outbox_push(r->a->outbox, 7, argv, lens);
+    if (rc == 0 && !ns->history_ttl_set) { /* the first one here: soon, then every refresh */
         ns->history_ttl_set = 1;
-        expire_history(r, ns);
+        later_expire(r, ns);
     }
-    return redis_outbox_push(r->a->outbox, 7, argv, lens);
+    return rc;
 }
 
 void redis_recovery_on_pub_up(redis_recovery *r)
