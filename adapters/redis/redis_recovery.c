@@ -59,11 +59,25 @@ static const char RESTORE_LUA[] =
     "redis.call('DEL', KEYS[1])\n"
     "return s\n";
 
-/* streams mode: Node's sessions hold no namespace to check in Lua (sio's
- * own carry one, checked once decoded). KEYS[1] session, KEYS[2] stream. */
+/* streams mode: Node's session value is base64 msgpack {sid,pid,rooms,data}
+ * (sio's adds nsp): decoded here so that a pid presented to another
+ * namespace is refused before the session is taken. KEYS[1] session,
+ * KEYS[2] stream; ARGV: offset, namespace. */
 static const char RESTORE_STREAMS_LUA[] =
     "local s = redis.call('GET', KEYS[1])\n"
     "if not s then return false end\n"
+    "local A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'\n"
+    "local out, bits, n = {}, 0, 0\n"
+    "for i = 1, #s do\n"
+    "  local c = string.sub(s, i, i)\n"
+    "  if c == '=' then break end\n"
+    "  local v = string.find(A, c, 1, true)\n"
+    "  if not v then return false end\n"
+    "  bits = bits * 64 + (v - 1); n = n + 6\n"
+    "  if n >= 8 then n = n - 8; local b = math.floor(bits / 2 ^ n); out[#out + 1] = string.char(b); bits = bits - b * 2 ^ n end\n"
+    "end\n"
+    "local ok, sess = pcall(cmsgpack.unpack, table.concat(out))\n"
+    "if not ok or type(sess) ~= 'table' or (sess.nsp ~= nil and sess.nsp ~= ARGV[2]) then return false end\n"
     "if #redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1]) == 0 then return false end\n"
     "redis.call('DEL', KEYS[1])\n"
     "return s\n";

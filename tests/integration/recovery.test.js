@@ -22,18 +22,35 @@ const {
   sleep, within, startSioServer, stopAlive, connect, track, connected, emitAck, closeAll,
   apiPost, norm,
 } = require('../lib/sio');
+const { startRedis, stopRedis, redisUrl } = require('../lib/redis');
 
-/** One sio-server for the enclosing describe block. */
+/* Where the sessions and the history live: each suite runs against the
+ * in-memory store, and against Redis in both adapter modes. */
+const STORES = [
+  { name: 'in memory (standalone)' },
+  { name: 'Redis, REDIS_ADAPTER=pubsub', redis: 'pubsub' },
+  { name: 'Redis, REDIS_ADAPTER=streams', redis: 'streams' },
+];
+let store = STORES[0];
+
+/** One sio-server (and its redis-server, for a Redis store) for the enclosing describe block. */
 function useServer(env) {
-  const ctx = { server: null, url: '', apiPort: 0 };
+  const ctx = { server: null, url: '', apiPort: 0, redis: null };
+  const mode = store;
   before(async function () {
-    ctx.server = await startSioServer({ env });
+    const extra = {};
+    if (mode.redis) {
+      ctx.redis = await startRedis();
+      Object.assign(extra, { REDIS_URL: redisUrl(ctx.redis), REDIS_ADAPTER: mode.redis });
+    }
+    ctx.server = await startSioServer({ env: { ...env, ...extra } });
     ctx.url = ctx.server.url;
     ctx.apiPort = ctx.server.apiPort;
   });
   after(async function () {
     closeAll();
     await stopAlive(ctx.server);
+    if (ctx.redis) await stopRedis(ctx.redis);
   });
   afterEach(closeAll);
   return ctx;
@@ -159,11 +176,13 @@ async function assertCleanSession(ctx, auth, victim, rooms, nsp = '/') {
   return s;
 }
 
-describe('connection state recovery', function () {
+for (const mode of STORES) describe(`connection state recovery, ${mode.name}`, function () {
   this.timeout(20000);
+  before(function () { store = mode; });
+  store = mode; // describe bodies run now: useServer() reads it
 
   /* ---------------------------------------------------------------- */
-  describe('standalone, RECOVERY_WINDOW_MS unset (120000)', function () {
+  describe('RECOVERY_WINDOW_MS unset (120000)', function () {
     const ctx = useServer({ RECOVERY_WINDOW_MS: undefined, PUBLISH_PATTERNS: '*', NAMESPACES: '/,/other' });
 
     it('CONNECT answers {sid, pid}; recoverable broadcasts end with a string offset, volatile ones do not', async function () {
