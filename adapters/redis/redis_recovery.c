@@ -59,34 +59,63 @@ static const char RESTORE_LUA[] =
     "redis.call('DEL', KEYS[1])\n"
     "return s\n";
 
-/* streams mode: Node's session value is base64 msgpack {sid,pid,rooms,data}
- * (sio's adds nsp): decoded here so that a pid presented to another
- * namespace is refused before the session is taken. KEYS[1] session,
- * KEYS[2] stream; ARGV: offset, namespace. */
-static const char RESTORE_STREAMS_LUA[] =
+/* Node's session value (streams mode) is base64 msgpack: decoded in Lua by
+ * session_of(), which the streams scripts start with. */
+#define B64_SESSION_LUA                                                                           \
+    "local function session_of(s)\n"                                                             \
+    "  local A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'\n"            \
+    "  local out, bits, n = {}, 0, 0\n"                                                          \
+    "  for i = 1, #s do\n"                                                                       \
+    "    local c = string.sub(s, i, i)\n"                                                        \
+    "    if c == '=' then break end\n"                                                           \
+    "    local v = string.find(A, c, 1, true)\n"                                                 \
+    "    if not v then return nil end\n"                                                         \
+    "    bits = bits * 64 + (v - 1); n = n + 6\n"                                                \
+    "    if n >= 8 then n = n - 8; local b = math.floor(bits / 2 ^ n);"                          \
+    " out[#out + 1] = string.char(b); bits = bits - b * 2 ^ n end\n"                             \
+    "  end\n"                                                                                    \
+    "  local ok, sess = pcall(cmsgpack.unpack, table.concat(out))\n"                            \
+    "  if ok and type(sess) == 'table' then return sess end\n"                                   \
+    "end\n"
+#define JSON_SESSION_LUA                                                                          \
+    "local function session_of(s)\n"                                                             \
+    "  local ok, sess = pcall(cjson.decode, s)\n"                                                \
+    "  if ok and type(sess) == 'table' then return sess end\n"                                   \
+    "end\n"
+
+/* streams mode: a pid presented to another namespace is refused before the
+ * session is taken (Node's sessions have no nsp: any namespace). KEYS[1]
+ * session, KEYS[2] stream; ARGV: offset, namespace. */
+static const char RESTORE_STREAMS_LUA[] = B64_SESSION_LUA
     "local s = redis.call('GET', KEYS[1])\n"
     "if not s then return false end\n"
-    "local A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'\n"
-    "local out, bits, n = {}, 0, 0\n"
-    "for i = 1, #s do\n"
-    "  local c = string.sub(s, i, i)\n"
-    "  if c == '=' then break end\n"
-    "  local v = string.find(A, c, 1, true)\n"
-    "  if not v then return false end\n"
-    "  bits = bits * 64 + (v - 1); n = n + 6\n"
-    "  if n >= 8 then n = n - 8; local b = math.floor(bits / 2 ^ n); out[#out + 1] = string.char(b); bits = bits - b * 2 ^ n end\n"
-    "end\n"
-    "local ok, sess = pcall(cmsgpack.unpack, table.concat(out))\n"
-    "if not ok or type(sess) ~= 'table' or (sess.nsp ~= nil and sess.nsp ~= ARGV[2]) then return false end\n"
+    "local sess = session_of(s)\n"
+    "if not sess or (sess.nsp ~= nil and sess.nsp ~= ARGV[2]) then return false end\n"
     "if #redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1]) == 0 then return false end\n"
     "redis.call('DEL', KEYS[1])\n"
     "return s\n";
 
+/* A node keeps or ends a session only if it is still the one holding it: a
+ * client may have recovered on another node (its old connection not seen to
+ * end here yet), which now owns the key. KEYS[1] session; ARGV: this node's
+ * uid, the value ("" deletes), its TTL in ms. */
+#define OWNED_WRITE_LUA                                                                           \
+    "local cur = redis.call('GET', KEYS[1])\n"                                                   \
+    "if cur then\n"                                                                              \
+    "  local sess = session_of(cur)\n"                                                           \
+    "  if sess and sess.node and sess.node ~= ARGV[1] then return 0 end\n"                       \
+    "end\n"                                                                                      \
+    "if ARGV[2] == '' then redis.call('DEL', KEYS[1])\n"                                         \
+    "else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end\n"                              \
+    "return 1\n"
+static const char OWNED_JSON_LUA[] = JSON_SESSION_LUA OWNED_WRITE_LUA;
+static const char OWNED_STREAMS_LUA[] = B64_SESSION_LUA OWNED_WRITE_LUA;
+
 struct redis_recovery {
     redis_adapter *a;
     uint64_t window_ms, refresh_ms;
-    const char *restore_lua;    /* of the mode */
-    char record_sha[41], restore_sha[41];
+    const char *restore_lua, *owned_lua; /* of the mode */
+    char record_sha[41], restore_sha[41], owned_sha[41];
     hashmap live;               /* session key -> the key (owned): sockets alive here */
     struct event *refresh;
 };
@@ -179,6 +208,8 @@ void redis_recovery_on_pub_up(redis_recovery *r)
 {
     const char *load1[3] = {"SCRIPT", "LOAD", RECORD_LUA};
     const char *load2[3] = {"SCRIPT", "LOAD", r->restore_lua};
+    const char *load3[3] = {"SCRIPT", "LOAD", r->owned_lua};
+    command(r, NULL, NULL, 3, load3);
     command(r, NULL, NULL, 3, load1);
     command(r, NULL, NULL, 3, load2);
 }
@@ -203,9 +234,9 @@ static char *session_value(redis_recovery *r, const session_msg *m, size_t *len)
     json_t *rooms = json_array();
     for (size_t i = 0; rooms && i < m->n_rooms; i++)
         json_array_append_new(rooms, json_string(m->rooms[i]));
-    json_t *doc = json_pack("{sssssssOsO}", "sid", m->sid, "pid", m->pid, "nsp", m->nsp,
+    json_t *doc = json_pack("{sssssssOsOss}", "sid", m->sid, "pid", m->pid, "nsp", m->nsp,
                             "rooms", rooms ? rooms : json_null(), "data",
-                            m->data ? m->data : json_object());
+                            m->data ? m->data : json_object(), "node", r->a->uid);
     json_decref(rooms);
     char *text = NULL;
     if (doc && r->a->streams)
@@ -238,22 +269,20 @@ void redis_recovery_on_session(redis_recovery *r, const session_msg *m)
     char *key = session_key(r, m->pid);
     if (!key)
         return;
-    if (m->event == CLUSTER_SESSION_END) {
-        const char *argv[2] = {"DEL", key};
-        command(r, NULL, NULL, 2, argv);
-        forget_live(r, key);
-        free(key);
-        return;
-    }
     size_t vlen = 0;
-    char *value = session_value(r, m, &vlen);
+    char *value = m->event == CLUSTER_SESSION_END ? strdup("") : session_value(r, m, &vlen);
     char ttl[24];
     uint64_t ms = m->event == CLUSTER_SESSION_LIVE ? r->window_ms + r->refresh_ms : r->window_ms;
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)ms);
-    const char *argv[5] = {"SET", key, value ? value : "", "PX", ttl};
-    size_t lens[5] = {3, strlen(key), vlen, 2, strlen(ttl)};
-    if (value)
+    if (value && m->event == CLUSTER_SESSION_LIVE) { /* this node holds the socket: its key */
+        const char *argv[5] = {"SET", key, value, "PX", ttl};
+        size_t lens[5] = {3, strlen(key), vlen, 2, strlen(ttl)};
         redis_conn_command(r->a->pub, NULL, NULL, 5, argv, lens);
+    } else if (value) { /* kept or ended: only if no other node holds it now */
+        const char *argv[7] = {"EVALSHA", r->owned_sha, "1", key, r->a->uid, value, ttl};
+        size_t lens[7] = {7, 40, 1, strlen(key), strlen(r->a->uid), vlen, strlen(ttl)};
+        redis_conn_command(r->a->pub, NULL, NULL, 7, argv, lens);
+    }
     free(value);
     if (m->event == CLUSTER_SESSION_LIVE) {
         keep_live(r, key); /* the map owns it now */
@@ -569,6 +598,8 @@ redis_recovery *redis_recovery_new(redis_adapter *a, uint32_t window_ms)
     sha1_hex(RECORD_LUA, r->record_sha);
     r->restore_lua = a->streams ? RESTORE_STREAMS_LUA : RESTORE_LUA;
     sha1_hex(r->restore_lua, r->restore_sha);
+    r->owned_lua = a->streams ? OWNED_STREAMS_LUA : OWNED_JSON_LUA;
+    sha1_hex(r->owned_lua, r->owned_sha);
     hashmap_init(&r->live);
     struct timeval tv = {(time_t)(r->refresh_ms / 1000), (suseconds_t)(r->refresh_ms % 1000) * 1000};
     r->refresh = event_new(a->base, -1, EV_PERSIST, on_refresh, r);

@@ -113,9 +113,12 @@ static void unlink_req(sio_restore_req *r)
  * a live socket of the namespace (another connection still holds it). */
 static const sio_restored *usable(sio_namespace *nsp, const sio_restored *res)
 {
-    if (!res || strlen(res->sid) != SIO_ID_LEN || sio_socket_find(nsp, res->sid))
+    if (!res || strlen(res->sid) != SIO_ID_LEN)
         return NULL;
-    return res;
+    sio_socket *live = sio_socket_find(nsp, res->sid);
+    if (live) /* a cluster store gave up the live socket's session: it is written again */
+        sio_socket_touch(live);
+    return live ? NULL : res;
 }
 
 void sio_restore_finish(sio_restore_req *r, const sio_restored *res)

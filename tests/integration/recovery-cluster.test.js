@@ -504,3 +504,82 @@ describe('recovery across nodes: the subscribe ack is sent once the room is subs
     }
   });
 });
+
+/* ------------------------------------------------------------------ */
+/* 5. Who holds a session in Redis                                    */
+/* ------------------------------------------------------------------ */
+
+describe('recovery across nodes: a session key belongs to the node holding the socket', function () {
+  this.timeout(30000);
+  let redis;
+  let cli;
+  let a;
+  let b;
+
+  before(async function () {
+    redis = await startRedis();
+    const url = redisUrl(redis);
+    a = await startSioServer({ env: { REDIS_URL: url, NODE_ID: 'own-a' } });
+    b = await startSioServer({ env: { REDIS_URL: url, NODE_ID: 'own-b' } });
+    const { createClient } = require('redis');
+    cli = createClient({ url });
+    await cli.connect();
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([() => stopNow(a), () => stopNow(b), () => cli && cli.quit(), () => stopRedis(redis)]);
+  });
+
+  const sessionOf = async (pid) => {
+    const v = await cli.get(`socket.io-session#${pid}`);
+    return v ? JSON.parse(v) : null;
+  };
+
+  /** A client of `node` in room `room` that has received one broadcast (so it has an offset). */
+  async function member(node, room) {
+    const s = connect(`http://${HOST}:${node.port}`, { transports: ['websocket'], reconnection: false });
+    const got = [];
+    s.on('tick', (...args) => got.push(args));
+    await connected(s);
+    await emitAck(s, 'subscribe', room);
+    await apiPost(node.apiPort, { rooms: [room], event: 'tick', data: 0 });
+    await eventually(() => got.length === 1, 3000, 'the first broadcast');
+    return { s, pid: s._pid, offset: s._lastOffset, id: s.id };
+  }
+
+  it('a restore refused because the socket is still connected here leaves its session in Redis', async function () {
+    const m = await member(a, 'own-1');
+    await eventually(async () => (await sessionOf(m.pid)) !== null, 3000, 'the live session in Redis');
+    const other = connect(`http://${HOST}:${a.port}`, { transports: ['websocket'], reconnection: false, auth: { pid: m.pid, offset: m.offset } });
+    await connected(other);
+    assert.notEqual(other.id, m.id, 'a connected socket\'s session was handed to another connection of its node');
+    await eventually(async () => {
+      const sess = await sessionOf(m.pid);
+      return sess && sess.sid === m.id && sess.rooms.includes('own-1');
+    }, 3000, 'the live session written again');
+  });
+
+  it('after a client recovered on another node, its old node does not overwrite the session when it sees the old connection end', async function () {
+    const m = await member(a, 'own-2');
+    await eventually(async () => (await sessionOf(m.pid)) !== null, 3000, 'the live session in Redis');
+    const nodeA = (await sessionOf(m.pid)).node;
+    // the client comes back on B while A has not seen its old connection end (a network blip)
+    const back = connect(`http://${HOST}:${b.port}`, { transports: ['websocket'], reconnection: false, auth: { pid: m.pid, offset: m.offset } });
+    await connected(back);
+    assert.equal(back.id, m.id, 'restored on B with its id');
+    await emitAck(back, 'subscribe', 'own-2b');
+    let nodeB;
+    await eventually(async () => {
+      const sess = await sessionOf(m.pid);
+      nodeB = sess && sess.node;
+      return sess && nodeB !== nodeA && sess.rooms.includes('own-2b');
+    }, 3000, 'B holding the session');
+    // now A sees the old connection end, with a recoverable reason
+    m.s.io.engine.close();
+    await sleep(500);
+    const sess = await sessionOf(m.pid);
+    assert.equal(sess && sess.node, nodeB, `A overwrote B's session: ${JSON.stringify(sess)}`);
+    assert.ok(sess.rooms.includes('own-2b'), JSON.stringify(sess));
+  });
+});
