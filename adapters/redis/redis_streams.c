@@ -101,6 +101,7 @@ static int decode_data(const redis_adapter *a, const redisReply *data, adapter_b
 int redis_streams_entry(const redis_adapter *a, const redisReply *e, const char **id,
                         const char **nsp, const char **type, adapter_broadcast *b)
 {
+    memset(b, 0, sizeof(*b)); /* cleared by the caller whatever happens */
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
         e->element[1]->type != REDIS_REPLY_ARRAY)
         return -1;
@@ -111,7 +112,6 @@ int redis_streams_entry(const redis_adapter *a, const redisReply *e, const char 
         return -1;
     *nsp = n->str;
     *type = t->str;
-    memset(b, 0, sizeof(*b));
     if (strcmp(t->str, "3") != 0 || !data)
         return 0; /* not a broadcast: the caller looks at the type */
     if (decode_data(a, data, b))

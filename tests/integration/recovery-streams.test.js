@@ -616,3 +616,53 @@ describe('streams adapter, mixed cluster: broadcasts between sio and Node nodes'
     assert.ok(r.ms < 2500, `took ${r.ms} ms: someone waited for a timeout`);
   });
 });
+
+describe('streams adapter: bad entries in the stream and bad messages on its channels', function () {
+  this.timeout(30000);
+  let redis;
+  let cli;
+  let sio;
+
+  before(async function () {
+    redis = await startRedis();
+    sio = await startSioServer({ env: { REDIS_URL: redisUrl(redis), REDIS_ADAPTER: 'streams', NODE_ID: 'bad-in' } });
+    cli = await redisClient(redisUrl(redis));
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([() => stopNow(sio), () => cli && cli.quit(), () => stopRedis(redis)]);
+  });
+
+  const invalid = async () => {
+    const m = (await apiGet(sio.apiPort, '/metrics')).body.match(/^sio_redis_invalid_total\{[^}]*\} (\S+)$/m);
+    return m ? Number(m[1]) : NaN;
+  };
+
+  it('are counted and skipped; the node goes on delivering', async function () {
+    const s = connect(`http://${HOST}:${sio.port}`, { transports: ['websocket'] });
+    const got = [];
+    s.on('ok', (...args) => got.push(args));
+    await connected(s);
+    await emitAck(s, 'subscribe', 'live');
+    const before = await invalid();
+    const bad = [
+      { uid: 'x', nsp: '/', type: '3', data: 'not base64 !!' },
+      { uid: 'x', nsp: '/', type: '3', data: '{"packet":1}' },
+      { uid: 'x', nsp: '/', type: '3', data: '{"packet":{"type":2,"data":["e"],"nsp":"/"},"opts":{"rooms":{}}}' },
+      { uid: 'x', nsp: '/', type: '3', data: Buffer.from([0x81, 0xa6]).toString('base64') },
+      { uid: 'x', nsp: '/', type: '4', data: '[1,2' },
+      { uid: 'x', type: '3', data: '{}' },
+      { nsp: '/', type: '3' },
+    ];
+    for (const e of bad) await cli.xAdd(STREAM, '*', e);
+    await cli.publish('socket.io#/#', Buffer.from([0xc1, 0xff, 0x00]));
+    await cli.publish('socket.io#/#', Buffer.from([0x80])); // an empty map: no uid, no type
+    await apiPost(sio.apiPort, { rooms: ['live'], event: 'ok', data: 1 });
+    await eventually(() => got.length === 1, 5000, 'the good broadcast after the bad ones');
+    assert.equal(got[0][0], 1);
+    const after = await invalid();
+    assert.ok(after - before >= 5, `invalid counted ${before} -> ${after}`);
+    assert.ok(isAlive(sio), sio.stderr());
+  });
+});
