@@ -522,3 +522,79 @@ describe('recovery across nodes: a session key belongs to the node holding the s
     assert.ok(sess.rooms.includes('own-2b'), JSON.stringify(sess));
   });
 });
+
+/* ------------------------------------------------------------------ */
+/* 6. What Redis holds is input too                                   */
+/* ------------------------------------------------------------------ */
+
+describe('recovery in Redis (pubsub): bad history entries and bad session values', function () {
+  this.timeout(30000);
+  let redis;
+  let cli;
+  let node;
+
+  before(async function () {
+    redis = await startRedis();
+    const url = redisUrl(redis);
+    node = await startSioServer({ env: { REDIS_URL: url, NODE_ID: 'bad-redis' } });
+    const { createClient } = require('redis');
+    cli = createClient({ url });
+    await cli.connect();
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([() => stopNow(node), () => cli && cli.quit(), () => stopRedis(redis)]);
+  });
+
+  it('a replay skips entries it cannot decode; a session value that is not one gives a new session', async function () {
+    const url = `http://${HOST}:${node.port}`;
+    const s = connect(url, { transports: ['websocket'], reconnection: false });
+    const got = [];
+    s.on('tick', (...args) => got.push(args));
+    await connected(s);
+    await emitAck(s, 'subscribe', 'bad');
+    await apiPost(node.apiPort, { rooms: ['bad'], event: 'tick', data: 0 });
+    await eventually(() => got.length === 1, 3000, 'the first broadcast');
+    const id = s.id;
+    s.io.engine.close();
+    await eventually(() => !s.connected, 3000, 'the disconnect');
+    const history = 'socket.io-history#/#';
+    await cli.xAdd(history, '*', { p: 'garbage' });
+    await cli.xAdd(history, '*', { x: 'no p field' });
+    await apiPost(node.apiPort, { rooms: ['bad'], event: 'tick', data: 1 });
+    await cli.xAdd(history, '*', { p: Buffer.from([0x93, 0xa1, 0x78]).toString('latin1') });
+    await apiPost(node.apiPort, { rooms: ['bad'], event: 'tick', data: 2 });
+    await sleep(200);
+    s.connect();
+    await connected(s);
+    assert.equal(s.recovered, true);
+    assert.equal(s.id, id);
+    await eventually(() => got.length === 3, 3000, 'the replay of the two good entries');
+    assert.deepEqual(got.map((a) => a[0]), [0, 1, 2]);
+
+    // a session key holding something else than a session
+    const t = connect(url, { transports: ['websocket'], reconnection: false });
+    await connected(t);
+    await emitAck(t, 'subscribe', 'bad');
+    await apiPost(node.apiPort, { rooms: ['bad'], event: 'tick', data: 3 });
+    await sleep(200);
+    const tid = t.id;
+    t.io.engine.close();
+    await eventually(() => !t.connected, 3000, 'the disconnect');
+    // the node has seen it go and kept its session: what follows replaces that
+    await eventually(async () => {
+      const v = await cli.get(`socket.io-session#${t._pid}`);
+      return v && (await cli.pTTL(`socket.io-session#${t._pid}`)) <= 120000 &&
+        JSON.parse((await apiGet(node.apiPort, '/health')).body).sockets === 1;
+    }, 5000, 'the session kept after the disconnect');
+    for (const v of ['not json', '[]', '{"nsp":"/","sid":1,"rooms":"x"}', '{"nsp":"/"}']) {
+      await cli.set(`socket.io-session#${t._pid}`, v);
+      const u = connect(url, { transports: ['websocket'], reconnection: false, auth: { pid: t._pid, offset: t._lastOffset } });
+      await connected(u);
+      assert.notEqual(u.id, tid, `restored from ${v}`);
+      u.close();
+    }
+    assert.ok(isAlive(node), node.stderr());
+  });
+});
