@@ -391,8 +391,6 @@ static const redisReply *entry_payload(const redisReply *e, const char **id)
     return NULL;
 }
 
-/* One entry: for a restore, kept when the session would have received it;
- * for a gap fill, delivered when a local member would. -1: out of memory. */
 /* The broadcast of a stream entry of the walk's namespace: 0, or -1 to skip
  * it. *id is the entry's id either way when it has one. */
 static int entry_broadcast(walk *w, const redisReply *e, const char **id, adapter_broadcast *b)
@@ -412,6 +410,8 @@ static int entry_broadcast(walk *w, const redisReply *e, const char **id, adapte
     return p && adapter_broadcast_decode((const uint8_t *)p->str, p->len, &a->limits, b) == 0 ? 0 : -1;
 }
 
+/* One entry: for a restore, kept when the session would have received it;
+ * for a gap fill, delivered when a local member would. -1: out of memory. */
 static int walk_entry(walk *w, const redisReply *e, const char **id)
 {
     redis_adapter *a = w->r->a;
