@@ -97,6 +97,33 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
 
 /* ---- barriers: subscriptions confirmed ------------------------------------- */
 
+#define HELD_MAX 100000 /* past this a gap is given up: what waits goes on */
+
+/* The subscriber is away: once it is back, what it receives waits for the
+ * history to give what it missed first, so that nothing overtakes the gap. */
+static void hold_for_gap(redis_adapter *a)
+{
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (a->recovery && !a->streams && hashmap_next(&a->nsps, &it, &k, &klen, &v)) {
+        nsp_state *ns = v;
+        if (ns->hwm[0] && !ns->gap_hold) { /* nothing delivered yet: no gap to fill */
+            ns->gap_hold = 1;
+            ns->holds++;
+        }
+    }
+}
+
+void redis_adapter_gap_filled(redis_adapter *a, nsp_state *ns)
+{
+    if (!ns->gap_hold)
+        return;
+    ns->gap_hold = 0;
+    ns->holds--;
+    redis_adapter_release_held(a, ns);
+}
+
 /* After the subscriber was away, the history gives what it missed: once the
  * subscriptions are renewed and the publisher (which reads it) is up. */
 static void fill_gap(redis_adapter *a)
@@ -187,6 +214,7 @@ static void on_down(redis_conn *c, const char *why, void *ctx)
     if (c == a->sub) {
         a->subs_ready = 0;
         a->gap_pending = 1;
+        hold_for_gap(a);
     } else
         redis_outbox_set_open(a->outbox, 0);
 }
@@ -245,6 +273,7 @@ static void drop_held(nsp_state *ns)
         free(h);
     }
     ns->held_tail = NULL;
+    ns->n_held = 0;
 }
 
 /* In the history's order, once: what is at or before the newest offset
@@ -279,6 +308,8 @@ void redis_adapter_forward(redis_adapter *a, nsp_state *ns, broadcast_msg *m)
     else
         ns->held = h;
     ns->held_tail = h;
+    if (++ns->n_held > HELD_MAX) /* the history is not coming: the gap stays one */
+        redis_adapter_gap_filled(a, ns);
 }
 
 void redis_adapter_release_held(redis_adapter *a, nsp_state *ns)
@@ -288,6 +319,7 @@ void redis_adapter_release_held(redis_adapter *a, nsp_state *ns)
         ns->held = h->next;
         if (!ns->held)
             ns->held_tail = NULL;
+        ns->n_held--;
         redis_adapter_push_ordered(a, ns, h->msg);
         free(h);
     }
@@ -310,9 +342,10 @@ static void free_nsp_state(nsp_state *ns)
 /* An empty dynamic namespace was freed on the edge: leave its channels. */
 static void namespace_gone(redis_adapter *a, const char *name)
 {
-    nsp_state *ns = hashmap_remove(&a->nsps, name, strlen(name));
-    if (!ns)
+    nsp_state *ns = hashmap_get(&a->nsps, name, strlen(name));
+    if (!ns || ns->holds) /* a walk of its history still refers to it: kept */
         return;
+    hashmap_remove(&a->nsps, name, strlen(name));
     if (redis_conn_is_up(a->sub)) {
         const char *argv[5] = {"UNSUBSCRIBE", ns->request_channel, ns->response_channel,
                                ns->own_response, ns->channel};

@@ -34,6 +34,10 @@ typedef struct nsp_state {
     char hwm[OFFSET_MAX];
     unsigned holds;
     held_msg *held, *held_tail;
+    size_t n_held;
+    /* the subscriber was away: what it receives once back waits until the
+     * history has given what it missed (one of `holds`) */
+    int gap_hold;
 } nsp_state;
 
 /* A room subscribed for a restore before the edge has a member in it; if
@@ -108,6 +112,8 @@ void redis_adapter_sweep_provisional(redis_adapter *a, uint64_t now_ms, uint64_t
 
 /* A gap fill failed (the publisher went away): it runs again later. */
 void redis_adapter_gap_failed(redis_adapter *a);
+/* A namespace's gap is filled: what waited for it goes to the edge. */
+void redis_adapter_gap_filled(redis_adapter *a, nsp_state *ns);
 
 /* redis_recovery.c */
 redis_recovery *redis_recovery_new(redis_adapter *a, uint32_t window_ms);

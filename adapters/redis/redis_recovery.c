@@ -353,12 +353,15 @@ static void walk_end(walk *w, int ok)
 {
     nsp_state *ns = w->ns;
     redis_adapter *a = w->r->a;
+    int gap_filled = !w->restore && ok;
     if (w->restore)
         answer_restore(w->r, ns->name, w->token, ok ? w : NULL);
     else if (!ok)
-        redis_adapter_gap_failed(a);
+        redis_adapter_gap_failed(a); /* still held: the next try fills it */
     walk_free(w);
     ns->holds--;
+    if (gap_filled)
+        redis_adapter_gap_filled(a, ns);
     redis_adapter_release_held(a, ns); /* after the answer: the edge has joined */
 }
 
