@@ -485,8 +485,8 @@ static void room_changed(redis_adapter *a, const room_msg *m)
 /* A broadcast is an event (binary or not: the attachments decide); Node's
  * adapter and the emitter publish nothing else, so other packet types are
  * counted invalid rather than forwarded to clients. */
-broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
-                                      const char *offset)
+sio_outpacket *redis_adapter_encode(const nsp_state *ns, const adapter_broadcast *b,
+                                   const char *offset)
 {
     if (b->packet.type != SIO_EVENT && b->packet.type != SIO_BINARY_EVENT)
         return NULL;
@@ -502,6 +502,13 @@ broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const ada
     sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, b->packet.id,
                                             with ? with : b->packet.data, bins, n_bins);
     json_decref(with);
+    return p;
+}
+
+broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
+                                      const char *offset)
+{
+    sio_outpacket *p = redis_adapter_encode(ns, b, offset);
     broadcast_msg *m = p ? broadcast_msg_new(ns->name, (const char *const *)b->rooms, b->n_rooms,
                                              (const char *const *)b->except, b->n_except,
                                              b->flags.is_volatile, p)

@@ -84,8 +84,11 @@ struct redis_adapter {
 /* redis_adapter.c */
 /* Pushes a broadcast from Redis to the edge, or holds it (recovery). */
 void redis_adapter_forward(redis_adapter *a, nsp_state *ns, broadcast_msg *m);
-/* Encodes a decoded broadcast (with `offset` as its last argument when not
- * NULL) into a message for the edge; NULL when not an event or out of memory. */
+/* Encodes a decoded broadcast into Socket.IO frames for `ns`, with `offset`
+ * as its last argument when not NULL; NULL when not an event or out of memory. */
+sio_outpacket *redis_adapter_encode(const nsp_state *ns, const adapter_broadcast *b,
+                                   const char *offset);
+/* The same wrapped in a message for the edge (rooms, except, receipt time). */
 broadcast_msg *redis_adapter_edge_msg(redis_adapter *a, nsp_state *ns, const adapter_broadcast *b,
                                       const char *offset);
 /* Delivers a decoded broadcast from Redis; `offset` (NULL: none) becomes its

@@ -424,11 +424,9 @@ static int walk_entry(walk *w, const redisReply *e, const char **id)
     int rc = 0;
     if (w->restore && session_included(w->rooms, w->n_rooms, (const char *const *)b.rooms, b.n_rooms,
                                        (const char *const *)b.except, b.n_except)) {
-        broadcast_msg *m = redis_adapter_edge_msg(a, w->ns, &b, *id);
-        if (m && add_missed(w, sio_outpacket_ref(m->packet)))
-            rc = -1, sio_outpacket_unref(m->packet);
-        if (m)
-            cluster_msg_unref(&m->hdr);
+        sio_outpacket *p = redis_adapter_encode(w->ns, &b, *id);
+        if (p && add_missed(w, p))
+            rc = -1, sio_outpacket_unref(p);
     } else if (!w->restore && redis_adapter_wants(w->ns, &b)) {
         broadcast_msg *m = redis_adapter_edge_msg(a, w->ns, &b, *id);
         if (m)
