@@ -624,8 +624,11 @@ describe('recovery in Redis (pubsub): a node whose subscriber comes back before 
     await sleep(300);
     const before = new Set((await conns()).map((c) => c.id));
     b = await startSioServer({ env: { REDIS_URL: url, NODE_ID: 'gap-b' } });
-    await eventually(async () => (await conns()).filter((c) => !before.has(c.id)).length === 2, 5000, "B's two connections");
-    bConns = (await conns()).filter((c) => !before.has(c.id));
+    // both of B's connections, the subscriber's SUBSCRIBE done (it may be open a moment before)
+    await eventually(async () => {
+      bConns = (await conns()).filter((c) => !before.has(c.id));
+      return bConns.length === 2 && bConns.some((c) => c.sub > 0) && bConns.some((c) => c.sub === 0);
+    }, 5000, "B's two connections, one subscribed");
   });
 
   after(async function () {
