@@ -1371,6 +1371,62 @@ char *adapter_cluster_broadcast_json(const adapter_broadcast *b)
     return text;
 }
 
+/* ------------------------------------------------------- sharded-adapter form */
+
+static int json_message(const uint8_t *msg, size_t len, const adapter_limits *lim, json_t **out)
+{
+    json_t *v = parse_json(msg, len);
+    int rc = !json_is_object(v) ? AM_ERR_FORMAT : json_within(v, lim, 0);
+    if (rc) {
+        json_decref(v);
+        return rc;
+    }
+    *out = v;
+    return AM_OK;
+}
+
+int adapter_cluster_message_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
+                                   json_t **out, adapter_bin **bins, size_t *n_bins)
+{
+    lim = limits_or_default(lim);
+    *out = NULL;
+    if (len == 0 || len > lim->max_string)
+        return len ? AM_ERR_LIMIT : AM_ERR_FORMAT;
+    int rc = msg[0] == '{' ? json_message(msg, len, lim, out)
+                           : adapter_value_decode(msg, len, lim, out, bins, n_bins);
+    if (rc == AM_OK && !json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        rc = AM_ERR_FORMAT;
+    }
+    return rc;
+}
+
+int adapter_cluster_broadcast_from_json(const json_t *data, adapter_bin *bins, size_t n_bins,
+                                        const adapter_limits *lim, adapter_broadcast *out)
+{
+    lim = limits_or_default(lim);
+    broadcast_init(out);
+    int rc = n_bins > lim->max_bins ? AM_ERR_LIMIT : cluster_json_fields(data, lim, out);
+    out->packet.bins = bins;
+    out->packet.n_bins = n_bins;
+    if (rc)
+        adapter_broadcast_clear(out);
+    return rc;
+}
+
+int adapter_cluster_message_broadcast_encode(const char *uid, const char *nsp,
+                                             const adapter_broadcast *b, bytebuf *out)
+{
+    writer w;
+    size_t mark = out->len;
+    writer_init(&w, out, b->packet.bins, b->packet.n_bins);
+    int rc = msgpack_pack_map(&w.pk, 4) || put_cstr(&w, "uid") || put_cstr(&w, uid) ||
+             put_cstr(&w, "nsp") || put_cstr(&w, nsp) || put_cstr(&w, "type") ||
+             msgpack_pack_int(&w.pk, 3) || put_cstr(&w, "data") || put_cluster_broadcast(&w, b);
+    return finish(out, mark, rc ? -1 : 0);
+}
+
 int adapter_value_encode(const json_t *v, const adapter_bin *bins, size_t n_bins, bytebuf *out)
 {
     writer w;

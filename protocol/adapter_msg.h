@@ -137,6 +137,19 @@ int adapter_cluster_broadcast_decode_json(const char *text, size_t len, const ad
                                           adapter_broadcast *out);
 int adapter_cluster_broadcast_encode(const adapter_broadcast *b, bytebuf *out);
 char *adapter_cluster_broadcast_json(const adapter_broadcast *b); /* malloc'd, or NULL */
+/* A whole ClusterAdapter message {uid, nsp, type, data} as the sharded adapter
+ * of @socket.io/redis-adapter 8.2+ publishes it (createShardedAdapter): JSON
+ * text when the first byte is '{', else msgpack. Binaries become placeholders
+ * naming *bins (owned copies, appended). 0, or < 0 leaving nothing to free. */
+int adapter_cluster_message_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
+                                   json_t **out, adapter_bin **bins, size_t *n_bins);
+/* The `data` {packet, opts} of such a BROADCAST (type 3, no requestId) as a
+ * broadcast; takes ownership of `bins` whatever happens. */
+int adapter_cluster_broadcast_from_json(const json_t *data, adapter_bin *bins, size_t n_bins,
+                                        const adapter_limits *lim, adapter_broadcast *out);
+/* Appends the msgpack message {uid, nsp, type: 3, data: {packet, opts}}. */
+int adapter_cluster_message_broadcast_encode(const char *uid, const char *nsp,
+                                             const adapter_broadcast *b, bytebuf *out);
 /* A JSON value as msgpack, placeholders becoming bins[num] as bin (a stored
  * session, a cluster-adapter message). */
 int adapter_value_encode(const json_t *v, const adapter_bin *bins, size_t n_bins, bytebuf *out);

@@ -101,7 +101,9 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
                                    cfg->redis_sni, cfg->redis_pattern_mode,
                                    cfg->recovery_window_ms, cfg->redis_buffer_max_messages,
                                    cfg->redis_buffer_max_bytes, cfg->redis_streams,
-                                   cfg->redis_stream_maxlen};
+                                   cfg->redis_stream_maxlen, cfg->redis_sharded,
+                                   cfg->redis_sharded_mode, cfg->redis_cluster,
+                                   cfg->redis_cluster_seeds};
         if (!(c->redis = redis_adapter_new(c->base, &rc, to_edge, &err))) {
             json_t *f = json_pack("{ss}", "error", err ? err : "cannot start");
             log_json(LOG_ERROR, "REDIS_URL refused", f);

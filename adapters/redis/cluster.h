@@ -37,6 +37,10 @@ typedef struct cluster_config {
     size_t redis_buffer_max_bytes;
     int redis_streams;              /* REDIS_ADAPTER=streams */
     size_t redis_stream_maxlen;
+    int redis_sharded;              /* REDIS_ADAPTER=sharded */
+    int redis_sharded_mode;         /* 0 dynamic, 1 static, 2 dynamic-private */
+    int redis_cluster;              /* REDIS_CLUSTER */
+    const char *redis_cluster_seeds;
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

@@ -1,4 +1,5 @@
 #include "redis_adapter_internal.h"
+#include "redis_sharded.h"
 #include "redis_streams.h"
 
 #include <errno.h>
@@ -56,6 +57,10 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
 {
     const char *argv[5] = {"SUBSCRIBE", ns->request_channel, ns->response_channel,
                            ns->own_response, ns->channel};
+    if (a->sharded) {
+        redis_sharded_namespace(a->sharded, ns, 1);
+        return;
+    }
     if (!redis_conn_is_up(a->sub))
         return;
     if (a->streams) { /* broadcasts are in the stream; ephemeral messages on these */
@@ -166,8 +171,30 @@ static void subs_confirmed(redis_adapter *a)
 }
 
 /* Everything subscribed so far must be confirmed before the edge hears back. */
+typedef struct token_barrier {
+    redis_adapter *a;
+    uint64_t token;
+} token_barrier;
+
+static void token_barrier_done(void *ud)
+{
+    token_barrier *t = ud;
+    barrier_reply(t->a, t->token);
+    free(t);
+}
+
 static void add_barrier(redis_adapter *a, uint64_t token, void (*fn)(void *ud), void *ud)
 {
+    if (a->sharded) {
+        token_barrier *t = fn ? NULL : malloc(sizeof(*t));
+        if (t)
+            *t = (token_barrier){a, token};
+        if (fn || t)
+            redis_sharded_barrier(a->sharded, fn ? fn : token_barrier_done, fn ? ud : t);
+        else
+            barrier_reply(a, token);
+        return;
+    }
     barrier *b = malloc(sizeof(*b));
     if (!b) {
         if (fn)
@@ -346,6 +373,8 @@ static void namespace_gone(redis_adapter *a, const char *name)
     if (!ns || ns->holds) /* a walk of its history still refers to it: kept */
         return;
     hashmap_remove(&a->nsps, name, strlen(name));
+    if (a->sharded)
+        redis_sharded_namespace(a->sharded, ns, 0);
     if (redis_conn_is_up(a->sub)) {
         const char *argv[5] = {"UNSUBSCRIBE", ns->request_channel, ns->response_channel,
                                ns->own_response, ns->channel};
@@ -438,7 +467,9 @@ void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *c
         if (!add_room(ns, rooms[i]))
             continue;
         add_provisional(a, ns, rooms[i]);
-        if (a->pattern_mode || a->streams)
+        if (a->sharded)
+            redis_sharded_room(a->sharded, ns, rooms[i], 1);
+        if (a->pattern_mode || a->streams || a->sharded)
             continue;
         char *channel = room_channel(ns, rooms[i]);
         if (channel)
@@ -454,8 +485,10 @@ static void room_gone(redis_adapter *a, nsp_state *ns, const char *room)
     char *name = hashmap_remove(&ns->rooms, room, strlen(room));
     if (!name)
         return;
+    if (a->sharded)
+        redis_sharded_room(a->sharded, ns, room, 0);
     free(name);
-    char *channel = a->pattern_mode || a->streams ? NULL : room_channel(ns, room);
+    char *channel = a->pattern_mode || a->streams || a->sharded ? NULL : room_channel(ns, room);
     if (channel)
         subscribe_one(a, "UNSUBSCRIBE", channel);
     free(channel);
@@ -474,6 +507,10 @@ static void room_changed(redis_adapter *a, const room_msg *m)
     }
     if (!add_room(ns, m->room) || a->pattern_mode || a->streams)
         return;
+    if (a->sharded) {
+        redis_sharded_room(a->sharded, ns, m->room, 1);
+        return;
+    }
     char *channel = room_channel(ns, m->room);
     if (channel)
         subscribe_one(a, "SUBSCRIBE", channel);
@@ -748,9 +785,10 @@ static int publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast 
     b->uid = a->uid;
     b->offset = recoverable ? SIO_UNCONST(char *, "") : NULL;
     int rc = -EINVAL;
-    if (a->streams) {
+    if (a->streams || a->sharded) {
         b->offset = NULL;
-        rc = redis_streams_publish(a->streams, ns->name, b);
+        rc = a->streams ? redis_streams_publish(a->streams, ns->name, b)
+                        : redis_sharded_publish(a->sharded, ns, b);
     } else if (adapter_broadcast_encode(b, &out) == 0) {
         char *channel = b->n_rooms == 1 ? room_channel(ns, b->rooms[0]) : NULL;
         const char *ch = channel ? channel : ns->channel;
@@ -829,8 +867,11 @@ int redis_adapter_publish_json(redis_adapter *a, const char *nsp, const char *co
 /* The edge's answer to another node's request, in the Node adapter's form. */
 static void publish_reply(redis_adapter *a, const reply_msg *m)
 {
-    if (a->streams) {
-        redis_streams_reply(a->streams, m);
+    if (a->streams || a->sharded) {
+        if (a->streams)
+            redis_streams_reply(a->streams, m);
+        else
+            redis_sharded_reply(a->sharded, m);
         return;
     }
     nsp_state *ns = namespace_state(a, m->nsp);
@@ -878,6 +919,65 @@ void redis_adapter_on_edge(redis_adapter *a, cluster_msg *m)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
+static int conn_send(void *ctx, redis_reply_fn fn, void *ud, int argc, const char **argv,
+                     const size_t *lens)
+{
+    return redis_conn_command(ctx, fn, ud, argc, argv, lens);
+}
+
+static int cluster_send(void *ctx, redis_reply_fn fn, void *ud, int argc, const char **argv,
+                        const size_t *lens)
+{
+    return redis_cluster_command(ctx, fn, ud, argc, argv, lens);
+}
+
+/* REDIS_URL's endpoint, then each "host:port" of `seeds` with its
+ * credentials and TLS. The count, or 0 (with err) on a bad seed. */
+static size_t seed_list(const redis_endpoint *ep, const char *seeds, redis_endpoint *out, size_t max,
+                        char *err, size_t err_len)
+{
+    size_t n = 0;
+    out[n++] = *ep;
+    for (const char *p = seeds; p && *p && n < max;) {
+        size_t len = strcspn(p, ",");
+        char item[300];
+        const char *colon = NULL;
+        for (size_t i = 0; i < len; i++)
+            colon = p[i] == ':' ? p + i : colon;
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+        if (!colon || colon == p || port < 1 || port > 65535 || (size_t)(colon - p) >= sizeof item) {
+            snprintf(err, err_len, "REDIS_CLUSTER_SEEDS: \"%.*s\" is not host:port", (int)len, p);
+            return 0;
+        }
+        memcpy(item, p, (size_t)(colon - p));
+        item[colon - p] = 0;
+        out[n] = *ep;
+        out[n].host = strdup(item);
+        out[n++].port = (int)port;
+        p += len + (p[len] == ',');
+    }
+    return n;
+}
+
+/* REDIS_ADAPTER=sharded: no subscriber or publisher of its own; the router
+ * (one Redis, or a cluster's primaries) carries everything. */
+static const char *start_sharded(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep,
+                                 size_t max_messages, size_t max_bytes)
+{
+    static char err[256];
+    redis_endpoint seeds[64];
+    size_t n = seed_list(ep, cfg->cluster_seeds, seeds, 64, err, sizeof err);
+    redis_cluster_config cc = {seeds, n, cfg->cluster_mode, 0};
+    a->sharded = n ? redis_sharded_new(a, &cc, (sharded_mode)cfg->sharded_mode) : NULL;
+    for (size_t i = 1; i < n; i++)
+        free(seeds[i].host);
+    if (!n)
+        return err;
+    redis_sender to_cluster = {cluster_send, a->sharded ? redis_sharded_cluster(a->sharded) : NULL};
+    a->outbox = a->sharded ? redis_outbox_new(&to_cluster, max_messages, max_bytes) : NULL;
+    return a->outbox ? NULL : "cannot create Redis connections";
+}
+
 redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_config *cfg,
                                  mailbox *to_edge, const char **err)
 {
@@ -902,19 +1002,31 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     a->base = base;
     a->to_edge = to_edge;
     a->prefix = strdup(cfg->prefix ? cfg->prefix : "socket.io");
-    a->pattern_mode = cfg->pattern_mode;
+    a->pattern_mode = cfg->pattern_mode && !cfg->sharded;
     a->limits = (adapter_limits){1024, 64, 64, 16u << 20};
     a->next_ack_id = CLUSTER_ACK_ID_BASE;
     hashmap_init(&a->nsps);
+    size_t max_messages = cfg->buffer_max_messages ? cfg->buffer_max_messages : 10000;
+    size_t max_bytes = cfg->buffer_max_bytes ? cfg->buffer_max_bytes : (16u << 20);
+    if (cfg->sharded || cfg->cluster_mode) {
+        const char *e = cfg->sharded ? start_sharded(a, cfg, &ep, max_messages, max_bytes)
+                                     : "REDIS_CLUSTER=true needs REDIS_ADAPTER=sharded";
+        redis_endpoint_free(&ep);
+        if (e) {
+            redis_adapter_free(a);
+            *err = e;
+            return NULL;
+        }
+        return a;
+    }
     redis_conn_callbacks sub_cb = {.on_up = on_sub_up, .on_down = on_down, .on_push = on_push, .ctx = a};
     redis_conn_callbacks pub_cb = {.on_up = on_pub_up, .on_down = on_down, .ctx = a};
     a->sub = redis_conn_new(base, &ep, &sub_cb, "sub", 1000, 3000);
     a->pub = redis_conn_new(base, &ep, &pub_cb, "pub", 1000, 3000);
     a->streams = cfg->streams && a->pub ? redis_streams_new(a, &ep, cfg->stream_maxlen) : NULL;
     redis_endpoint_free(&ep);
-    a->outbox = a->pub ? redis_outbox_new(a->pub, cfg->buffer_max_messages ? cfg->buffer_max_messages : 10000,
-                                          cfg->buffer_max_bytes ? cfg->buffer_max_bytes : (16u << 20))
-                       : NULL;
+    redis_sender to_pub = {conn_send, a->pub};
+    a->outbox = a->pub ? redis_outbox_new(&to_pub, max_messages, max_bytes) : NULL;
     if (cfg->recovery_window_ms && a->pub)
         a->recovery = redis_recovery_new(a, cfg->recovery_window_ms);
     if (!a->sub || !a->pub || !a->prefix || !a->outbox ||
@@ -937,6 +1049,7 @@ void redis_adapter_free(redis_adapter *a)
         redis_conn_free(a->pub);
     redis_recovery_free(a->recovery);
     redis_streams_free(a->streams);
+    redis_sharded_free(a->sharded); /* before the outbox: its answers refer to it */
     redis_outbox_free(a->outbox);
     while (a->barriers) {
         barrier *b = a->barriers;
@@ -960,6 +1073,8 @@ void redis_adapter_free(redis_adapter *a)
 
 int redis_adapter_is_up(const redis_adapter *a)
 {
+    if (a->sharded)
+        return redis_sharded_is_up(a->sharded);
     return redis_conn_is_up(a->sub) && redis_conn_is_up(a->pub) &&
            (!a->streams || redis_streams_is_up(a->streams));
 }
@@ -971,6 +1086,11 @@ const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a)
 
 uint64_t redis_adapter_reconnects(const redis_adapter *a)
 {
+    if (a->sharded) {
+        const redis_cluster_stats *st = redis_cluster_get_stats(redis_sharded_cluster(a->sharded));
+        size_t conns = redis_cluster_primaries(redis_sharded_cluster(a->sharded));
+        return st->connects > conns ? st->connects - conns : 0;
+    }
     uint64_t n = redis_conn_get_stats(a->sub)->connects + redis_conn_get_stats(a->pub)->connects;
     return n > 2 ? n - 2 : 0;
 }
@@ -992,6 +1112,10 @@ nsp_state *redis_adapter_namespace(redis_adapter *a, const char *name)
 
 int redis_adapter_settled(const redis_adapter *a)
 {
+    if (a->sharded)
+        return !redis_sharded_is_up(a->sharded) ||
+               (redis_outbox_depth(a->outbox) == 0 &&
+                redis_cluster_inflight(redis_sharded_cluster(a->sharded)) == 0);
     return !redis_conn_is_up(a->pub) ||
            (redis_outbox_depth(a->outbox) == 0 && redis_conn_inflight(a->pub) == 0);
 }

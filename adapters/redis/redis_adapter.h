@@ -35,6 +35,10 @@ typedef struct redis_adapter_config {
     size_t buffer_max_bytes;     /* their bytes (0: 16 MiB) */
     int streams;                 /* REDIS_ADAPTER=streams (redis_streams.h) */
     size_t stream_maxlen;        /* its stream's bound (0: 10000) */
+    int sharded;                 /* REDIS_ADAPTER=sharded (redis_sharded.h) */
+    int sharded_mode;            /* sharded_mode: 0 dynamic, 1 static, 2 dynamic-private */
+    int cluster_mode;            /* REDIS_CLUSTER: a Redis Cluster (sharded only) */
+    const char *cluster_seeds;   /* more seeds, "host:port,..." (NULL: none) */
 } redis_adapter_config;
 
 typedef struct redis_adapter_stats {

@@ -17,6 +17,7 @@
 typedef struct held_msg held_msg;
 typedef struct redis_recovery redis_recovery;
 typedef struct redis_streams redis_streams;
+typedef struct redis_sharded redis_sharded;
 
 typedef struct nsp_state {
     char *name;
@@ -79,6 +80,7 @@ struct redis_adapter {
     provisional_room *provisional;
     redis_recovery *recovery; /* NULL: recovery off */
     redis_streams *streams;   /* REDIS_ADAPTER=streams; NULL: classic pub/sub */
+    redis_sharded *sharded;   /* REDIS_ADAPTER=sharded: no sub/pub, its own router */
 };
 
 /* redis_adapter.c */

@@ -4,26 +4,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { C_WAITING, C_INFLIGHT, C_DONE };
+
 /* One command: argv and lengths point into the same allocation. */
 typedef struct command {
     struct command *next;
-    int argc;
+    redis_outbox *o;
+    int argc, state;
     size_t bytes;
     const char **argv;
     size_t *lens;
 } command;
 
 struct redis_outbox {
-    redis_conn *conn;
+    redis_sender sender;
     size_t max_commands, max_bytes;
-    command *head, *tail;   /* [head, unsent) in flight, [unsent, tail] waiting */
-    command *unsent;
+    command *head, *tail;   /* in order; answered ones leave from the head */
+    command *next_send;     /* where sending goes on (none before it waits) */
+    int rescan;             /* a command in flight was lost: look from the head */
     size_t count, bytes;
     int open;
     redis_outbox_stats stats;
 };
 
-static command *command_new(int argc, const char **argv, const size_t *lens)
+static command *command_new(redis_outbox *o, int argc, const char **argv, const size_t *lens)
 {
     size_t bytes = 0;
     for (int i = 0; i < argc; i++)
@@ -32,10 +36,7 @@ static command *command_new(int argc, const char **argv, const size_t *lens)
     command *c = malloc(size);
     if (!c)
         return NULL;
-    c->next = NULL;
-    c->argc = argc;
-    c->bytes = size;
-    c->argv = (const char **)(c + 1);
+    *c = (command){NULL, o, argc, C_WAITING, size, (const char **)(c + 1), NULL};
     c->lens = (size_t *)(c->argv + argc);
     char *p = (char *)(c->lens + argc);
     for (int i = 0; i < argc; i++) {
@@ -47,61 +48,61 @@ static command *command_new(int argc, const char **argv, const size_t *lens)
     return c;
 }
 
-static void pop_head(redis_outbox *o)
+/* Answered commands leave from the head, in order. */
+static void pop_answered(redis_outbox *o)
 {
-    command *c = o->head;
-    o->head = c->next;
-    if (!o->head)
-        o->tail = NULL;
-    if (o->unsent == c)
-        o->unsent = o->head;
-    o->count--;
-    o->bytes -= c->bytes;
-    free(c);
+    while (o->head && o->head->state == C_DONE) {
+        command *c = o->head;
+        o->head = c->next;
+        if (!o->head)
+            o->tail = NULL;
+        if (o->next_send == c)
+            o->next_send = o->head;
+        o->count--;
+        o->bytes -= c->bytes;
+        free(c);
+    }
 }
 
 static void send_waiting(redis_outbox *o);
 
-/* The connection was lost: what was in flight goes again, in order. */
-static void lost(redis_outbox *o)
-{
-    for (command *c = o->head; c && c != o->unsent; c = c->next)
-        o->stats.resent++;
-    o->unsent = o->head;
-}
-
-/* Replies come in the order of the commands: each answers the head. When the
- * connection is lost, every command in flight gets NULL: the first marks them
- * all for sending again, the others then find nothing in flight. */
+/* Each command's own answer. NULL: its connection was lost; it goes again,
+ * in its place, once the outbox is open (or the next answer comes). */
 static void on_reply(redis_conn *conn, redisReply *reply, void *ud)
 {
-    redis_outbox *o = ud;
-    if (!o->head || o->head == o->unsent)
+    command *c = ud;
+    redis_outbox *o = c->o;
+    if (c->state != C_INFLIGHT)
         return;
     if (!reply) {
-        lost(o);
+        c->state = C_WAITING;
+        o->stats.resent++;
+        o->rescan = 1;
         return;
     }
+    c->state = C_DONE;
     if (reply->type == REDIS_REPLY_ERROR)
         o->stats.failed++;
     else
         o->stats.sent++;
-    pop_head(o);
+    pop_answered(o);
     send_waiting(o);
 }
 
 static void send_waiting(redis_outbox *o)
 {
-    while (o->open && o->unsent) {
-        command *c = o->unsent;
-        if (redis_conn_command(o->conn, on_reply, o, c->argc, c->argv, c->lens)) {
-            if (redis_conn_is_up(o->conn))
-                return; /* its output is full: the next reply sends more */
-            lost(o); /* down: nothing more goes until it is open again */
-            o->open = 0;
-            return;
+    if (o->rescan && o->open) {
+        o->rescan = 0;
+        o->next_send = o->head;
+    }
+    while (o->open && o->next_send) {
+        command *c = o->next_send;
+        if (c->state == C_WAITING) {
+            if (o->sender.command(o->sender.ctx, on_reply, c, c->argc, c->argv, c->lens))
+                return; /* down or its output full: the next answer or opening sends more */
+            c->state = C_INFLIGHT;
         }
-        o->unsent = c->next;
+        o->next_send = c->next;
     }
 }
 
@@ -112,7 +113,7 @@ int redis_outbox_has_room(const redis_outbox *o, size_t bytes)
 
 int redis_outbox_push(redis_outbox *o, int argc, const char **argv, const size_t *lens)
 {
-    command *c = command_new(argc, argv, lens);
+    command *c = command_new(o, argc, argv, lens);
     if (!c)
         return -ENOMEM;
     if (!redis_outbox_has_room(o, c->bytes)) {
@@ -125,8 +126,8 @@ int redis_outbox_push(redis_outbox *o, int argc, const char **argv, const size_t
     else
         o->head = c;
     o->tail = c;
-    if (!o->unsent)
-        o->unsent = c;
+    if (!o->next_send)
+        o->next_send = c;
     o->count++;
     o->bytes += c->bytes;
     send_waiting(o);
@@ -139,12 +140,12 @@ void redis_outbox_set_open(redis_outbox *o, int open)
     send_waiting(o);
 }
 
-redis_outbox *redis_outbox_new(redis_conn *conn, size_t max_commands, size_t max_bytes)
+redis_outbox *redis_outbox_new(const redis_sender *sender, size_t max_commands, size_t max_bytes)
 {
     redis_outbox *o = calloc(1, sizeof(*o));
     if (!o)
         return NULL;
-    o->conn = conn;
+    o->sender = *sender;
     o->max_commands = max_commands;
     o->max_bytes = max_bytes;
     return o;
@@ -154,8 +155,11 @@ void redis_outbox_free(redis_outbox *o)
 {
     if (!o)
         return;
-    while (o->head)
-        pop_head(o);
+    while (o->head) {
+        command *c = o->head;
+        o->head = c->next;
+        free(c);
+    }
     free(o);
 }
 

@@ -135,6 +135,12 @@ static void test_hooks_start(app *a)
 }
 #endif
 
+/* REDIS_SHARDED_SUBSCRIPTION_MODE as the adapter numbers it. */
+static int sharded_mode(const char *mode)
+{
+    return !mode || strcmp(mode, "dynamic") == 0 ? 0 : strcmp(mode, "static") == 0 ? 1 : 2;
+}
+
 static int start(app *a)
 {
     const char *why = NULL, *variable = NULL;
@@ -178,7 +184,14 @@ static int start(app *a)
         .redis_buffer_max_bytes = a->cfg.redis_buffer_max_bytes,
         .redis_streams = a->cfg.redis_adapter && strcmp(a->cfg.redis_adapter, "streams") == 0,
         .redis_stream_maxlen = a->cfg.redis_stream_maxlen,
+        .redis_sharded = a->cfg.redis_adapter && strcmp(a->cfg.redis_adapter, "sharded") == 0,
+        .redis_sharded_mode = sharded_mode(a->cfg.redis_sharded_mode),
+        .redis_cluster = a->cfg.redis_cluster,
+        .redis_cluster_seeds = a->cfg.redis_cluster_seeds,
     };
+    if (a->cfg.recovery_unavailable)
+        log_write(LOG_WARN, "connection state recovery is off: REDIS_ADAPTER=sharded has no history to "
+                            "recover from (see docs/DEPLOY.md)", NULL);
     a->cluster = a->bridge ? cluster_start(&cc, cluster_bridge_inbox(a->bridge), &a->stats) : NULL;
     if (!a->cluster)
         return 1;

@@ -107,7 +107,8 @@ static const char *item_transport(const char *item)
 /* ---- the variables --------------------------------------------------------- */
 
 static const char *const SUBSCRIBE_MODES[] = {"rooms", "pattern", NULL};
-static const char *const REDIS_ADAPTERS[] = {"pubsub", "streams", NULL};
+static const char *const REDIS_ADAPTERS[] = {"pubsub", "sharded", "streams", NULL};
+static const char *const SHARDED_MODES[] = {"dynamic", "static", "dynamic-private", NULL};
 static const char *const LOG_LEVELS[] = {"debug", "info", "warn", "error", NULL};
 
 #define OFF(field) offsetof(gateway_config, field)
@@ -167,7 +168,15 @@ static const var_desc VARS[] = {
      .def = "rooms", .choices = SUBSCRIBE_MODES, .help = "Redis subscriptions: per room or one pattern"},
     {.name = "REDIS_ADAPTER", .kind = K_ENUM, .off = OFF(redis_adapter), .def = "pubsub",
      .choices = REDIS_ADAPTERS,
-     .help = "pubsub (@socket.io/redis-adapter) or streams (@socket.io/redis-streams-adapter)"},
+     .help = "pubsub or sharded (@socket.io/redis-adapter's createAdapter or createShardedAdapter), "
+             "streams (@socket.io/redis-streams-adapter)"},
+    {.name = "REDIS_SHARDED_SUBSCRIPTION_MODE", .kind = K_ENUM, .off = OFF(redis_sharded_mode),
+     .def = "dynamic", .choices = SHARDED_MODES,
+     .help = "sharded: a channel per room (dynamic: not sockets' own rooms), or none (static)"},
+    {.name = "REDIS_CLUSTER", .kind = K_BOOL, .off = OFF(redis_cluster), .def = "false",
+     .help = "REDIS_URL names a node of a Redis Cluster (needs REDIS_ADAPTER=sharded)"},
+    {.name = "REDIS_CLUSTER_SEEDS", .kind = K_CSV, .off = OFF(redis_cluster_seeds), .min = 1,
+     .shown = "(REDIS_URL only)", .help = "more cluster nodes to discover the slot map from: host:port,..."},
     {.name = "REDIS_STREAM_MAXLEN", .kind = K_U32, .off = OFF(redis_stream_maxlen), .def = "10000",
      .min = 1, .max = UINT32_MAX, .help = "streams: entries the stream keeps (XADD MAXLEN ~)"},
     {.name = "REDIS_BUFFER_MAX_MESSAGES", .kind = K_U32, .off = OFF(redis_buffer_max_messages),
@@ -442,6 +451,16 @@ static int cross_check(const gateway_config *c, char *err, size_t n)
         snprintf(err, n, "JWT_SECRET and JWT_PUBLIC_KEY_FILE are mutually exclusive: set one");
         return -1;
     }
+    int sharded = c->redis_adapter && strcmp(c->redis_adapter, "sharded") == 0;
+    if (c->redis_cluster && !sharded) {
+        snprintf(err, n, "REDIS_CLUSTER=true needs REDIS_ADAPTER=sharded (pubsub and streams use one "
+                         "Redis endpoint)");
+        return -1;
+    }
+    if (c->redis_cluster_seeds && !c->redis_cluster) {
+        snprintf(err, n, "REDIS_CLUSTER_SEEDS: only with REDIS_CLUSTER=true");
+        return -1;
+    }
     if (c->api_port == c->port && same_addr(c->bind_addr, c->api_bind_addr)) {
         snprintf(err, n, "API_PORT: must differ from PORT (%d) on the same address", c->port);
         return -1;
@@ -483,6 +502,10 @@ int gateway_config_load(gateway_config *c, const char *(*getenv_fn)(const char *
     if (!c->node_id || cross_check(c, err, err_len) < 0) {
         gateway_config_free(c);
         return -1;
+    }
+    if (c->redis_url && c->recovery_window_ms && strcmp(c->redis_adapter, "sharded") == 0) {
+        c->recovery_window_ms = 0; /* no total order to recover from: see docs/DEPLOY.md */
+        c->recovery_unavailable = 1;
     }
     return 0;
 }

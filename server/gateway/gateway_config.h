@@ -38,7 +38,11 @@ typedef struct gateway_config {
     char *redis_tls_ca_file;         /* REDIS_TLS_CA_FILE */
     char *redis_tls_sni;             /* REDIS_TLS_SNI, default: the URL's host */
     char *redis_subscribe_mode;      /* REDIS_SUBSCRIBE_MODE, "rooms" | "pattern" */
-    char *redis_adapter;             /* REDIS_ADAPTER, "pubsub" | "streams" */
+    char *redis_adapter;             /* REDIS_ADAPTER, "pubsub" | "sharded" | "streams" */
+    char *redis_sharded_mode;        /* REDIS_SHARDED_SUBSCRIPTION_MODE, "dynamic" | "static" | "dynamic-private" */
+    int redis_cluster;               /* REDIS_CLUSTER, 0 */
+    char *redis_cluster_seeds;       /* REDIS_CLUSTER_SEEDS, "host:port,..." */
+    int recovery_unavailable;        /* computed: RECOVERY_WINDOW_MS was set to 0 (sharded) */
     uint32_t redis_stream_maxlen;    /* REDIS_STREAM_MAXLEN, 10000 */
     uint32_t redis_buffer_max_messages; /* REDIS_BUFFER_MAX_MESSAGES, 10000 */
     size_t redis_buffer_max_bytes;   /* REDIS_BUFFER_MAX_BYTES, 16777216 */

@@ -1,0 +1,172 @@
+#include "redis_sharded.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_adapter.h"
+#include "log.h"
+
+#define SOCKET_ID_LEN 20 /* Node's looksLikeASocketId */
+
+struct redis_sharded {
+    redis_adapter *a;
+    redis_cluster *cl;
+    sharded_mode mode;
+    cluster_adapter messages;
+};
+
+static char *room_channel(const nsp_state *ns, const char *room)
+{
+    size_t n = ns->channel_len + strlen(room) + 2;
+    char *c = malloc(n);
+    if (c)
+        snprintf(c, n, "%s%s#", ns->channel, room);
+    return c;
+}
+
+/* Whether a room has a channel of its own in this mode. */
+static int own_channel(const redis_sharded *s, const char *room)
+{
+    return s->mode == SHARDED_DYNAMIC_PRIVATE ||
+           (s->mode == SHARDED_DYNAMIC && strlen(room) != SOCKET_ID_LEN);
+}
+
+void redis_sharded_room(redis_sharded *s, nsp_state *ns, const char *room, int on)
+{
+    if (!own_channel(s, room))
+        return;
+    char *channel = room_channel(ns, room);
+    if (channel && on)
+        redis_cluster_ssubscribe(s->cl, channel);
+    else if (channel)
+        redis_cluster_sunsubscribe(s->cl, channel);
+    free(channel);
+}
+
+void redis_sharded_namespace(redis_sharded *s, nsp_state *ns, int on)
+{
+    char *own = cluster_adapter_channel(s->a, ns->name, s->a->uid);
+    if (on) {
+        redis_cluster_ssubscribe(s->cl, ns->channel);
+        if (own)
+            redis_cluster_ssubscribe(s->cl, own);
+    } else {
+        redis_cluster_sunsubscribe(s->cl, ns->channel);
+        if (own)
+            redis_cluster_sunsubscribe(s->cl, own);
+    }
+    free(own);
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&ns->rooms, &it, &k, &klen, &v))
+        redis_sharded_room(s, ns, k, on);
+}
+
+int redis_sharded_publish(redis_sharded *s, nsp_state *ns, const adapter_broadcast *b)
+{
+    bytebuf out = BYTEBUF_INIT;
+    if (adapter_cluster_message_broadcast_encode(s->a->uid, ns->name, b, &out)) {
+        bytebuf_free(&out);
+        return -EINVAL;
+    }
+    char *room = b->n_rooms == 1 && own_channel(s, b->rooms[0]) ? room_channel(ns, b->rooms[0]) : NULL;
+    const char *channel = room ? room : ns->channel;
+    const char *argv[3] = {"SPUBLISH", channel, (const char *)out.data};
+    size_t lens[3] = {8, strlen(channel), out.len};
+    int rc = redis_outbox_push(s->a->outbox, 3, argv, lens);
+    free(room);
+    bytebuf_free(&out);
+    return rc;
+}
+
+/* Answers go at once (not kept while a shard is away: the requester times out). */
+static void publish_now(void *ctx, const char *channel, const uint8_t *payload, size_t len)
+{
+    redis_sharded *s = ctx;
+    const char *argv[3] = {"SPUBLISH", channel, (const char *)payload};
+    size_t lens[3] = {8, strlen(channel), len};
+    redis_cluster_command(s->cl, NULL, NULL, 3, argv, lens);
+}
+
+void redis_sharded_reply(redis_sharded *s, const reply_msg *m)
+{
+    cluster_adapter_reply(&s->messages, m);
+}
+
+/* prefix#nsp#[room#|uid#]: the namespace whose channel it starts with. */
+static void on_message(const char *channel, size_t channel_len, const char *payload, size_t len,
+                       void *ctx)
+{
+    redis_sharded *s = ctx;
+    redis_adapter *a = s->a;
+    size_t it = 0, klen;
+    const char *k;
+    void *v;
+    while (hashmap_next(&a->nsps, &it, &k, &klen, &v)) {
+        nsp_state *ns = v;
+        if (channel_len >= ns->channel_len && memcmp(channel, ns->channel, ns->channel_len) == 0) {
+            int answer = channel_len == ns->channel_len + UID_LEN + 1 &&
+                         memcmp(channel + ns->channel_len, a->uid, UID_LEN) == 0;
+            if (!answer)
+                cluster_adapter_on_message(&s->messages, ns, (const uint8_t *)payload, len);
+            return; /* else: a response to a request this node never makes */
+        }
+    }
+    a->stats.ignored++;
+}
+
+static void on_up(void *ctx)
+{
+    redis_sharded *s = ctx;
+    redis_outbox_set_open(s->a->outbox, 1);
+}
+
+static void on_down(void *ctx)
+{
+    redis_sharded *s = ctx;
+    redis_outbox_set_open(s->a->outbox, 0);
+}
+
+void redis_sharded_barrier(redis_sharded *s, void (*fn)(void *ud), void *ud)
+{
+    if (redis_cluster_barrier(s->cl, fn, ud))
+        fn(ud);
+}
+
+int redis_sharded_is_up(const redis_sharded *s)
+{
+    return redis_cluster_is_up(s->cl);
+}
+
+redis_cluster *redis_sharded_cluster(redis_sharded *s)
+{
+    return s->cl;
+}
+
+redis_sharded *redis_sharded_new(redis_adapter *a, const redis_cluster_config *cfg, sharded_mode mode)
+{
+    redis_sharded *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->a = a;
+    s->mode = mode;
+    cluster_adapter_init(&s->messages, a, publish_now, s);
+    redis_cluster_callbacks cb = {on_message, on_up, on_down, s};
+    if (!(s->cl = redis_cluster_new(a->base, cfg, &cb))) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void redis_sharded_free(redis_sharded *s)
+{
+    if (!s)
+        return;
+    redis_cluster_free(s->cl);
+    cluster_adapter_clear(&s->messages);
+    free(s);
+}
