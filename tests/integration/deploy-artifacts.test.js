@@ -14,7 +14,9 @@
  *   cloudformation/sio.yaml  validated against the CloudFormation resource specification
  *                            of @aws-cdk/cfnspec (tests/lib/cfnspec.js), the validator itself
  *                            proven on a deliberately broken copy, and the settings that
- *                            must agree (stickiness, timeouts, encryption, security groups)
+ *                            must agree (stickiness, timeouts, encryption, security groups),
+ *                            with and without Redis cluster mode (RedisClusterMode: what each
+ *                            mode sets on the replication group, the task and the alarms)
  *
  * Loopback only; every wait is bounded.
  */
@@ -40,6 +42,7 @@ const SIO_SERVICES = ['sio1', 'sio2', 'sio3'];
 /* ------------------------------------------------------------------ */
 
 let helpCache = null;
+let helpChoicesCache = null;
 /** { NAME: default } of every variable `sio-server --help` prints. */
 function serverHelp() {
   if (helpCache) return helpCache;
@@ -48,13 +51,26 @@ function serverHelp() {
   const r = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 10000 });
   assert.equal(r.status, 0, `sio-server --help exited ${r.status}: ${r.stderr}`);
   const vars = {};
+  const choices = {};
   for (const line of r.stdout.split('\n')) {
     const m = /^([A-Z][A-Z0-9_]*)\s+(\S.*?)\s{2,}/.exec(line);
-    if (m && m[1] !== 'VARIABLE') vars[m[1]] = m[2];
+    if (m && m[1] !== 'VARIABLE') {
+      vars[m[1]] = m[2];
+      // An enumerated variable ends its description with [a|b|c] (ranges are [1..n]).
+      const c = /\[([^\]\s|]+(?:\|[^\]\s|]+)+)\]\s*$/.exec(line);
+      if (c) choices[m[1]] = c[1].split('|');
+    }
   }
   assert.ok(Object.keys(vars).length >= 10, `could not parse sio-server --help:\n${r.stdout}`);
   helpCache = vars;
+  helpChoicesCache = choices;
   return vars;
+}
+
+/** { NAME: [values] } of the variables whose values `sio-server --help` enumerates. */
+function serverHelpChoices() {
+  serverHelp();
+  return helpChoicesCache;
 }
 
 /** Dockerfile -> [{ from, as, instructions: [{ cmd, args }] }], continuation lines joined. */
@@ -559,6 +575,47 @@ describe('deployment artifacts', function () {
     };
     const attrs = (list) => Object.fromEntries(ev(list).map((a) => [a.Key, String(a.Value)]));
     const container = () => res('TaskDefinition').Properties.ContainerDefinitions.find((c) => c.Name === 'sio');
+    const CLUSTER = { RedisClusterMode: 'enabled' };
+    const NO_VALUE = { Ref: 'AWS::NoValue' };
+    /** Whether condition `name` holds for these parameter values (the Defaults otherwise). */
+    const cond = (name, parameters) => {
+      assert.ok(t.Conditions[name] !== undefined, `condition ${name}`);
+      return ev(t.Conditions[name], parameters) === true;
+    };
+    /** Whether a resource or output exists for these parameter values. */
+    const included = (r, parameters) => r.Condition === undefined || cond(r.Condition, parameters);
+    /**
+     * The attributes of RedisReplicationGroup that `v` reads (Fn::GetAtt, ${RedisReplicationGroup.X}
+     * in Fn::Sub) for these parameter values: only the branch of each Fn::If that is taken.
+     */
+    const rgAttrs = (v, parameters, out = new Set()) => {
+      if (Array.isArray(v)) { v.forEach((x) => rgAttrs(x, parameters, out)); return out; }
+      if (v === null || typeof v !== 'object') return out;
+      const fn = cfn.intrinsicOf(v);
+      if (fn && fn[0] === 'Fn::If') return rgAttrs(cond(fn[1][0], parameters) ? fn[1][1] : fn[1][2], parameters, out);
+      if (fn && fn[0] === 'Fn::GetAtt') {
+        const [r, a] = Array.isArray(fn[1]) ? fn[1] : [fn[1].slice(0, fn[1].indexOf('.')), fn[1].slice(fn[1].indexOf('.') + 1)];
+        if (r === 'RedisReplicationGroup') out.add(a);
+        return out;
+      }
+      if (fn && fn[0] === 'Fn::Sub') {
+        const str = Array.isArray(fn[1]) ? fn[1][0] : fn[1];
+        for (const m of str.matchAll(/\$\{RedisReplicationGroup\.([^}]+)\}/g)) out.add(m[1]);
+        if (Array.isArray(fn[1])) rgAttrs(fn[1][1], parameters, out);
+        return out;
+      }
+      for (const x of Object.values(v)) rgAttrs(x, parameters, out);
+      return out;
+    };
+    /** Every combination of the cluster-mode parameters the template allows. */
+    const clusterCombinations = () => {
+      const range = (p) => {
+        const { MinValue, MaxValue } = t.Parameters[p];
+        return Array.from({ length: Number(MaxValue) - Number(MinValue) + 1 }, (_, i) => Number(MinValue) + i);
+      };
+      return range('RedisNodeGroups').flatMap((n) => range('RedisReplicasPerNodeGroup').map((r) => (
+        { RedisClusterMode: 'enabled', RedisNodeGroups: n, RedisReplicasPerNodeGroup: r })));
+    };
 
     before(function () {
       t = cfn.parseTemplateFile(TEMPLATE);
@@ -625,8 +682,9 @@ describe('deployment artifacts', function () {
       delete broken.Resources.RedisSubnetGroup.Properties.SubnetIds; // required, top level
       broken.Resources.LogGroup.Type = 'AWS::Logs::LogGroupp'; // unknown type
       broken.Outputs.LoadBalancerDnsName.Value = { 'Fn::GetAtt': ['LoadBalancer', 'DnsName'] }; // bad attribute
-      broken.Resources.RedisUrlSecret.Properties.SecretString['Fn::Sub'] = broken.Resources.RedisUrlSecret.Properties.SecretString['Fn::Sub']
-        .replace('PrimaryEndPoint.Address', 'PrimaryEndpoint.Address'); // bad attribute inside !Sub
+      const urlIf = broken.Resources.RedisUrlSecret.Properties.SecretString['Fn::If']; // [cluster mode, configuration endpoint, primary endpoint]
+      urlIf[2]['Fn::Sub'] = urlIf[2]['Fn::Sub'].replace('PrimaryEndPoint.Address', 'PrimaryEndpoint.Address'); // bad attribute inside !Sub inside !If
+      cd.DockerLabels['sio.redis-endpoint']['Fn::If'][1]['Fn::GetAtt'][1] = 'ConfigurationEndpoint.Address'; // bad attribute in the cluster-mode branch
       broken.Resources.Service.Properties.Cluster = { Ref: 'EcsCluster' }; // no such resource
       broken.Resources.DnsRecord.Condition = 'HasDomain'; // no such condition
       broken.Resources.TargetGroup.Properties.VpcId = { Ref: 'PrivateSubnetIds' }; // list where a string is expected
@@ -639,7 +697,8 @@ describe('deployment artifacts', function () {
         /RedisSubnetGroup\.Properties\.SubnetIds: missing required property SubnetIds/,
         /LogGroup\.Type: unknown resource type AWS::Logs::LogGroupp/,
         /Outputs\.LoadBalancerDnsName\.Value\.Fn::GetAtt: AWS::ElasticLoadBalancingV2::LoadBalancer has no attribute DnsName/,
-        /RedisUrlSecret\.Properties\.SecretString\.Fn::Sub \$\{RedisReplicationGroup\.PrimaryEndpoint\.Address\}: .*no attribute PrimaryEndpoint\.Address/,
+        /RedisUrlSecret\.Properties\.SecretString\[Fn::If\]\[2\]\.Fn::Sub \$\{RedisReplicationGroup\.PrimaryEndpoint\.Address\}: .*no attribute PrimaryEndpoint\.Address/,
+        /TaskDefinition\.Properties\.ContainerDefinitions\[0\]\.DockerLabels\.sio\.redis-endpoint\[Fn::If\]\[1\]\.Fn::GetAtt: .*no attribute ConfigurationEndpoint\.Address/,
         /Service\.Properties\.Cluster\.Ref: Ref to EcsCluster, which is no parameter or resource/,
         /DnsRecord\.Condition: condition "HasDomain" is not defined/,
         /TargetGroup\.Properties\.VpcId: expected a String, but Ref gives a list/,
@@ -653,11 +712,48 @@ describe('deployment artifacts', function () {
     it('has the parameters of the deployment', function () {
       for (const p of ['VpcId', 'PublicSubnetIds', 'PrivateSubnetIds', 'CertificateArn', 'ContainerImage', 'TaskCpu',
         'TaskMemory', 'DesiredCount', 'MinTasks', 'MaxTasks', 'DrainSeconds', 'PingIntervalMs', 'ApiTokenSecretArn',
-        'RedisNodeType']) {
+        'RedisNodeType', 'RedisEngineVersion', 'RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup']) {
         assert.ok(t.Parameters[p], `parameter ${p}`);
       }
       assert.equal(t.Parameters.PublicSubnetIds.Type, 'List<AWS::EC2::Subnet::Id>');
       assert.equal(t.Parameters.PrivateSubnetIds.Type, 'List<AWS::EC2::Subnet::Id>');
+    });
+
+    it('Redis cluster mode parameters: off by default, 3 shards x (1 + 1 replica), in the Redis parameter group', function () {
+      const P = t.Parameters;
+      assert.deepEqual(P.RedisClusterMode.AllowedValues, ['disabled', 'enabled']);
+      assert.equal(P.RedisClusterMode.Default, 'disabled');
+      assert.equal(cond('RedisClusterModeEnabled'), false, 'cluster mode is off by default');
+      assert.equal(cond('RedisClusterModeEnabled', CLUSTER), true);
+      assert.equal(cond('RedisClusterModeDisabled', CLUSTER), false);
+      assert.equal(P.RedisNodeGroups.Type, 'Number');
+      assert.equal(Number(P.RedisNodeGroups.Default), 3);
+      assert.equal(Number(P.RedisNodeGroups.MinValue), 1);
+      // The alarms name the nodes of shards 0001-0010 (see the alarm test): no more shards than that.
+      assert.ok(Number(P.RedisNodeGroups.MaxValue) >= 1 && Number(P.RedisNodeGroups.MaxValue) <= 10);
+      assert.equal(P.RedisReplicasPerNodeGroup.Type, 'Number');
+      assert.equal(Number(P.RedisReplicasPerNodeGroup.Default), 1);
+      assert.equal(Number(P.RedisReplicasPerNodeGroup.MinValue), 0);
+      assert.equal(Number(P.RedisReplicasPerNodeGroup.MaxValue), 5, 'ElastiCache: 0 to 5 replicas per shard');
+      // Sharded pub/sub is Redis 7: the default is 7.x and a rule refuses anything else in cluster mode.
+      assert.match(String(P.RedisEngineVersion.Default), /^7\.\d+$/);
+      const rule = t.Rules.RedisClusterModeNeedsRedis7;
+      assert.deepEqual(rule.RuleCondition, { 'Fn::Equals': [{ Ref: 'RedisClusterMode' }, 'enabled'] });
+      const [versions, version] = rule.Assertions[0].Assert['Fn::Contains'];
+      assert.deepEqual(version, { Ref: 'RedisEngineVersion' });
+      assert.ok(versions.length > 0 && versions.every((v) => /^7\.\d+$/.test(v)), `Redis 7 versions only: ${versions}`);
+      assert.ok(versions.includes(String(P.RedisEngineVersion.Default)), 'the default engine version passes the rule');
+
+      const iface = t.Metadata['AWS::CloudFormation::Interface'];
+      const redis = iface.ParameterGroups.find((g) => g.Label.default === 'Redis').Parameters;
+      for (const p of ['RedisNodeType', 'RedisEngineVersion', 'RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup']) {
+        assert.ok(redis.includes(p), `${p} in the Redis parameter group`);
+      }
+      for (const p of ['RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup']) {
+        assert.ok(iface.ParameterLabels[p]?.default, `a label for ${p}`);
+      }
+      const grouped = iface.ParameterGroups.flatMap((g) => g.Parameters);
+      assert.deepEqual(Object.keys(P).filter((p) => !grouped.includes(p)), [], 'every parameter is in a parameter group');
     });
 
     it('matches the server defaults: DRAIN_SECONDS, PING_INTERVAL, PING_TIMEOUT', function () {
@@ -754,11 +850,17 @@ describe('deployment artifacts', function () {
       assert.ok(secrets.REDIS_URL, 'REDIS_URL (with the AUTH token) from Secrets Manager');
     });
 
-    it('REDIS_URL is rediss:// to the ElastiCache primary endpoint with the AUTH token of the replication group', function () {
+    it('REDIS_URL is rediss:// with the AUTH token to the ElastiCache primary endpoint, in cluster mode to the configuration endpoint', function () {
       const urlSecret = res(refName(container().Secrets.find((s) => s.Name === 'REDIS_URL').ValueFrom));
       assert.equal(urlSecret.Type, 'AWS::SecretsManager::Secret');
-      const url = urlSecret.Properties.SecretString['Fn::Sub'];
-      assert.match(url, /^rediss:\/\/:\{\{resolve:secretsmanager:\$\{RedisAuthSecret\}:SecretString:token\}\}@\$\{RedisReplicationGroup\.PrimaryEndPoint\.Address\}:\$\{RedisReplicationGroup\.PrimaryEndPoint\.Port\}$/);
+      const [which, clusterUrl, singleUrl] = urlSecret.Properties.SecretString['Fn::If'] || [];
+      assert.equal(which, 'RedisClusterModeEnabled', 'the URL is chosen by the cluster mode');
+      const url = (endpoint) => new RegExp('^rediss://:\\{\\{resolve:secretsmanager:\\$\\{RedisAuthSecret\\}:SecretString:token\\}\\}@' +
+        `\\$\\{RedisReplicationGroup\\.${endpoint}\\.Address\\}:\\$\\{RedisReplicationGroup\\.${endpoint}\\.Port\\}$`);
+      assert.match(singleUrl['Fn::Sub'], url('PrimaryEndPoint'));
+      assert.match(clusterUrl['Fn::Sub'], url('ConfigurationEndPoint'));
+      assert.match(ev(urlSecret.Properties.SecretString), url('PrimaryEndPoint'), 'by default');
+      assert.match(ev(urlSecret.Properties.SecretString, CLUSTER), url('ConfigurationEndPoint'), 'with RedisClusterMode=enabled');
       const rg = res('RedisReplicationGroup').Properties;
       assert.equal(rg.AuthToken['Fn::Sub'], '{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}');
       assert.equal(res('RedisAuthSecret').Type, 'AWS::SecretsManager::Secret');
@@ -767,17 +869,123 @@ describe('deployment artifacts', function () {
     });
 
     it('Redis: Multi-AZ, automatic failover, encryption in transit and at rest, private subnets', function () {
-      const rg = res('RedisReplicationGroup').Properties;
+      const raw = res('RedisReplicationGroup').Properties;
+      const rg = ev(raw); // the defaults: cluster mode disabled, the single-shard group
       assert.equal(rg.TransitEncryptionEnabled, true);
       assert.equal(rg.AtRestEncryptionEnabled, true);
       assert.equal(rg.MultiAZEnabled, true);
       assert.equal(rg.AutomaticFailoverEnabled, true);
       assert.ok(rg.NumCacheClusters >= 2);
-      assert.deepEqual(rg.CacheNodeType, { Ref: 'RedisNodeType' });
+      assert.equal(rg.CacheParameterGroupName, undefined, 'the default parameter group');
+      assert.deepEqual(raw.CacheNodeType, { Ref: 'RedisNodeType' });
       assert.equal(Number(rg.Port), 6379);
-      const sg = res(refName(rg.CacheSubnetGroupName));
+      const sg = res(refName(raw.CacheSubnetGroupName));
       assert.equal(sg.Type, 'AWS::ElastiCache::SubnetGroup');
       assert.deepEqual(sg.Properties.SubnetIds, { Ref: 'PrivateSubnetIds' });
+    });
+
+    it('Redis cluster mode: every cluster-mode property of the replication group is guarded by RedisClusterModeEnabled, and the two modes never mix', function () {
+      const rgRes = res('RedisReplicationGroup');
+      const raw = rgRes.Properties;
+      // Written as !If [RedisClusterModeEnabled, x, !Ref AWS::NoValue] (NumCacheClusters the other way round).
+      assert.deepEqual(raw.NumNodeGroups, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisNodeGroups' }, NO_VALUE] });
+      assert.deepEqual(raw.ReplicasPerNodeGroup, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisReplicasPerNodeGroup' }, NO_VALUE] });
+      assert.deepEqual(raw.CacheParameterGroupName, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisClusterParameterGroup' }, NO_VALUE] });
+      assert.deepEqual(raw.NumCacheClusters, { 'Fn::If': ['RedisClusterModeEnabled', NO_VALUE, 2] });
+      assert.equal(raw.NodeGroupConfiguration, undefined, 'shards are described by NumNodeGroups / ReplicasPerNodeGroup only');
+      assert.equal(raw.ReplicationGroupId, undefined, 'no fixed name, so that CloudFormation can replace the group');
+      assert.equal(rgRes.UpdatePolicy?.UseOnlineResharding, true, 'NumNodeGroups changes by online resharding, not by replacement');
+
+      // What the README says about updates rests on these UpdateTypes of the resource specification.
+      const spec = cfn.loadSpec().ResourceTypes['AWS::ElastiCache::ReplicationGroup'];
+      assert.equal(spec.Properties.ReplicasPerNodeGroup.UpdateType, 'Immutable');
+      assert.equal(spec.Properties.NumNodeGroups.UpdateType, 'Conditional');
+      assert.equal(spec.Properties.NumCacheClusters.UpdateType, 'Mutable');
+      assert.equal(spec.Properties.CacheParameterGroupName.UpdateType, 'Mutable');
+
+      const CLUSTER_ONLY = ['CacheParameterGroupName', 'NodeGroupConfiguration', 'NumNodeGroups', 'ReplicasPerNodeGroup'];
+      const settings = [{}, { RedisClusterMode: 'disabled', RedisReplicasPerNodeGroup: 0 }, ...clusterCombinations()];
+      for (const parameters of settings) {
+        const at = JSON.stringify(parameters);
+        const rg = ev(raw, parameters);
+        // in both modes, exactly as without cluster mode
+        assert.equal(rg.Engine, 'redis', at);
+        assert.equal(rg.TransitEncryptionEnabled, true, at);
+        assert.equal(rg.AtRestEncryptionEnabled, true, at);
+        assert.equal(rg.AuthToken, '{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}', at);
+        assert.equal(Number(rg.Port), 6379, at);
+        assert.equal(rg.AutomaticFailoverEnabled, true, `${at}: required in cluster mode, and Multi-AZ needs it`);
+        if (parameters.RedisClusterMode === 'enabled') {
+          assert.deepEqual(CLUSTER_ONLY.filter((k) => k in rg), ['CacheParameterGroupName', 'NumNodeGroups', 'ReplicasPerNodeGroup'], at);
+          assert.equal(rg.NumCacheClusters, undefined, `${at}: NumCacheClusters is for a group without cluster mode`);
+          assert.equal(Number(rg.NumNodeGroups), parameters.RedisNodeGroups, at);
+          assert.equal(Number(rg.ReplicasPerNodeGroup), parameters.RedisReplicasPerNodeGroup, at);
+          assert.equal(rg.CacheParameterGroupName, '<Ref RedisClusterParameterGroup>', at);
+          assert.equal(rg.MultiAZEnabled, parameters.RedisReplicasPerNodeGroup >= 1, `${at}: Multi-AZ needs a replica in each shard`);
+        } else {
+          assert.deepEqual(CLUSTER_ONLY.filter((k) => k in rg), [], `${at}: no cluster-mode property without cluster mode`);
+          assert.equal(rg.NumCacheClusters, 2, at);
+          assert.equal(rg.MultiAZEnabled, true, at);
+        }
+      }
+    });
+
+    it('Redis cluster mode: the cluster-enabled parameter group (family redis7) exists only in cluster mode', function () {
+      const pg = res('RedisClusterParameterGroup');
+      assert.equal(pg.Type, 'AWS::ElastiCache::ParameterGroup');
+      assert.equal(pg.Condition, 'RedisClusterModeEnabled');
+      assert.equal(pg.Properties.CacheParameterGroupFamily, 'redis7');
+      assert.equal(pg.Properties.Properties['cluster-enabled'], 'yes');
+      assert.equal(included(pg, {}), false);
+      assert.equal(included(pg, CLUSTER), true);
+    });
+
+    it('Redis cluster mode: only the configuration endpoint is read in cluster mode, only the primary endpoint without it', function () {
+      // A cluster-mode group has no PrimaryEndPoint and a group without cluster mode no
+      // ConfigurationEndPoint: Fn::GetAtt of the missing one fails the stack.
+      const read = (parameters) => {
+        const out = new Set();
+        for (const r of Object.values(t.Resources)) if (included(r, parameters)) rgAttrs(r, parameters, out);
+        for (const o of Object.values(t.Outputs)) if (included(o, parameters)) rgAttrs(o.Value, parameters, out);
+        return [...out].sort();
+      };
+      assert.deepEqual(read({}), ['PrimaryEndPoint.Address', 'PrimaryEndPoint.Port']);
+      assert.deepEqual(read(CLUSTER), ['ConfigurationEndPoint.Address', 'ConfigurationEndPoint.Port']);
+      // The task definition names the endpoint, so a replaced group (new endpoint) rolls the tasks,
+      // which read REDIS_URL only when they start.
+      assert.deepEqual([...rgAttrs(container().DockerLabels, {})], ['PrimaryEndPoint.Address']);
+      assert.deepEqual([...rgAttrs(container().DockerLabels, CLUSTER)], ['ConfigurationEndPoint.Address']);
+      // Outputs: the primary endpoint without cluster mode, the configuration endpoint with it.
+      assert.equal(t.Outputs.RedisPrimaryEndpoint.Condition, 'RedisClusterModeDisabled');
+      assert.equal(t.Outputs.RedisConfigurationEndpoint.Condition, 'RedisClusterModeEnabled');
+      assert.equal(ev(t.Outputs.RedisConfigurationEndpoint.Value, CLUSTER),
+        '${RedisReplicationGroup.ConfigurationEndPoint.Address}:${RedisReplicationGroup.ConfigurationEndPoint.Port}');
+    });
+
+    it('Redis cluster mode: the task runs REDIS_CLUSTER=true with REDIS_ADAPTER=sharded, without it REDIS_CLUSTER=false with pubsub (values --help lists)', function () {
+      const raw = Object.fromEntries(container().Environment.map((e) => [e.Name, e.Value]));
+      assert.deepEqual(raw.REDIS_CLUSTER, { 'Fn::If': ['RedisClusterModeEnabled', 'true', 'false'] });
+      assert.deepEqual(raw.REDIS_ADAPTER, { 'Fn::If': ['RedisClusterModeEnabled', 'sharded', 'pubsub'] });
+      const choices = serverHelpChoices();
+      assert.ok(choices.REDIS_CLUSTER, 'sio-server --help lists REDIS_CLUSTER [true|false]');
+      assert.ok((choices.REDIS_ADAPTER || []).includes('sharded'), `sio-server --help lists REDIS_ADAPTER=sharded: ${choices.REDIS_ADAPTER}`);
+      for (const mode of t.Parameters.RedisClusterMode.AllowedValues) {
+        const parameters = { RedisClusterMode: mode };
+        const env = Object.fromEntries(ev(container().Environment, parameters).map((e) => [e.Name, String(e.Value)]));
+        for (const [k, v] of Object.entries(env)) {
+          if (choices[k]) assert.ok(choices[k].includes(v), `${k}=${v} (RedisClusterMode=${mode}): --help lists ${choices[k].join('|')}`);
+        }
+        const cluster = mode === 'enabled';
+        assert.equal(env.REDIS_CLUSTER, String(cluster), mode);
+        // REDIS_CLUSTER=true needs sharded pub/sub; classic pub/sub is the single-shard default.
+        assert.equal(env.REDIS_ADAPTER, cluster ? 'sharded' : 'pubsub', mode);
+        // The configuration endpoint (REDIS_URL) is the seed; the subscription mode stays at
+        // its default, the one a Node service's createShardedAdapter defaults to too.
+        assert.equal(env.REDIS_CLUSTER_SEEDS, undefined, mode);
+        assert.equal(env.REDIS_SHARDED_SUBSCRIPTION_MODE, undefined, mode);
+        assert.deepEqual(raw.REDIS_PREFIX, { Ref: 'RedisPrefix' });
+      }
+      assert.equal(serverHelp().REDIS_SHARDED_SUBSCRIPTION_MODE, 'dynamic', 'the default the template relies on');
     });
 
     it('security groups: internet -> ALB 443/80, ALB -> tasks 3000, tasks -> Redis 6379, nothing else inbound', function () {
@@ -908,9 +1116,72 @@ describe('deployment artifacts', function () {
         'the p99 threshold is above pingInterval (held long-polling GETs)');
     });
 
+    it('alarms: Redis engine CPU and memory watch every node of the replication group, with and without cluster mode', function () {
+      const THRESHOLDS = { EngineCPUUtilization: 75, DatabaseMemoryUsagePercentage: 80 };
+      const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm');
+      /** CacheClusterIds of `metric` that the alarms existing for these parameters read. */
+      const watched = (metric, parameters) => {
+        const ids = new Set();
+        for (const [name, a] of alarms) {
+          if (!included(a, parameters)) continue;
+          const queries = a.Properties.Metrics || [];
+          const stats = queries.filter((q) => q.MetricStat?.Metric.Namespace === 'AWS/ElastiCache' && q.MetricStat.Metric.MetricName === metric);
+          if (stats.length === 0) continue;
+          assert.ok(stats.length <= 10, `${name}: a metric-math alarm reads at most 10 metrics (${stats.length})`);
+          const out = queries.filter((q) => q.ReturnData === true);
+          assert.equal(out.length, 1, `${name}: one expression is alarmed on`);
+          const m = /^MAX\(\[(.*)\]\)$/.exec(out[0].Expression);
+          assert.ok(m, `${name}: the busiest node, MAX([...]): ${out[0].Expression}`);
+          assert.deepEqual(m[1].split(/,\s*/).sort(), stats.map((q) => q.Id).sort(), `${name}: MAX() over every node it reads`);
+          assert.equal(a.Properties.Threshold, THRESHOLDS[metric], name);
+          assert.equal(a.Properties.ComparisonOperator, 'GreaterThanThreshold', name);
+          for (const q of stats) {
+            assert.equal(q.MetricStat.Period, 60, name);
+            const dims = ev(q.MetricStat.Metric.Dimensions, parameters);
+            assert.equal(dims.length, 1, name);
+            assert.equal(dims[0].Name, 'CacheClusterId', name);
+            ids.add(dims[0].Value);
+          }
+        }
+        return ids;
+      };
+      const RG = '${RedisReplicationGroup}';
+      for (const metric of Object.keys(THRESHOLDS)) {
+        // Without cluster mode: the primary and the replica, <group>-001 and -002, nothing else.
+        assert.deepEqual([...watched(metric, {})].sort(), [`${RG}-001`, `${RG}-002`], metric);
+        // Cluster mode: <group>-<shard>-<node> of every shard and node the parameters give.
+        for (const parameters of clusterCombinations()) {
+          const ids = watched(metric, parameters);
+          const at = `${metric} ${JSON.stringify(parameters)}`;
+          for (let shard = 1; shard <= parameters.RedisNodeGroups; shard++) {
+            for (let node = 1; node <= 1 + parameters.RedisReplicasPerNodeGroup; node++) {
+              const id = `${RG}-${String(shard).padStart(4, '0')}-${String(node).padStart(3, '0')}`;
+              assert.ok(ids.has(id), `${at}: ${id} is watched`);
+            }
+          }
+          for (const id of ids) {
+            const m = /^\$\{RedisReplicationGroup\}-(\d{4})-(\d{3})$/.exec(id);
+            assert.ok(m, `${at}: ${id} is a cluster-mode node id`);
+            assert.ok(Number(m[2]) <= 1 + parameters.RedisReplicasPerNodeGroup, `${at}: no alarm for node ${m[2]} of shards of ${1 + parameters.RedisReplicasPerNodeGroup} nodes`);
+          }
+        }
+      }
+    });
+
     it('outputs the WebSocket URL and the ALB DNS name', function () {
       assert.deepEqual(t.Outputs.WebSocketUrl.Value, { 'Fn::Sub': 'wss://${LoadBalancer.DNSName}/socket.io/' });
       assert.deepEqual(t.Outputs.LoadBalancerDnsName.Value, { 'Fn::GetAtt': ['LoadBalancer', 'DNSName'] });
+    });
+
+    it('cloudformation/README.md documents Redis cluster mode: its parameters, the sharded adapter, recovery, replacement', function () {
+      const readme = fs.readFileSync(path.join(REPO_ROOT, 'cloudformation', 'README.md'), 'utf8');
+      const section = /^## Redis cluster mode$([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme);
+      assert.ok(section, 'a "## Redis cluster mode" section');
+      for (const word of ['RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup', 'RedisEngineVersion',
+        'REDIS_CLUSTER=true', 'REDIS_ADAPTER=sharded', 'REDIS_SHARDED_SUBSCRIPTION_MODE', 'RECOVERY_WINDOW_MS',
+        'createShardedAdapter', 'ConfigurationEndPoint', 'UseOnlineResharding', 'Immutable']) {
+        assert.ok(section[1].includes(word), `the section mentions ${word}`);
+      }
     });
   });
 });
