@@ -403,34 +403,28 @@ static rc_node *any_up(redis_cluster *cl)
     return fallback;
 }
 
-static const char *reply_host(const redisReply *addr, const rc_node *asked)
+typedef struct slots_walk {
+    redis_cluster *cl;
+    const rc_node *asked;
+    rc_node **slots;
+} slots_walk;
+
+static void take_range(void *ud, const redis_slot_range *r)
 {
-    const redisReply *h = addr->element[0];
-    if (h->type != REDIS_REPLY_STRING || h->len == 0)
-        return asked->host;
-    return strcmp(h->str, "?") == 0 ? NULL : h->str;
+    slots_walk *w = ud;
+    rc_node *n = node_get(w->cl, r->host[0] ? r->host : w->asked->host, r->port);
+    for (unsigned s = r->lo; n && s <= r->hi; s++)
+        w->slots[s] = n;
 }
 
-/* [[start, end, [host, port, id, ...], replicas...], ...] into slots. */
+/* The reply's ranges become the slot map (slots it leaves out: no owner). */
 static int apply_slots(redis_cluster *cl, const redisReply *r, const rc_node *asked)
 {
-    rc_node *slots[REDIS_SLOTS];
+    static rc_node *slots[REDIS_SLOTS]; /* cluster thread only */
     memset(slots, 0, sizeof(slots));
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 || e->element[0]->type != REDIS_REPLY_INTEGER ||
-            e->element[1]->type != REDIS_REPLY_INTEGER || e->element[2]->type != REDIS_REPLY_ARRAY ||
-            e->element[2]->elements < 2 || e->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
-            return -1;
-        long long lo = e->element[0]->integer, hi = e->element[1]->integer,
-                  port = e->element[2]->element[1]->integer;
-        const char *host = reply_host(e->element[2], asked);
-        if (lo < 0 || hi >= REDIS_SLOTS || lo > hi || port < 1 || port > 65535 || !host)
-            return -1;
-        rc_node *n = node_get(cl, host, (int)port);
-        for (long long s = lo; n && s <= hi; s++)
-            slots[s] = n;
-    }
+    slots_walk w = {cl, asked, slots};
+    if (r->elements == 0 || redis_slots_parse(r, take_range, &w))
+        return -1;
     for (rc_node *n = cl->nodes; n; n = n->next)
         n->owns = 0;
     size_t uncovered = 0;
@@ -457,7 +451,7 @@ static void on_slots(redis_conn *c, redisReply *r, void *ud)
     for (rc_node *n = cl->nodes; n; n = n->next)
         if (n->cmd == c)
             asked = n;
-    if (!r || !asked || r->type != REDIS_REPLY_ARRAY || r->elements == 0 || apply_slots(cl, r, asked)) {
+    if (!r || !asked || r->type != REDIS_REPLY_ARRAY || apply_slots(cl, r, asked)) {
         cl->stats.refresh_errors++;
         warn(cl, "redis cluster: CLUSTER SLOTS failed (is REDIS_URL a cluster node?)",
              r && r->type == REDIS_REPLY_ERROR ? r->str : "no usable slot map");

@@ -80,3 +80,34 @@ int redis_parse_redirect(const char *err, size_t len, unsigned *slot, char *host
     *port = (int)pt;
     return kind;
 }
+
+static int range_of(const redisReply *e, redis_slot_range *out)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 || e->element[0]->type != REDIS_REPLY_INTEGER ||
+        e->element[1]->type != REDIS_REPLY_INTEGER || e->element[2]->type != REDIS_REPLY_ARRAY ||
+        e->element[2]->elements < 2 || e->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+        return -1;
+    const redisReply *host = e->element[2]->element[0];
+    long long lo = e->element[0]->integer, hi = e->element[1]->integer, port = e->element[2]->element[1]->integer;
+    if (lo < 0 || hi >= REDIS_SLOTS || lo > hi || port < 1 || port > 65535)
+        return -1;
+    if (host->type != REDIS_REPLY_STRING && host->type != REDIS_REPLY_NIL)
+        return -1;
+    *out = (redis_slot_range){(unsigned)lo, (unsigned)hi, host->type == REDIS_REPLY_STRING ? host->str : "",
+                              (int)port};
+    return 0;
+}
+
+int redis_slots_parse(const redisReply *r, void (*fn)(void *ud, const redis_slot_range *range), void *ud)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t i = 0; i < r->elements; i++) {
+        redis_slot_range range;
+        if (range_of(r->element[i], &range))
+            return -1;
+        if (strcmp(range.host, "?") != 0)
+            fn(ud, &range);
+    }
+    return 0;
+}

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <hiredis/hiredis.h>
+
 #define REDIS_SLOTS 16384
 
 unsigned redis_key_slot(const char *key, size_t len);
@@ -21,5 +23,19 @@ const char *redis_command_key(int argc, const char *const *argv, const size_t *l
  * (NUL-terminated, at most host_len - 1 bytes) and port. */
 int redis_parse_redirect(const char *err, size_t len, unsigned *slot, char *host, size_t host_len,
                          int *port);
+
+/* One range of a CLUSTER SLOTS reply: its primary's host ("" when the reply
+ * gives none: the node asked) and port. */
+typedef struct redis_slot_range {
+    unsigned lo, hi;
+    const char *host;
+    int port;
+} redis_slot_range;
+
+/* Walks a CLUSTER SLOTS reply [[start, end, [host, port, id, ...], replicas...], ...],
+ * calling fn for each range (a primary whose host is "?" is skipped). 0, or -1
+ * when the reply is malformed (fn may have seen the ranges before it). */
+int redis_slots_parse(const redisReply *r, void (*fn)(void *ud, const redis_slot_range *range),
+                      void *ud);
 
 #endif
