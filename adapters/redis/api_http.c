@@ -254,6 +254,7 @@ static void cluster_metrics(cluster *c, bytebuf *out)
     if (!c->redis)
         return;
     const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);
+    size_t primaries = 0, unconfirmed = 0;
     append_line(out, "sio_redis_up", "gauge", "1 while both Redis connections are up", node, redis_adapter_is_up(c->redis));
     append_line(out, "sio_redis_reconnects_total", "counter", "Redis reconnections", node, (double)redis_adapter_reconnects(c->redis));
     append_line(out, "sio_redis_published_total", "counter", "messages published to Redis", node, (double)rs->published);
@@ -265,6 +266,17 @@ static void cluster_metrics(cluster *c, bytebuf *out)
     append_line(out, "sio_redis_buffered", "gauge", "broadcasts waiting for Redis (REDIS_BUFFER_MAX_MESSAGES bounds it)", node, (double)redis_adapter_buffered(c->redis));
     append_line(out, "sio_recovery_restores_total", "counter", "sessions restored from Redis", node, (double)rs->restored);
     append_line(out, "sio_recovery_restore_misses_total", "counter", "restores that found no usable session (new session instead)", node, (double)rs->restore_misses);
+    const redis_cluster_stats *cs = redis_adapter_cluster_stats(c->redis, &primaries, &unconfirmed);
+    if (!cs)
+        return;
+    append_line(out, "sio_redis_primaries", "gauge", "primaries in the slot map (REDIS_ADAPTER=sharded)", node, (double)primaries);
+    append_line(out, "sio_redis_subscriptions_pending", "gauge", "sharded channels not yet confirmed by their shard", node, (double)unconfirmed);
+    append_line(out, "sio_redis_slot_map_refreshes_total", "counter", "slot maps read (CLUSTER SLOTS)", node, (double)cs->refreshes);
+    append_line(out, "sio_redis_slot_map_errors_total", "counter", "CLUSTER SLOTS refused or unusable (not a cluster node?)", node, (double)cs->refresh_errors);
+    append_line(out, "sio_redis_moved_total", "counter", "MOVED redirections (commands and subscriptions)", node, (double)cs->moved);
+    append_line(out, "sio_redis_ask_total", "counter", "ASK redirections followed", node, (double)cs->asked);
+    append_line(out, "sio_redis_resubscribed_total", "counter", "sharded channels subscribed again on a new owner", node, (double)cs->resubscribed);
+    append_line(out, "sio_redis_command_errors_total", "counter", "error replies of a shard to routed commands", node, (double)cs->errors);
 }
 
 void api_metrics_reply(cluster *c, uint64_t token, const uint8_t *text, size_t len)

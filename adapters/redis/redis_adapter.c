@@ -1119,3 +1119,14 @@ int redis_adapter_settled(const redis_adapter *a)
     return !redis_conn_is_up(a->pub) ||
            (redis_outbox_depth(a->outbox) == 0 && redis_conn_inflight(a->pub) == 0);
 }
+
+const redis_cluster_stats *redis_adapter_cluster_stats(const redis_adapter *a, size_t *primaries,
+                                                       size_t *unconfirmed)
+{
+    if (!a->sharded)
+        return NULL;
+    const redis_cluster *cl = redis_sharded_cluster(a->sharded);
+    *primaries = redis_cluster_primaries(cl);
+    *unconfirmed = redis_cluster_unconfirmed(cl);
+    return redis_cluster_get_stats(cl);
+}

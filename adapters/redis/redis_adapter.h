@@ -20,6 +20,7 @@
 
 #include "cluster_msg.h"
 #include "mailbox.h"
+#include "redis_cluster.h"
 #include "redis_conn.h"
 
 typedef struct redis_adapter redis_adapter;
@@ -77,5 +78,9 @@ int redis_adapter_settled(const redis_adapter *a);
 size_t redis_adapter_buffered(const redis_adapter *a);
 const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a);
 uint64_t redis_adapter_reconnects(const redis_adapter *a);
+/* REDIS_ADAPTER=sharded: its router's stats, primaries and channels not yet
+ * confirmed; NULL otherwise. */
+const redis_cluster_stats *redis_adapter_cluster_stats(const redis_adapter *a, size_t *primaries,
+                                                       size_t *unconfirmed);
 
 #endif

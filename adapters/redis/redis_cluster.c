@@ -16,6 +16,7 @@
 #define REFRESH_RETRY_MS 500  /* while a slot has no live owner */
 #define REFRESH_ERROR_MAX_MS 5000
 #define LOG_EVERY_MS 30000    /* the same trouble is logged at most this often */
+#define LOG_KINDS 8
 
 typedef struct rc_node rc_node;
 
@@ -73,7 +74,11 @@ struct redis_cluster {
     uint64_t seq;
     rc_barrier *barriers;
     struct event *timer;
-    uint64_t timer_at, last_refresh_ms, last_log_ms;
+    uint64_t timer_at, last_refresh_ms;
+    struct {
+        const char *msg;
+        uint64_t at_ms;
+    } logged[LOG_KINDS];
     uint32_t error_delay_ms;
     int refreshing, up;
     redis_cluster_stats stats;
@@ -86,12 +91,19 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Each kind of trouble (its message) is logged at most once per LOG_EVERY_MS. */
 static void warn(redis_cluster *cl, const char *msg, const char *detail)
 {
     uint64_t now = now_ms();
-    if (cl->last_log_ms && now - cl->last_log_ms < LOG_EVERY_MS)
+    size_t i = 0;
+    while (i < LOG_KINDS && cl->logged[i].msg && cl->logged[i].msg != msg)
+        i++;
+    if (i == LOG_KINDS)
+        i = 0;
+    if (cl->logged[i].msg == msg && now - cl->logged[i].at_ms < LOG_EVERY_MS)
         return;
-    cl->last_log_ms = now;
+    cl->logged[i].msg = msg;
+    cl->logged[i].at_ms = now;
     log_json(LOG_WARN, msg, json_pack("{ss}", "detail", detail ? detail : ""));
 }
 

@@ -10,11 +10,19 @@
 
 #define SOCKET_ID_LEN 20 /* Node's looksLikeASocketId */
 
+/* After a shard was lost (a failover), what waited is published only this
+ * long after every slot has a primary again: the other nodes poll the slot
+ * map every 500 ms and subscribe on the new primary meanwhile; what reaches
+ * a channel before its subscribers are back is lost (pub/sub keeps nothing). */
+#define REOPEN_GRACE_MS 1000
+
 struct redis_sharded {
     redis_adapter *a;
     redis_cluster *cl;
     sharded_mode mode;
     cluster_adapter messages;
+    struct event *reopen;
+    int was_down;
 };
 
 static char *room_channel(const nsp_state *ns, const char *room)
@@ -118,15 +126,32 @@ static void on_message(const char *channel, size_t channel_len, const char *payl
     a->stats.ignored++;
 }
 
+static void on_reopen(evutil_socket_t fd, short what, void *arg)
+{
+    redis_sharded *s = arg;
+    if (redis_cluster_is_up(s->cl))
+        redis_outbox_set_open(s->a->outbox, 1);
+}
+
 static void on_up(void *ctx)
 {
     redis_sharded *s = ctx;
-    redis_outbox_set_open(s->a->outbox, 1);
+    if (evtimer_pending(s->reopen, NULL))
+        return;
+    if (!s->was_down) {
+        redis_outbox_set_open(s->a->outbox, 1);
+        return;
+    }
+    s->was_down = 0;
+    struct timeval tv = {REOPEN_GRACE_MS / 1000, (REOPEN_GRACE_MS % 1000) * 1000};
+    evtimer_add(s->reopen, &tv);
 }
 
 static void on_down(void *ctx)
 {
     redis_sharded *s = ctx;
+    s->was_down = 1;
+    evtimer_del(s->reopen);
     redis_outbox_set_open(s->a->outbox, 0);
 }
 
@@ -141,7 +166,7 @@ int redis_sharded_is_up(const redis_sharded *s)
     return redis_cluster_is_up(s->cl);
 }
 
-redis_cluster *redis_sharded_cluster(redis_sharded *s)
+redis_cluster *redis_sharded_cluster(const redis_sharded *s)
 {
     return s->cl;
 }
@@ -155,8 +180,9 @@ redis_sharded *redis_sharded_new(redis_adapter *a, const redis_cluster_config *c
     s->mode = mode;
     cluster_adapter_init(&s->messages, a, publish_now, s);
     redis_cluster_callbacks cb = {on_message, on_up, on_down, s};
-    if (!(s->cl = redis_cluster_new(a->base, cfg, &cb))) {
-        free(s);
+    s->reopen = evtimer_new(a->base, on_reopen, s);
+    if (!s->reopen || !(s->cl = redis_cluster_new(a->base, cfg, &cb))) {
+        redis_sharded_free(s);
         return NULL;
     }
     return s;
@@ -167,6 +193,8 @@ void redis_sharded_free(redis_sharded *s)
     if (!s)
         return;
     redis_cluster_free(s->cl);
+    if (s->reopen)
+        event_free(s->reopen);
     cluster_adapter_clear(&s->messages);
     free(s);
 }

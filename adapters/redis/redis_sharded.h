@@ -28,7 +28,7 @@ typedef struct redis_sharded redis_sharded;
 redis_sharded *redis_sharded_new(redis_adapter *a, const redis_cluster_config *cfg, sharded_mode mode);
 void redis_sharded_free(redis_sharded *s);
 /* The router the adapter's outbox publishes through. */
-redis_cluster *redis_sharded_cluster(redis_sharded *s);
+redis_cluster *redis_sharded_cluster(const redis_sharded *s);
 /* A namespace appears (1) or goes (0): its two channels and its rooms'. */
 void redis_sharded_namespace(redis_sharded *s, nsp_state *ns, int on);
 /* A room with a local member appears (1) or goes (0). */
