@@ -18,7 +18,8 @@ static const char *const ALL_VARS[] = {
     "PING_INTERVAL", "PING_TIMEOUT", "UPGRADE_TIMEOUT", "CONNECT_TIMEOUT", "MAX_PAYLOAD", "TRANSPORTS",
     "STICKY_COOKIE", "NAMESPACES", "SUBSCRIBE_PATTERNS", "PUBLISH_PATTERNS", "JWT_SECRET",
     "JWT_PUBLIC_KEY_FILE", "API_TOKEN", "API_MAX_BODY", "REDIS_URL", "REDIS_PREFIX",
-    "REDIS_TLS_CA_FILE", "REDIS_TLS_SNI", "REDIS_SUBSCRIBE_MODE", "REDIS_ADAPTER", "REDIS_STREAM_MAXLEN",
+    "REDIS_TLS_CA_FILE", "REDIS_TLS_SNI", "REDIS_SUBSCRIBE_MODE", "REDIS_ADAPTER", "REDIS_SHARDED_SUBSCRIPTION_MODE",
+    "REDIS_CLUSTER", "REDIS_CLUSTER_SEEDS", "REDIS_STREAM_MAXLEN",
     "REDIS_BUFFER_MAX_MESSAGES", "REDIS_BUFFER_MAX_BYTES", "HEALTH_REDIS_DOWN_STATUS",
     "DRAIN_SECONDS", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_IP", "MAX_QUEUE_FRAMES",
     "MAX_QUEUE_BYTES", "MAILBOX_MAX_MESSAGES", "MAILBOX_MAX_BYTES", "MAX_ROOMS_PER_SOCKET", "EVENT_RATE",
@@ -344,6 +345,28 @@ static void test_cross_rules(void)
     const char *const split[] = {"PORT", "4000", "API_PORT", "4000", "API_BIND_ADDR", "127.0.0.1",
                                  NULL};
     CHECK(load(&c, split, err, sizeof err) == 0);
+    gateway_config_free(&c);
+
+    /* Redis Cluster needs the sharded adapter; seeds need cluster mode; sharded turns recovery off */
+    const char *const cluster_pubsub[] = {"REDIS_URL", "redis://h:1", "REDIS_CLUSTER", "true", NULL};
+    CHECK(load(&c, cluster_pubsub, err, sizeof err) == -1);
+    CHECK(strncmp(err, "REDIS_CLUSTER=true needs REDIS_ADAPTER=sharded", 46) == 0);
+    const char *const seeds_alone[] = {"REDIS_CLUSTER_SEEDS", "h:2", NULL};
+    CHECK(load(&c, seeds_alone, err, sizeof err) == -1);
+    CHECK(strncmp(err, "REDIS_CLUSTER_SEEDS: ", 21) == 0);
+    const char *const cluster[] = {"REDIS_URL", "redis://h:1", "REDIS_CLUSTER", "true", "REDIS_ADAPTER",
+                                   "sharded", "REDIS_CLUSTER_SEEDS", "h:2, h:3",
+                                   "REDIS_SHARDED_SUBSCRIPTION_MODE", "dynamic-private", NULL};
+    CHECK(load(&c, cluster, err, sizeof err) == 0);
+    CHECK(c.redis_cluster == 1 && c.redis_cluster_seeds && strcmp(c.redis_cluster_seeds, "h:2,h:3") == 0);
+    CHECK(strcmp(c.redis_sharded_mode, "dynamic-private") == 0);
+    CHECK(c.recovery_window_ms == 0 && c.recovery_unavailable == 1);
+    gateway_config_free(&c);
+    const char *const bad_mode[] = {"REDIS_SHARDED_SUBSCRIPTION_MODE", "sometimes", NULL};
+    CHECK(load(&c, bad_mode, err, sizeof err) == -1);
+    const char *const pubsub[] = {"REDIS_URL", "redis://h:1", NULL};
+    CHECK(load(&c, pubsub, err, sizeof err) == 0);
+    CHECK(c.recovery_window_ms == 120000 && c.recovery_unavailable == 0 && c.redis_cluster == 0);
     gateway_config_free(&c);
 
     /* a truncated error buffer still holds a terminated prefix */
