@@ -271,7 +271,7 @@ static nsp_state *namespace_state(redis_adapter *a, const char *name)
     ns->request_channel = joined(a->prefix, "-request#", name, "#");
     ns->response_channel = joined(a->prefix, "-response#", name, "#");
     ns->own_response = ns->response_channel ? joined(ns->response_channel, a->uid, "#", "") : NULL;
-    ns->history = joined(a->prefix, "-history#", name, "#");
+    ns->history = joined(a->key_prefix, "-history#", name, "#");
     hashmap_init(&ns->rooms);
     if (!ns->name || !ns->channel || !ns->request_channel || !ns->response_channel ||
         !ns->own_response || !ns->history || hashmap_put(&a->nsps, ns->name, strlen(ns->name), ns)) {
@@ -959,6 +959,34 @@ static size_t seed_list(const redis_endpoint *ep, const char *seeds, redis_endpo
     return n;
 }
 
+/* pubsub on a cluster: every key is in the slot of "{prefix}", so the
+ * subscriber and the publisher talk to that slot's primary (classic pub/sub
+ * reaches every node from any of them) and move with it (a failover, a
+ * migration of that slot), told by a slot map kept up to date. */
+static void owner_changed(void *ctx)
+{
+    redis_adapter *a = ctx;
+    const char *host;
+    int port;
+    if (redis_cluster_owner(a->owner_map, a->prefix, strlen(a->prefix), &host, &port))
+        return;
+    redis_conn_retarget(a->sub, host, port);
+    redis_conn_retarget(a->pub, host, port);
+}
+
+static const char *follow_owner(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep)
+{
+    static char err[256];
+    redis_endpoint seeds[64];
+    size_t n = seed_list(ep, cfg->cluster_seeds, seeds, 64, err, sizeof err);
+    redis_cluster_config cc = {seeds, n, 1, 0};
+    redis_cluster_callbacks cb = {NULL, NULL, NULL, owner_changed, a};
+    a->owner_map = n ? redis_cluster_new(a->base, &cc, &cb) : NULL;
+    for (size_t i = 1; i < n; i++)
+        free(seeds[i].host);
+    return !n ? err : a->owner_map ? NULL : "cannot create Redis connections";
+}
+
 /* REDIS_ADAPTER=sharded: no subscriber or publisher of its own; the router
  * (one Redis, or a cluster's primaries) carries everything. */
 static const char *start_sharded(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep,
@@ -1002,15 +1030,16 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     a->base = base;
     a->to_edge = to_edge;
     a->prefix = strdup(cfg->prefix ? cfg->prefix : "socket.io");
+    a->key_prefix = a->prefix ? (cfg->cluster_mode ? joined("{", a->prefix, "}", "") : strdup(a->prefix)) : NULL;
     a->pattern_mode = cfg->pattern_mode && !cfg->sharded;
     a->limits = (adapter_limits){1024, 64, 64, 16u << 20};
     a->next_ack_id = CLUSTER_ACK_ID_BASE;
     hashmap_init(&a->nsps);
     size_t max_messages = cfg->buffer_max_messages ? cfg->buffer_max_messages : 10000;
     size_t max_bytes = cfg->buffer_max_bytes ? cfg->buffer_max_bytes : (16u << 20);
-    if (cfg->sharded || cfg->cluster_mode) {
+    if (cfg->sharded || (cfg->cluster_mode && cfg->streams)) {
         const char *e = cfg->sharded ? start_sharded(a, cfg, &ep, max_messages, max_bytes)
-                                     : "REDIS_CLUSTER=true needs REDIS_ADAPTER=sharded";
+                                     : "REDIS_CLUSTER=true does not work with REDIS_ADAPTER=streams";
         redis_endpoint_free(&ep);
         if (e) {
             redis_adapter_free(a);
@@ -1024,15 +1053,16 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     a->sub = redis_conn_new(base, &ep, &sub_cb, "sub", 1000, 3000);
     a->pub = redis_conn_new(base, &ep, &pub_cb, "pub", 1000, 3000);
     a->streams = cfg->streams && a->pub ? redis_streams_new(a, &ep, cfg->stream_maxlen) : NULL;
+    const char *map_err = cfg->cluster_mode && a->pub ? follow_owner(a, cfg, &ep) : NULL;
     redis_endpoint_free(&ep);
     redis_sender to_pub = {conn_send, a->pub};
     a->outbox = a->pub ? redis_outbox_new(&to_pub, max_messages, max_bytes) : NULL;
     if (cfg->recovery_window_ms && a->pub)
         a->recovery = redis_recovery_new(a, cfg->recovery_window_ms);
-    if (!a->sub || !a->pub || !a->prefix || !a->outbox ||
+    if (!a->sub || !a->pub || !a->prefix || !a->key_prefix || !a->outbox || map_err ||
         (cfg->recovery_window_ms && !a->recovery) || (cfg->streams && !a->streams)) {
         redis_adapter_free(a);
-        *err = "cannot create Redis connections";
+        *err = map_err ? map_err : "cannot create Redis connections";
         return NULL;
     }
     redis_conn_set_subscriber(a->sub, 1);
@@ -1050,6 +1080,7 @@ void redis_adapter_free(redis_adapter *a)
     redis_recovery_free(a->recovery);
     redis_streams_free(a->streams);
     redis_sharded_free(a->sharded); /* before the outbox: its answers refer to it */
+    redis_cluster_free(a->owner_map);
     redis_outbox_free(a->outbox);
     while (a->barriers) {
         barrier *b = a->barriers;
@@ -1068,6 +1099,7 @@ void redis_adapter_free(redis_adapter *a)
         free_nsp_state(v);
     hashmap_free(&a->nsps);
     free(a->prefix);
+    free(a->key_prefix);
     free(a);
 }
 

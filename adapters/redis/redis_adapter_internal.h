@@ -8,6 +8,7 @@
 #include "hashmap.h"
 #include "offset.h"
 #include "redis_adapter.h"
+#include "redis_cluster.h"
 #include "redis_outbox.h"
 
 #define UID_LEN 6
@@ -65,6 +66,7 @@ struct redis_adapter {
     mailbox *to_edge;
     char uid[UID_LEN + 1];
     char *prefix;
+    char *key_prefix;       /* of its keys: the prefix, "{prefix}" on a cluster (one slot) */
     int pattern_mode;
     hashmap nsps;           /* name -> nsp_state */
     adapter_limits limits;
@@ -81,6 +83,8 @@ struct redis_adapter {
     redis_recovery *recovery; /* NULL: recovery off */
     redis_streams *streams;   /* REDIS_ADAPTER=streams; NULL: classic pub/sub */
     redis_sharded *sharded;   /* REDIS_ADAPTER=sharded: no sub/pub, its own router */
+    redis_cluster *owner_map; /* pubsub on a cluster: sub and pub follow the owner of
+                               * the keys' slot (classic pub/sub reaches every node) */
 };
 
 /* redis_adapter.c */

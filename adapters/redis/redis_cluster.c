@@ -480,6 +480,8 @@ static void on_slots(redis_conn *c, redisReply *r, void *ud)
     barriers_check(cl);
     check_up(cl);
     schedule(cl, cl->refresh_ms);
+    if (cl->cb.on_map)
+        cl->cb.on_map(cl->cb.ctx);
 }
 
 static void refresh(redis_cluster *cl)
@@ -695,6 +697,17 @@ int redis_cluster_key_up(const redis_cluster *cl, const char *key, size_t len)
 {
     const rc_node *n = cl->slots[redis_key_slot(key, len)];
     return n && redis_conn_is_up(n->cmd);
+}
+
+int redis_cluster_owner(const redis_cluster *cl, const char *key, size_t len, const char **host,
+                        int *port)
+{
+    const rc_node *n = cl->slots[redis_key_slot(key, len)];
+    if (!n)
+        return -1;
+    *host = n->host;
+    *port = n->port;
+    return 0;
 }
 
 size_t redis_cluster_inflight(const redis_cluster *cl)

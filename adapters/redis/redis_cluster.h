@@ -51,6 +51,8 @@ typedef struct redis_cluster_callbacks {
     void (*on_up)(void *ctx);
     /* a primary owning slots was lost (once per loss) */
     void (*on_down)(void *ctx);
+    /* a slot map was read (every refresh) */
+    void (*on_map)(void *ctx);
     void *ctx;
 } redis_cluster_callbacks;
 
@@ -84,6 +86,10 @@ int redis_cluster_command(redis_cluster *cl, redis_reply_fn fn, void *ud, int ar
 int redis_cluster_is_up(const redis_cluster *cl);
 /* 1 when the owner of `key`'s slot is up. */
 int redis_cluster_key_up(const redis_cluster *cl, const char *key, size_t len);
+/* The primary owning `key`'s slot: 0 with its host and port (borrowed until
+ * the next map), -1 when none is known. */
+int redis_cluster_owner(const redis_cluster *cl, const char *key, size_t len, const char **host,
+                        int *port);
 /* Commands sent and not answered yet, on every node. */
 size_t redis_cluster_inflight(const redis_cluster *cl);
 

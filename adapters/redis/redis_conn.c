@@ -850,6 +850,27 @@ int redis_conn_command(redis_conn *c, redis_reply_fn fn, void *ud, int argc, con
     return 0;
 }
 
+int redis_conn_retarget(redis_conn *c, const char *host, int port)
+{
+    if (!c || c->freeing || (c->ep.port == port && strcmp(c->ep.host, host) == 0))
+        return 0;
+    char *h = strdup(host);
+    if (!h)
+        return -1;
+    free(c->ep.host);
+    c->ep.host = h;
+    c->ep.port = port;
+    c->busy++;
+    if (c->state != ST_WAIT)
+        conn_lost(c, "the node it talked to is not the one wanted any more");
+    if (!c->freeing) { /* at once, not after the backoff */
+        c->attempt = 0;
+        arm_timer(c, 1);
+    }
+    leave(c);
+    return 0;
+}
+
 size_t redis_conn_inflight(const redis_conn *c)
 {
     return c ? c->inflight.count : 0;

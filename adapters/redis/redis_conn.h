@@ -76,6 +76,10 @@ const redis_conn_stats *redis_conn_get_stats(const redis_conn *c);
 size_t redis_conn_inflight(const redis_conn *c);
 /* Bytes written but not yet sent: the owner's backpressure signal. */
 size_t redis_conn_pending_bytes(const redis_conn *c);
+/* Points the connection at another node (a cluster's new owner): when it
+ * differs, the current connection is dropped as a loss (on_down, in-flight
+ * callbacks get NULL) and the new node is dialled at once. 0, or -1 (memory). */
+int redis_conn_retarget(redis_conn *c, const char *host, int port);
 /* Closes at once (in-flight callbacks get NULL) and frees. */
 void redis_conn_free(redis_conn *c);
 

@@ -220,10 +220,10 @@ static char *session_key(redis_recovery *r, const char *pid)
 {
     if (r->a->streams)
         return redis_streams_session_key(pid);
-    size_t n = strlen(r->a->prefix) + strlen(pid) + 10;
+    size_t n = strlen(r->a->key_prefix) + strlen(pid) + 10;
     char *k = malloc(n);
     if (k)
-        snprintf(k, n, "%s-session#%s", r->a->prefix, pid);
+        snprintf(k, n, "%s-session#%s", r->a->key_prefix, pid);
     return k;
 }
 

@@ -179,7 +179,7 @@ redis_sharded *redis_sharded_new(redis_adapter *a, const redis_cluster_config *c
     s->a = a;
     s->mode = mode;
     cluster_adapter_init(&s->messages, a, publish_now, s);
-    redis_cluster_callbacks cb = {on_message, on_up, on_down, s};
+    redis_cluster_callbacks cb = {on_message, on_up, on_down, NULL, s};
     s->reopen = evtimer_new(a->base, on_reopen, s);
     if (!s->reopen || !(s->cl = redis_cluster_new(a->base, cfg, &cb))) {
         redis_sharded_free(s);

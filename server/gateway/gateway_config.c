@@ -174,7 +174,7 @@ static const var_desc VARS[] = {
      .def = "dynamic", .choices = SHARDED_MODES,
      .help = "sharded: a channel per room (dynamic: not sockets' own rooms), or none (static)"},
     {.name = "REDIS_CLUSTER", .kind = K_BOOL, .off = OFF(redis_cluster), .def = "false",
-     .help = "REDIS_URL names a node of a Redis Cluster (needs REDIS_ADAPTER=sharded)"},
+     .help = "REDIS_URL names a node of a Redis Cluster (REDIS_ADAPTER sharded or pubsub)"},
     {.name = "REDIS_CLUSTER_SEEDS", .kind = K_CSV, .off = OFF(redis_cluster_seeds), .min = 1,
      .shown = "(REDIS_URL only)", .help = "more cluster nodes to discover the slot map from: host:port,..."},
     {.name = "REDIS_STREAM_MAXLEN", .kind = K_U32, .off = OFF(redis_stream_maxlen), .def = "10000",
@@ -451,10 +451,8 @@ static int cross_check(const gateway_config *c, char *err, size_t n)
         snprintf(err, n, "JWT_SECRET and JWT_PUBLIC_KEY_FILE are mutually exclusive: set one");
         return -1;
     }
-    int sharded = c->redis_adapter && strcmp(c->redis_adapter, "sharded") == 0;
-    if (c->redis_cluster && !sharded) {
-        snprintf(err, n, "REDIS_CLUSTER=true needs REDIS_ADAPTER=sharded (pubsub and streams use one "
-                         "Redis endpoint)");
+    if (c->redis_cluster && c->redis_adapter && strcmp(c->redis_adapter, "streams") == 0) {
+        snprintf(err, n, "REDIS_CLUSTER=true works with REDIS_ADAPTER=sharded or pubsub, not streams");
         return -1;
     }
     if (c->redis_cluster_seeds && !c->redis_cluster) {

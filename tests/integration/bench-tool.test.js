@@ -5,8 +5,9 @@
  * broadcasts/s for 3 s through the HTTP API) must account for every delivery
  * in its RESULT line; a refused token, an unreachable URL and bad arguments
  * must fail with a clear message and the documented exit code. loadtest/bench
- * --help documents its connection state recovery mode (the benchmark itself is
- * not run here: it is not a CI test).
+ * --help documents its connection state recovery and sharded pub/sub modes, and
+ * bad combinations of the latter exit 2 (the benchmark itself is not run here: it
+ * is not a CI test).
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -120,5 +121,26 @@ describe('loadtest/bench --help', function () {
     assert.match(r.stdout, /--recovery\s+the connection state recovery measurements/);
     for (const phase of ['cpu', 'history', 'reconnect']) assert.match(r.stdout, new RegExp(`^  ${phase}\\s`, 'm'));
     assert.match(r.stdout, /with --recovery, of cpu,history,reconnect/);
+  });
+
+  it('documents the sharded mode and its topologies', function () {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /loadtest\/bench --sharded \[--quick\]/);
+    assert.match(r.stdout, /--sharded\s+the sharded pub\/sub and Redis Cluster measurements/);
+    for (const phase of ['pubsub', 'sharded', 'cluster', 'node1', 'node']) assert.match(r.stdout, new RegExp(`^  ${phase}\\s`, 'm'));
+    assert.match(r.stdout, /with --sharded, of pubsub,sharded,cluster,node1,node/);
+  });
+
+  it('refuses --sharded with --recovery, an unknown topology (exit 2) or --only (exit 1)', function () {
+    for (const [args, why, code] of [
+      [['--sharded', '--recovery'], /--recovery and --sharded are two separate runs/, 2],
+      [['--sharded', '--phases', 'cluster,nope'], /unknown phase nope \(with --sharded\)/, 2],
+      [['--sharded', '--only', 'sio'], /--only does not apply to --sharded/, 1],
+    ]) {
+      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), ...args], { encoding: 'utf8', timeout: 10000 });
+      assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
   });
 });

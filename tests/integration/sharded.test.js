@@ -471,3 +471,87 @@ describe('sharded adapter, bad cluster input: clear logs and metrics, no crash, 
     assert.match(s.stdout() + s.stderr(), /redis cluster: a command could not be placed.*CLUSTERDOWN/);
   });
 });
+
+/* ------------------------------------------------------------------ */
+/* 5. Classic pub/sub on a Redis Cluster, with recovery                */
+/* ------------------------------------------------------------------ */
+
+describe('pubsub adapter on a Redis Cluster, connection state recovery on', function () {
+  this.timeout(90000);
+  let cl;
+  let a;
+  let b;
+  let keysOwner;
+
+  before(async function () {
+    cl = await startCluster();
+    const env = { REDIS_CLUSTER: 'true' };
+    [a, b] = await Promise.all([startSioServer({ env: { REDIS_URL: clusterUrl(cl), NODE_ID: 'ps-a', ...env } }),
+      startSioServer({ env: { REDIS_URL: clusterUrl(cl), NODE_ID: 'ps-b', ...env } })]);
+    keysOwner = await ownerOf(cl, '{socket.io}');
+    await eventually(async () => (await metrics(a)).sio_redis_up === 1 && (await metrics(b)).sio_redis_up === 1,
+      8000, 'both sio nodes up');
+  });
+
+  after(async function () {
+    closeAll();
+    await cleanup([() => stopNow(a), () => stopNow(b), () => stopCluster(cl)]);
+  });
+
+  it("keeps every key in the slot of {socket.io}, on that slot's primary, and delivers with offsets", async function () {
+    const s = await member(b.port, ['ps']);
+    await apiPost(a.apiPort, { rooms: ['ps'], event: 'tick', data: { room: 'ps', n: 0 } });
+    await eventually(() => s.got.length === 1, 3000, 'a broadcast from A to a client of B');
+    const slot = await keySlot(cl, '{socket.io}');
+    assert.equal(await keySlot(cl, '{socket.io}-history#/#'), slot);
+    assert.match(await redisCli(cl, keysOwner, 'EXISTS', '{socket.io}-history#/#'), /1/, 'the history on the owner');
+    const keys = await redisCli(cl, keysOwner, 'KEYS', '{socket.io}-session#*');
+    assert.ok(keys.trim().split('\n').length >= 1, `sessions on the owner: ${keys}`);
+    closeAll();
+  });
+
+  it("the keys' primary killed: its replica is promoted, the nodes follow it, a connected client misses nothing and one away recovers", async function () {
+    const stay = await member(b.port, ['fo']);
+    const away = connect(`http://${HOST}:${b.port}`, { transports: ['websocket'], reconnection: false });
+    away.got = [];
+    away.on('tick', (d) => away.got.push(d.n));
+    await connected(away);
+    await emitAck(away, 'subscribe', 'fo');
+    let go = true;
+    let sent = 0;
+    const pub = (async () => {
+      while (go) {
+        const r = await apiPost(a.apiPort, { rooms: ['fo'], event: 'tick', data: { room: 'fo', n: sent } })
+          .catch(() => ({ status: 0 }));
+        if (r.status === 202) sent++;
+        await sleep(20);
+      }
+    })();
+    await eventually(() => away.got.length >= 10, 3000, 'ticks before');
+    away.io.engine.close(); // a transport close: recoverable
+    const awayAt = away.got.length;
+    await sleep(200);
+    const fo = await failover(cl, keysOwner);
+    await sleep(1500);
+    away.connect();
+    await connected(away, 8000);
+    await sleep(1500);
+    go = false;
+    await pub;
+    await eventually(() => ticks(stay, 'fo').includes(sent - 1) && away.got.includes(sent - 1), 8000, 'the last tick');
+    await sleep(300);
+    const got = ticks(stay, 'fo');
+    const missed = [...Array(sent).keys()].filter((i) => !got.includes(i));
+    const dups = got.length - new Set(got).size;
+    const awayMissed = [...Array(sent).keys()].filter((i) => i >= awayAt && !away.got.includes(i));
+    console.log(`      failover in ${fo.ms} ms: sent ${sent}; connected client missed ${missed.length}, ${dups} twice; `
+      + `the client away recovered=${away.recovered}, missed ${awayMissed.length} [${awayMissed.slice(0, 5)}]`);
+    assert.deepEqual(missed, [], 'the connected client got every tick');
+    assert.ok(got.every((n, i) => i === 0 || n >= got[i - 1]), 'in order');
+    assert.equal(away.recovered, true, 'the client away recovered its session');
+    assert.ok(awayMissed.length <= 3, `at most the few ticks the replica had not received yet: ${awayMissed}`);
+    const m = await metrics(b);
+    assert.equal(m.sio_redis_up, 1);
+    closeAll();
+  });
+});
