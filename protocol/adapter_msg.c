@@ -1397,6 +1397,10 @@ int adapter_cluster_message_decode(const uint8_t *msg, size_t len, const adapter
     if (rc == AM_OK && !json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
+        free_bins(*bins, 0, *n_bins);
+        free(*bins);
+        *bins = NULL;
+        *n_bins = 0;
         rc = AM_ERR_FORMAT;
     }
     return rc;

@@ -140,7 +140,8 @@ char *adapter_cluster_broadcast_json(const adapter_broadcast *b); /* malloc'd, o
 /* A whole ClusterAdapter message {uid, nsp, type, data} as the sharded adapter
  * of @socket.io/redis-adapter 8.2+ publishes it (createShardedAdapter): JSON
  * text when the first byte is '{', else msgpack. Binaries become placeholders
- * naming *bins (owned copies, appended). 0, or < 0 leaving nothing to free. */
+ * naming *bins (owned copies; *bins must be NULL and *n_bins 0 on entry).
+ * 0, or < 0 leaving nothing to free. */
 int adapter_cluster_message_decode(const uint8_t *msg, size_t len, const adapter_limits *lim,
                                    json_t **out, adapter_bin **bins, size_t *n_bins);
 /* The `data` {packet, opts} of such a BROADCAST (type 3, no requestId) as a
