@@ -51,10 +51,11 @@ scripts/build.sh build-tsan -DSIO_TSAN=ON -DSIO_WERROR=ON -DSIO_BUILD_LOADTEST=O
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
   npx mocha --no-config --timeout 30000 --exit integration/cluster.test.js integration/overload.test.js \
   integration/observability.test.js integration/recovery.test.js)
-# recovery across nodes (history, sessions, restores cross both threads), the drain excepted
+# recovery across nodes (history, sessions, restores cross both threads), the drain excepted;
+# the sharded adapter and Redis Cluster (slot maps, failover, migration)
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
   npx mocha --no-config --timeout 90000 --exit --grep "drain" --invert integration/recovery-cluster.test.js \
-  integration/recovery-streams.test.js)
+  integration/recovery-streams.test.js integration/sharded.test.js)
 
 echo "== install: libsio, sio.pc, examples/chat.c built out of tree =="
 tests/install/check.sh "$PWD/build-install"
