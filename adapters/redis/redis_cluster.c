@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include "hashmap.h"
@@ -64,6 +65,7 @@ struct redis_cluster {
     struct event_base *base;
     redis_cluster_callbacks cb;
     redis_endpoint tmpl; /* credentials and TLS of every node */
+    char *seed_name;     /* the first seed's host when it is a name (TLS verification) */
     int cluster_mode;
     uint32_t refresh_ms;
     rc_node *nodes;
@@ -321,11 +323,23 @@ static void on_cmd_down(redis_conn *c, const char *why, void *ctx)
         check_up(n->cl);
 }
 
+static int is_ip(const char *host)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+/* A node the map names by address is verified (TLS) against the seed's host
+ * name unless REDIS_TLS_SNI says otherwise: ElastiCache's certificate is a
+ * wildcard over the cluster's names, which an address never matches. */
 static redis_endpoint node_endpoint(const redis_cluster *cl, const rc_node *n)
 {
     redis_endpoint ep = cl->tmpl;
     ep.host = n->host;
     ep.port = n->port;
+    if (ep.tls && !ep.sni && cl->seed_name && is_ip(n->host))
+        ep.sni = cl->seed_name;
     return ep;
 }
 
@@ -755,6 +769,7 @@ redis_cluster *redis_cluster_new(struct event_base *base, const redis_cluster_co
     cl->tmpl = (redis_endpoint){NULL, 0, dup_or_null(s->user), dup_or_null(s->password), s->db, s->tls,
                                 dup_or_null(s->ca_file), dup_or_null(s->sni)};
     hashmap_init(&cl->channels);
+    cl->seed_name = is_ip(s->host) ? NULL : strdup(s->host);
     cl->timer = evtimer_new(base, on_timer, cl);
     for (size_t i = 0; cl->timer && i < (cfg->cluster_mode ? cfg->n_seeds : 1); i++) {
         rc_node *n = node_get(cl, cfg->seeds[i].host, cfg->seeds[i].port);
@@ -801,5 +816,6 @@ void redis_cluster_free(redis_cluster *cl)
     if (cl->timer)
         event_free(cl->timer);
     redis_endpoint_free(&cl->tmpl);
+    free(cl->seed_name);
     free(cl);
 }
