@@ -277,7 +277,10 @@ describe('sharded adapter on a Redis Cluster (3 primaries + 3 replicas)', functi
     const promoted = r.info.promoted;
     console.log(`      failover in ${r.info.ms} ms: sent ${r.sent}, delivered ${r.got.length}, lost ${r.lost.length} [${r.lost.slice(0, 5)}${r.lost.length > 5 ? '...' : ''}], refused ${r.refused.length}`);
     assert.ok((await shardChannels(cl, promoted)).includes(channel), 'the channel is subscribed on the promoted replica');
-    assert.ok(r.got.length >= r.sent * 0.5, `most ticks delivered: ${r.got.length} of ${r.sent}`);
+    // pub/sub keeps nothing: what reaches the new primary before B subscribed there is lost;
+    // the publisher's 1 s grace after the promotion is what keeps this near 0 (without it
+    // the backlog of the whole failover went into an empty channel: 60 % lost)
+    assert.ok(r.lost.length <= r.sent * 0.25, `lost in the failover: ${r.lost.length} of ${r.sent}`);
     const last = r.got.slice(-20);
     assert.deepEqual(last, [...Array(20).keys()].map((i) => r.sent - 20 + i), 'the last 20 ticks, in order: deliveries resumed');
     const m = await metrics(b);
