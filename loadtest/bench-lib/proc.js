@@ -8,9 +8,12 @@
  *   stopProc(p, graceMs)                 SIGTERM, SIGKILL after graceMs; resolves on exit
  *   stopAll()                            every child still running
  *   freePort(), waitPort(port, ms, p)    loopback ports
+ *   httpGet(port, path, timeoutMs)       GET on loopback: {status, body} or {status: 0, error}
+ *   cleanEnv()                           the developer's sio variables unset, for spawn's env
  *   cpuTicks(pid), threadTicks(pid), rssKb(pid), fdCount(pid), socketCount(pid),
  *   childrenOf(pid), systemBusy()        /proc readers (ticks are 1/CLK_TCK s)
  */
+const http = require('node:http');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -213,7 +216,31 @@ function systemBusy() {
   return { busy: total - idle, total };
 }
 
+/* variables a developer's shell might hold that would change the servers under test */
+const FOREIGN = /^(PORT|API_|BIND_ADDR|JWT_|NAMESPACES|SUBSCRIBE_PATTERNS|PUBLISH_PATTERNS|CORS_ORIGINS|REDIS_|SIO_PATH|PING_|MAX_|RECOVERY_|MAILBOX_|EVENT_|TRANSPORTS|STICKY_COOKIE|UPGRADE_TIMEOUT|CONNECT_TIMEOUT|HEALTH_|DRAIN_SECONDS|NODE_ID|LOG_LEVEL)/;
+
+/** process.env's sio variables, each set to undefined (left out by spawn). */
+function cleanEnv() {
+  const out = {};
+  for (const k of Object.keys(process.env)) if (FOREIGN.test(k)) out[k] = undefined;
+  return out;
+}
+
+/** GET on loopback: {status, body}, or {status: 0, error} (never rejects). */
+function httpGet(port, pathName, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path: pathName, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
+  });
+}
+
 module.exports = {
-  HOST, CLK_TCK, spawnTracked, stopProc, stopAll, killAllNow, freePort, freePorts, waitPort, sleep,
+  httpGet, cleanEnv, HOST, CLK_TCK, spawnTracked, stopProc, stopAll, killAllNow, freePort, freePorts, waitPort, sleep,
   cpuTicks, threadTicks, rssKb, fdCount, socketCount, childrenOf, systemBusy,
 };

@@ -31,8 +31,7 @@ const http = require('node:http');
 const net = require('node:net');
 const {
   HOST, CLK_TCK, spawnTracked, stopProc, freePorts, waitPort, sleep, cpuTicks, rssKb, systemBusy, childrenOf,
-  socketCount,
-} = require('./proc');
+  socketCount, httpGet, cleanEnv } = require('./proc');
 const { startRedis, PREFIX } = require('./cluster');
 const { runSioBench, deliveriesAt } = require('./siobench');
 const { taskstats, taskstatsAvailable } = require('./metrics');
@@ -43,27 +42,6 @@ const log = (msg) => console.error(`bench: ${msg}`);
 
 /* ---- setups: nodes with the API on, Redis or not ---------------------------- */
 
-/* variables a developer's shell might hold that would change the servers under test */
-const FOREIGN = /^(PORT|API_|BIND_ADDR|JWT_|NAMESPACES|SUBSCRIBE_PATTERNS|PUBLISH_PATTERNS|CORS_ORIGINS|REDIS_|SIO_PATH|PING_|MAX_|RECOVERY_|MAILBOX_|EVENT_|TRANSPORTS|STICKY_COOKIE|UPGRADE_TIMEOUT|CONNECT_TIMEOUT|HEALTH_|DRAIN_SECONDS|NODE_ID|LOG_LEVEL)/;
-
-function cleanEnv() {
-  const out = {};
-  for (const k of Object.keys(process.env)) if (FOREIGN.test(k)) out[k] = undefined;
-  return out;
-}
-
-function httpGet(port, pathName, timeoutMs = 2000) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: HOST, port, path: pathName, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
-  });
-}
 
 async function health(node) {
   const r = await httpGet(node.apiPort, '/health');

@@ -7,48 +7,14 @@
  *   extract(text)          the section of a file, or null
  */
 
-const BEGIN = '<!-- sharded:begin (written by loadtest/bench --sharded; the other runs keep it) -->';
-const END = '<!-- sharded:end -->';
-const BEGIN_KEY = '<!-- sharded:begin';
+const { section, ok, f, n0, ratio, mdTable, textTable } = require('./md');
 
-function extract(text) {
-  const a = text.indexOf(BEGIN_KEY);
-  const b = text.indexOf(END, a);
-  return a >= 0 && b > a ? text.slice(a, b + END.length) : null;
-}
-
-function splice(text, section) {
-  const a = text.indexOf(BEGIN_KEY);
-  const b = text.indexOf(END, a);
-  if (a >= 0 && b > a) return text.slice(0, a) + section + text.slice(b + END.length);
-  return `${text.replace(/\n*$/, '\n\n')}${section}\n`;
-}
+const { BEGIN, END, extract, splice } = section('sharded', 'written by loadtest/bench --sharded; the other runs keep it');
 
 /* ---- formatting -------------------------------------------------------- */
 
-const ok = (x) => typeof x === 'number' && Number.isFinite(x);
-function f(x, d = 2) {
-  if (!ok(x)) return '–';
-  const a = Math.abs(x);
-  if (a >= 1000) return Math.round(x).toLocaleString('en-US');
-  if (a >= 100) return x.toFixed(Math.min(d, 1));
-  return x.toFixed(d);
-}
-const n0 = (x) => (ok(x) ? Math.round(x).toLocaleString('en-US') : '–');
 const g3 = (x) => (ok(x) ? (x === 0 ? '0' : x.toPrecision(3)) : '–');
 const pct = (x) => (ok(x) ? `${(x * 100).toFixed(0)} %` : '–');
-const ratio = (a, b) => (ok(a) && ok(b) && b !== 0 ? a / b : null);
-
-function mdTable(header, rows, align) {
-  const al = align || header.map((_, i) => (i === 0 ? '---' : '---:'));
-  return [`| ${header.join(' | ')} |`, `| ${al.join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
-function textTable(header, rows) {
-  const all = [header, ...rows].map((r) => r.map((c) => String(c).replace(/\*\*/g, '').replace(/`/g, '')));
-  const w = all[0].map((_, i) => Math.max(...all.map((r) => (r[i] || '').length)));
-  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')).join('\n');
-}
 
 /* ---- derived numbers --------------------------------------------------- */
 

@@ -30,10 +30,8 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const http = require('node:http');
 const {
-  HOST, CLK_TCK, spawnTracked, stopProc, freePorts, waitPort, sleep, cpuTicks, systemBusy, childrenOf,
-} = require('./proc');
+  HOST, CLK_TCK, spawnTracked, stopProc, freePorts, waitPort, sleep, cpuTicks, systemBusy, childrenOf, httpGet, cleanEnv } = require('./proc');
 const { startRedis, PREFIX } = require('./cluster');
 const { runSioBench, deliveriesAt } = require('./siobench');
 const { taskstats, taskstatsAvailable } = require('./metrics');
@@ -50,13 +48,6 @@ const TOPOLOGIES = {
 };
 const SHARDED_PHASES = Object.keys(TOPOLOGIES);
 
-/* variables a developer's shell might hold that would change the servers under test */
-const FOREIGN = /^(PORT|API_|BIND_ADDR|JWT_|NAMESPACES|SUBSCRIBE_PATTERNS|PUBLISH_PATTERNS|CORS_ORIGINS|REDIS_|SIO_PATH|PING_|MAX_|RECOVERY_|MAILBOX_|EVENT_|TRANSPORTS|STICKY_COOKIE|UPGRADE_TIMEOUT|CONNECT_TIMEOUT|HEALTH_|DRAIN_SECONDS|NODE_ID|LOG_LEVEL)/;
-function cleanEnv() {
-  const out = {};
-  for (const k of Object.keys(process.env)) if (FOREIGN.test(k)) out[k] = undefined;
-  return out;
-}
 
 /* ---- Redis: 1 server or a cluster of N primaries ----------------------------- */
 
@@ -154,19 +145,6 @@ async function startRedisSet(ctx, shards) {
 }
 
 /* ---- the nodes ---------------------------------------------------------------- */
-
-function httpGet(port, pathName, timeoutMs = 2000) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: HOST, port, path: pathName, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
-  });
-}
 
 async function startSioNode(ctx, topo, redis, index) {
   const [port, apiPort] = await freePorts(2);
