@@ -107,8 +107,10 @@ describe('sharded adapter on one Redis 7: 2 sio nodes + 1 Node node (createShard
   before(async function () {
     redis = await startRedis();
     const url = redisUrl(redis);
-    [a, b, n] = await Promise.all([startSioSharded(url, 'sh-a'), startSioSharded(url, 'sh-b'),
-      startNodeSharded(url, 'sh-node')]);
+    // one after the other: each takes free ports, which a parallel start could pick twice
+    a = await startSioSharded(url, 'sh-a');
+    b = await startSioSharded(url, 'sh-b');
+    n = await startNodeSharded(url, 'sh-node');
     await eventually(async () => (await metrics(a)).sio_redis_up === 1 && (await metrics(b)).sio_redis_up === 1,
       5000, 'both sio nodes up');
   });
@@ -178,8 +180,9 @@ describe('sharded adapter on a Redis Cluster (3 primaries + 3 replicas)', functi
     cl = await startCluster();
     const url = clusterUrl(cl);
     const env = { REDIS_CLUSTER: 'true', REDIS_CLUSTER_SEEDS: cl.nodes.slice(1, 3).map((x) => `${HOST}:${x.port}`).join(',') };
-    [a, b, n] = await Promise.all([startSioSharded(url, 'cl-a', env), startSioSharded(url, 'cl-b', env),
-      startNodeSharded(url, 'cl-node', ['--cluster', '--cluster-workarounds'])]);
+    a = await startSioSharded(url, 'cl-a', env);
+    b = await startSioSharded(url, 'cl-b', env);
+    n = await startNodeSharded(url, 'cl-node', ['--cluster', '--cluster-workarounds']);
     await eventually(async () => (await metrics(a)).sio_redis_up === 1 && (await metrics(b)).sio_redis_up === 1,
       8000, 'both sio nodes up');
     rooms = await roomsOnEveryShard(cl, 2);
@@ -320,7 +323,8 @@ describe('sharded adapter on a Redis Cluster with TLS and AUTH', function () {
     const url = clusterUrl(cl, { password: 'p@ss w0rd' });
     assert.match(url, /^rediss:\/\//);
     const env = { REDIS_CLUSTER: 'true', REDIS_TLS_CA_FILE: cl.tls.ca };
-    [a, b] = await Promise.all([startSioSharded(url, 'tls-a', env), startSioSharded(url, 'tls-b', env)]);
+    a = await startSioSharded(url, 'tls-a', env);
+    b = await startSioSharded(url, 'tls-b', env);
   });
 
   after(async function () {
@@ -489,8 +493,8 @@ describe('pubsub adapter on a Redis Cluster, connection state recovery on', func
   before(async function () {
     cl = await startCluster();
     const env = { REDIS_CLUSTER: 'true' };
-    [a, b] = await Promise.all([startSioServer({ env: { REDIS_URL: clusterUrl(cl), NODE_ID: 'ps-a', ...env } }),
-      startSioServer({ env: { REDIS_URL: clusterUrl(cl), NODE_ID: 'ps-b', ...env } })]);
+    a = await startSioServer({ env: { REDIS_URL: clusterUrl(cl), NODE_ID: 'ps-a', ...env } });
+    b = await startSioServer({ env: { REDIS_URL: clusterUrl(cl), NODE_ID: 'ps-b', ...env } });
     keysOwner = await ownerOf(cl, '{socket.io}');
     await eventually(async () => (await metrics(a)).sio_redis_up === 1 && (await metrics(b)).sio_redis_up === 1,
       8000, 'both sio nodes up');
