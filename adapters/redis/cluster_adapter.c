@@ -82,14 +82,13 @@ static void remember(cluster_adapter *s, const char *request_id, const char *uid
     uint64_t now = now_ms();
     expire_requesters(s, now);
     requester *r = calloc(1, sizeof(*r));
-    size_t n = strlen(s->a->prefix) + strlen(nsp) + strlen(uid) + 4;
-    if (!r || !(r->request_id = strdup(request_id)) || !(r->channel = malloc(n))) {
+    if (!r || !(r->request_id = strdup(request_id)) ||
+        !(r->channel = cluster_adapter_channel(s->a, nsp, uid))) {
         if (r)
             free(r->request_id);
         free(r);
         return;
     }
-    snprintf(r->channel, n, "%s#%s#%s#", s->a->prefix, nsp, uid);
     r->until_ms = now + REQUEST_TTL_MS;
     r->next = s->requesters;
     s->requesters = r;
@@ -169,12 +168,14 @@ static void answer_server_side_emit(cluster_adapter *s, nsp_state *ns, const cha
     if (!request_id)
         return;
     bytebuf out = BYTEBUF_INIT;
-    char channel[512];
-    snprintf(channel, sizeof channel, "%s#%s#%s#", s->a->prefix, ns->name, uid);
+    char *channel = cluster_adapter_channel(s->a, ns->name, uid); /* not cut short: any uid */
     json_t *answer = json_pack("{ssso}", "requestId", request_id, "packet", json_null());
-    if (adapter_wire_cluster_message(s->a->uid, ns->name, CLUSTER_SERVER_SIDE_EMIT_RESPONSE, answer,
-                                     NULL, 0, &out) == 0)
+    if (channel && adapter_wire_cluster_message(s->a->uid, ns->name, CLUSTER_SERVER_SIDE_EMIT_RESPONSE,
+                                                answer, NULL, 0, &out) == 0)
         publish_to(s, channel, &out);
+    else if (!channel)
+        json_decref(answer);
+    free(channel);
     bytebuf_free(&out);
 }
 

@@ -28,7 +28,7 @@ static char *joined(const char *a, const char *b, const char *c, const char *d)
     return s;
 }
 
-static char *room_channel(const nsp_state *ns, const char *room)
+char *redis_adapter_room_channel(const nsp_state *ns, const char *room)
 {
     return joined(ns->channel, room, "#", "");
 }
@@ -90,7 +90,7 @@ static void subscribe_namespace(redis_adapter *a, nsp_state *ns)
     batch[0] = "SUBSCRIBE";
     for (int more = 1; more;) {
         more = hashmap_next(&ns->rooms, &it, &k, &klen, &v);
-        if (more && (owned[n] = room_channel(ns, k)))
+        if (more && (owned[n] = redis_adapter_room_channel(ns, k)))
             batch[1 + n] = owned[n], n++;
         if (n && (n == SUBSCRIBE_BATCH || !more)) {
             command(a, 1 + n, batch);
@@ -471,7 +471,7 @@ void redis_adapter_subscribe_then(redis_adapter *a, nsp_state *ns, const char *c
             redis_sharded_room(a->sharded, ns, rooms[i], 1);
         if (a->pattern_mode || a->streams || a->sharded)
             continue;
-        char *channel = room_channel(ns, rooms[i]);
+        char *channel = redis_adapter_room_channel(ns, rooms[i]);
         if (channel)
             subscribe_one(a, "SUBSCRIBE", channel);
         free(channel);
@@ -488,7 +488,7 @@ static void room_gone(redis_adapter *a, nsp_state *ns, const char *room)
     if (a->sharded)
         redis_sharded_room(a->sharded, ns, room, 0);
     free(name);
-    char *channel = a->pattern_mode || a->streams || a->sharded ? NULL : room_channel(ns, room);
+    char *channel = a->pattern_mode || a->streams || a->sharded ? NULL : redis_adapter_room_channel(ns, room);
     if (channel)
         subscribe_one(a, "UNSUBSCRIBE", channel);
     free(channel);
@@ -511,7 +511,7 @@ static void room_changed(redis_adapter *a, const room_msg *m)
         redis_sharded_room(a->sharded, ns, m->room, 1);
         return;
     }
-    char *channel = room_channel(ns, m->room);
+    char *channel = redis_adapter_room_channel(ns, m->room);
     if (channel)
         subscribe_one(a, "SUBSCRIBE", channel);
     free(channel);
@@ -790,7 +790,7 @@ static int publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast 
         rc = a->streams ? redis_streams_publish(a->streams, ns->name, b)
                         : redis_sharded_publish(a->sharded, ns, b);
     } else if (adapter_broadcast_encode(b, &out) == 0) {
-        char *channel = b->n_rooms == 1 ? room_channel(ns, b->rooms[0]) : NULL;
+        char *channel = b->n_rooms == 1 ? redis_adapter_room_channel(ns, b->rooms[0]) : NULL;
         const char *ch = channel ? channel : ns->channel;
         rc = recoverable ? redis_recovery_publish(a->recovery, ns, ch, out.data, out.len)
                          : publish_kept(a, ch, out.data, out.len);
@@ -974,17 +974,27 @@ static void owner_changed(void *ctx)
     redis_conn_retarget(a->pub, host, port);
 }
 
-static const char *follow_owner(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep)
+/* A slot-map router over REDIS_URL and REDIS_CLUSTER_SEEDS. NULL with *err. */
+static redis_cluster *new_router(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep,
+                                 int cluster_mode, const redis_cluster_callbacks *cb, const char **err)
 {
-    static char err[256];
+    static char why[256];
     redis_endpoint seeds[64];
-    size_t n = seed_list(ep, cfg->cluster_seeds, seeds, 64, err, sizeof err);
-    redis_cluster_config cc = {seeds, n, 1, 0};
-    redis_cluster_callbacks cb = {NULL, NULL, NULL, owner_changed, a};
-    a->owner_map = n ? redis_cluster_new(a->base, &cc, &cb) : NULL;
+    size_t n = seed_list(ep, cfg->cluster_seeds, seeds, 64, why, sizeof why);
+    redis_cluster_config cc = {seeds, n, cluster_mode, 0};
+    redis_cluster *cl = n ? redis_cluster_new(a->base, &cc, cb) : NULL;
     for (size_t i = 1; i < n; i++)
         free(seeds[i].host);
-    return !n ? err : a->owner_map ? NULL : "cannot create Redis connections";
+    *err = !n ? why : cl ? NULL : "cannot create Redis connections";
+    return cl;
+}
+
+static const char *follow_owner(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep)
+{
+    const char *err;
+    redis_cluster_callbacks cb = {NULL, NULL, NULL, owner_changed, a};
+    a->owner_map = new_router(a, cfg, ep, 1, &cb, &err);
+    return err;
 }
 
 /* REDIS_ADAPTER=sharded: no subscriber or publisher of its own; the router
@@ -992,17 +1002,16 @@ static const char *follow_owner(redis_adapter *a, const redis_adapter_config *cf
 static const char *start_sharded(redis_adapter *a, const redis_adapter_config *cfg, const redis_endpoint *ep,
                                  size_t max_messages, size_t max_bytes)
 {
-    static char err[256];
-    redis_endpoint seeds[64];
-    size_t n = seed_list(ep, cfg->cluster_seeds, seeds, 64, err, sizeof err);
-    redis_cluster_config cc = {seeds, n, cfg->cluster_mode, 0};
-    a->sharded = n ? redis_sharded_new(a, &cc, (sharded_mode)cfg->sharded_mode) : NULL;
-    for (size_t i = 1; i < n; i++)
-        free(seeds[i].host);
-    if (!n)
-        return err;
-    redis_sender to_cluster = {cluster_send, a->sharded ? redis_sharded_cluster(a->sharded) : NULL};
-    a->outbox = a->sharded ? redis_outbox_new(&to_cluster, max_messages, max_bytes) : NULL;
+    const char *err = NULL;
+    a->sharded = redis_sharded_new(a, (sharded_mode)cfg->sharded_mode);
+    redis_cluster *cl = a->sharded ? new_router(a, cfg, ep, cfg->cluster_mode,
+                                                redis_sharded_callbacks(a->sharded), &err)
+                                   : NULL;
+    if (!cl)
+        return err ? err : "cannot create Redis connections";
+    redis_sharded_attach(a->sharded, cl);
+    redis_sender to_cluster = {cluster_send, cl};
+    a->outbox = redis_outbox_new(&to_cluster, max_messages, max_bytes);
     return a->outbox ? NULL : "cannot create Redis connections";
 }
 

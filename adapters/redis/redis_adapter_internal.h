@@ -88,6 +88,8 @@ struct redis_adapter {
 };
 
 /* redis_adapter.c */
+/* `prefix#nsp#room#` (malloc'd): a room's channel, classic or sharded. */
+char *redis_adapter_room_channel(const nsp_state *ns, const char *room);
 /* Pushes a broadcast from Redis to the edge, or holds it (recovery). */
 void redis_adapter_forward(redis_adapter *a, nsp_state *ns, broadcast_msg *m);
 /* Encodes a decoded broadcast into Socket.IO frames for `ns`, with `offset`

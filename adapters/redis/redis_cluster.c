@@ -70,6 +70,7 @@ struct redis_cluster {
     uint32_t refresh_ms;
     rc_node *nodes;
     rc_node *slots[REDIS_SLOTS];
+    rc_node *next_slots[REDIS_SLOTS]; /* a map being read (apply_slots) */
     hashmap channels;
     rc_channel *unconfirmed, *unconfirmed_tail;
     size_t n_unconfirmed;
@@ -417,6 +418,15 @@ static void prune(redis_cluster *cl)
 
 /* ---- the slot map ------------------------------------------------------------------ */
 
+/* The node whose command connection `c` is (NULL: none any more). */
+static rc_node *node_of_conn(redis_cluster *cl, const redis_conn *c)
+{
+    for (rc_node *n = cl->nodes; n; n = n->next)
+        if (n->cmd == c)
+            return n;
+    return NULL;
+}
+
 static rc_node *any_up(redis_cluster *cl)
 {
     rc_node *fallback = NULL;
@@ -446,8 +456,8 @@ static void take_range(void *ud, const redis_slot_range *r)
 /* The reply's ranges become the slot map (slots it leaves out: no owner). */
 static int apply_slots(redis_cluster *cl, const redisReply *r, const rc_node *asked)
 {
-    static rc_node *slots[REDIS_SLOTS]; /* cluster thread only */
-    memset(slots, 0, sizeof(slots));
+    rc_node **slots = cl->next_slots;
+    memset(cl->next_slots, 0, sizeof(cl->next_slots));
     slots_walk w = {cl, asked, slots};
     if (r->elements == 0 || redis_slots_parse(r, take_range, &w))
         return -1;
@@ -473,10 +483,7 @@ static void on_slots(redis_conn *c, redisReply *r, void *ud)
 {
     redis_cluster *cl = ud;
     cl->refreshing = 0;
-    rc_node *asked = NULL;
-    for (rc_node *n = cl->nodes; n; n = n->next)
-        if (n->cmd == c)
-            asked = n;
+    rc_node *asked = node_of_conn(cl, c);
     if (!r || !asked || r->type != REDIS_REPLY_ARRAY || apply_slots(cl, r, asked)) {
         cl->stats.refresh_errors++;
         warn(cl, "redis cluster: CLUSTER SLOTS failed (is REDIS_URL a cluster node?)",
@@ -588,10 +595,7 @@ static int redirect(rc_request *q, redis_conn *c, const redisReply *r)
     int port, kind = redis_parse_redirect(r->str, r->len, &slot, host, sizeof host, &port);
     if (!kind || !cl->cluster_mode || ++q->redirects > REDIRECTS_MAX)
         return -1;
-    rc_node *asked = NULL;
-    for (rc_node *n = cl->nodes; n; n = n->next)
-        if (n->cmd == c)
-            asked = n;
+    rc_node *asked = node_of_conn(cl, c);
     rc_node *to = node_get(cl, host[0] || !asked ? host : asked->host, port);
     if (kind == 1) {
         cl->stats.moved++;

@@ -23,16 +23,8 @@ struct redis_sharded {
     cluster_adapter messages;
     struct event *reopen;
     int was_down;
+    redis_cluster_callbacks cb; /* what its router calls */
 };
-
-static char *room_channel(const nsp_state *ns, const char *room)
-{
-    size_t n = ns->channel_len + strlen(room) + 2;
-    char *c = malloc(n);
-    if (c)
-        snprintf(c, n, "%s%s#", ns->channel, room);
-    return c;
-}
 
 /* Whether a room has a channel of its own in this mode. */
 static int own_channel(const redis_sharded *s, const char *room)
@@ -45,7 +37,7 @@ void redis_sharded_room(redis_sharded *s, nsp_state *ns, const char *room, int o
 {
     if (!own_channel(s, room))
         return;
-    char *channel = room_channel(ns, room);
+    char *channel = redis_adapter_room_channel(ns, room);
     if (channel && on)
         redis_cluster_ssubscribe(s->cl, channel);
     else if (channel)
@@ -80,7 +72,7 @@ int redis_sharded_publish(redis_sharded *s, nsp_state *ns, const adapter_broadca
         bytebuf_free(&out);
         return -EINVAL;
     }
-    char *room = b->n_rooms == 1 && own_channel(s, b->rooms[0]) ? room_channel(ns, b->rooms[0]) : NULL;
+    char *room = b->n_rooms == 1 && own_channel(s, b->rooms[0]) ? redis_adapter_room_channel(ns, b->rooms[0]) : NULL;
     const char *channel = room ? room : ns->channel;
     const char *argv[3] = {"SPUBLISH", channel, (const char *)out.data};
     size_t lens[3] = {8, strlen(channel), out.len};
@@ -171,21 +163,30 @@ redis_cluster *redis_sharded_cluster(const redis_sharded *s)
     return s->cl;
 }
 
-redis_sharded *redis_sharded_new(redis_adapter *a, const redis_cluster_config *cfg, sharded_mode mode)
+redis_sharded *redis_sharded_new(redis_adapter *a, sharded_mode mode)
 {
     redis_sharded *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->a = a;
     s->mode = mode;
+    s->cb = (redis_cluster_callbacks){on_message, on_up, on_down, NULL, s};
     cluster_adapter_init(&s->messages, a, publish_now, s);
-    redis_cluster_callbacks cb = {on_message, on_up, on_down, NULL, s};
-    s->reopen = evtimer_new(a->base, on_reopen, s);
-    if (!s->reopen || !(s->cl = redis_cluster_new(a->base, cfg, &cb))) {
+    if (!(s->reopen = evtimer_new(a->base, on_reopen, s))) {
         redis_sharded_free(s);
         return NULL;
     }
     return s;
+}
+
+const redis_cluster_callbacks *redis_sharded_callbacks(const redis_sharded *s)
+{
+    return &s->cb;
+}
+
+void redis_sharded_attach(redis_sharded *s, redis_cluster *cl)
+{
+    s->cl = cl;
 }
 
 void redis_sharded_free(redis_sharded *s)

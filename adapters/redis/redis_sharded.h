@@ -24,8 +24,11 @@ typedef enum sharded_mode { SHARDED_DYNAMIC = 0, SHARDED_STATIC, SHARDED_DYNAMIC
 
 typedef struct redis_sharded redis_sharded;
 
-/* Connects to the seeds (cluster_mode 0: seeds[0] is the one Redis). */
-redis_sharded *redis_sharded_new(redis_adapter *a, const redis_cluster_config *cfg, sharded_mode mode);
+/* The mode's state; its router (one Redis, or a cluster's primaries) is
+ * created with redis_sharded_callbacks() and handed over by attach (owned). */
+redis_sharded *redis_sharded_new(redis_adapter *a, sharded_mode mode);
+const redis_cluster_callbacks *redis_sharded_callbacks(const redis_sharded *s);
+void redis_sharded_attach(redis_sharded *s, redis_cluster *cl);
 void redis_sharded_free(redis_sharded *s);
 /* The router the adapter's outbox publishes through. */
 redis_cluster *redis_sharded_cluster(const redis_sharded *s);
