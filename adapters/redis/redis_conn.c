@@ -1,7 +1,7 @@
 /* redis_conn: one self-reconnecting Redis connection on a libevent loop (the
  * contract is in redis_conn.h). A bufferevent (plain or OpenSSL) carries the
- * bytes; hiredis's redisReader parses replies, with reply objects built here
- * so that one reply's memory is bounded; redisFormatCommandArgv formats the
+ * bytes; redis_reader (hiredis's reader, one reply's memory bounded) parses
+ * replies; redisFormatCommandArgv formats the
  * commands. One timer serves three states: the reconnect delay (WAIT), the
  * connect + handshake deadline (CONNECTING) and the keepalive (UP).
  *
@@ -12,6 +12,7 @@
 #include "redis_conn.h"
 
 #include "log.h"
+#include "redis_reader.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,10 +63,7 @@ struct redis_conn {
     SSL_CTX *ssl_ctx;
     struct evdns_base *dns;
     struct bufferevent *bev;
-    redisReader *reader;
-    redisReplyObjectFunctions reply_fns;
-    size_t reply_bytes;  /* objects of the reply being parsed */
-    int reply_too_big;
+    redis_reader *reader;
     struct event *timer;
     enum conn_state state;
     unsigned gen;        /* bumped whenever the transport closes */
@@ -163,90 +161,6 @@ static void fail_inflight(redis_conn *c)
             e.fn(c, NULL, e.ud);
 }
 
-/* ---- reply objects with a memory budget --------------------------------- */
-
-/* Layout and allocator match hiredis 0.14, so freeReplyObject frees them. */
-static redisReply *reply_new(const redisReadTask *t, size_t extra)
-{
-    redis_conn *c = t->privdata;
-    size_t need = sizeof(redisReply) + extra;
-    if (need > MAX_REPLY_BYTES - c->reply_bytes) {
-        c->reply_too_big = 1;
-        return NULL;
-    }
-    c->reply_bytes += need;
-    redisReply *r = calloc(1, sizeof(*r));
-    if (r)
-        r->type = t->type;
-    return r;
-}
-
-static void *reply_attach(const redisReadTask *t, redisReply *r)
-{
-    if (t->parent) {
-        redisReply *parent = t->parent->obj;
-        parent->element[t->idx] = r;
-    }
-    return r;
-}
-
-static void *make_string(const redisReadTask *t, char *s, size_t len)
-{
-    redisReply *r = reply_new(t, len + 1);
-    if (!r)
-        return NULL;
-    r->str = malloc(len + 1);
-    if (!r->str) {
-        free(r);
-        return NULL;
-    }
-    memcpy(r->str, s, len);
-    r->str[len] = '\0';
-    r->len = len;
-    return reply_attach(t, r);
-}
-
-static void *make_array(const redisReadTask *t, int elements)
-{
-    size_t n = elements > 0 ? (size_t)elements : 0;
-    redisReply *r = reply_new(t, n * sizeof(redisReply *));
-    if (!r)
-        return NULL;
-    if (n && !(r->element = calloc(n, sizeof(redisReply *)))) {
-        free(r);
-        return NULL;
-    }
-    r->elements = n;
-    return reply_attach(t, r);
-}
-
-static void *make_integer(const redisReadTask *t, long long v)
-{
-    redisReply *r = reply_new(t, 0);
-    if (!r)
-        return NULL;
-    r->integer = v;
-    return reply_attach(t, r);
-}
-
-static void *make_nil(const redisReadTask *t)
-{
-    redisReply *r = reply_new(t, 0);
-    return r ? reply_attach(t, r) : NULL;
-}
-
-static redisReader *reader_new(redis_conn *c)
-{
-    c->reply_fns = (redisReplyObjectFunctions){make_string, make_array, make_integer, make_nil,
-                                               freeReplyObject};
-    redisReader *r = redisReaderCreateWithFunctions(&c->reply_fns);
-    if (r)
-        redisReaderSetPrivdata(r, c);
-    c->reply_bytes = 0;
-    c->reply_too_big = 0;
-    return r;
-}
-
 /* ---- closing and reconnecting ------------------------------------------- */
 
 static void transport_close(redis_conn *c)
@@ -254,8 +168,7 @@ static void transport_close(redis_conn *c)
     if (c->bev)
         bufferevent_free(c->bev);
     c->bev = NULL;
-    if (c->reader)
-        redisReaderFree(c->reader);
+    redis_reader_free(c->reader);
     c->reader = NULL;
     c->ping_sent_ms = 0;
     c->gen++;
@@ -312,11 +225,7 @@ static void protocol_error(redis_conn *c, const char *what)
 {
     char why[200];
     c->stats.protocol_errors++;
-    if (c->reply_too_big)
-        snprintf(why, sizeof why, "protocol error: reply larger than %u bytes",
-                 (unsigned)MAX_REPLY_BYTES);
-    else
-        snprintf(why, sizeof why, "protocol error: %s", what);
+    snprintf(why, sizeof why, "protocol error: %s", what);
     conn_lost(c, why);
 }
 
@@ -486,14 +395,13 @@ static void dispatch(redis_conn *c, redisReply *r)
 static int drain_replies(redis_conn *c, unsigned gen)
 {
     for (;;) {
-        void *obj = NULL;
-        if (redisReaderGetReply(c->reader, &obj) != REDIS_OK) {
-            protocol_error(c, c->reader->errstr);
+        redisReply *obj = NULL;
+        if (redis_reader_next(c->reader, &obj)) {
+            protocol_error(c, redis_reader_error(c->reader));
             return -1;
         }
         if (!obj)
             return 0;
-        c->reply_bytes = 0;
         dispatch(c, obj);
         if (c->gen != gen)
             return -1;
@@ -511,15 +419,10 @@ static void feed_input(redis_conn *c)
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
             return;
         size_t n = v.iov_len < FEED_CHUNK ? v.iov_len : FEED_CHUNK;
-        int rc = redisReaderFeed(c->reader, v.iov_base, n);
+        int rc = redis_reader_feed(c->reader, v.iov_base, n);
         evbuffer_drain(in, n);
-        if (rc != REDIS_OK) {
-            protocol_error(c, c->reader->errstr);
-            return;
-        }
-        if (c->reader->len - c->reader->pos > MAX_REPLY_BYTES) {
-            c->reply_too_big = 1;
-            protocol_error(c, "reply too large");
+        if (rc) {
+            protocol_error(c, redis_reader_error(c->reader));
             return;
         }
         if (drain_replies(c, gen))
@@ -655,7 +558,7 @@ static struct evdns_base *dns_for(redis_conn *c)
 
 static int open_transport(redis_conn *c, char *why, size_t len)
 {
-    c->reader = reader_new(c);
+    c->reader = redis_reader_new(MAX_REPLY_BYTES);
     c->bev = c->reader ? new_bufferevent(c) : NULL;
     if (!c->bev) {
         snprintf(why, len, "cannot set up the %s connection", c->ssl_ctx ? "TLS" : "TCP");

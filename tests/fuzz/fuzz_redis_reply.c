@@ -1,6 +1,7 @@
 /* fuzz_redis_reply: libFuzzer target over what a Redis Cluster node says to
- * sio (adapters/redis/redis_slot.c): the input is RESP, read by hiredis's own
- * reader; each reply is walked as a CLUSTER SLOTS map and, when an error, as a
+ * sio (adapters/redis/redis_slot.c): the input is RESP, read by the reader
+ * every connection uses (redis_reader.c, hiredis's parser with a budget of
+ * 1 MB per reply here: "*999999990" must be refused, not calloc'd); each reply is walked as a CLUSTER SLOTS map and, when an error, as a
  * MOVED/ASK redirection. Invariants: every range handed over is within the
  * slots, lo <= hi, a port in range and a host that is a string; a redirection
  * parsed is within the slots with a port in range and its host fits; the slot
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redis_reader.h"
 #include "redis_slot.h"
 
 static void check(int ok)
@@ -44,17 +46,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     unsigned s = redis_key_slot((const char *)data, size);
     check(s < REDIS_SLOTS && s == redis_key_slot((const char *)data, size));
-    redisReader *rd = redisReaderCreate();
+    redis_reader *rd = redis_reader_new(1u << 20);
     if (!rd)
         return 0;
-    redisReaderFeed(rd, (const char *)data, size);
-    for (int i = 0; i < 64; i++) {
-        void *reply = NULL;
-        if (redisReaderGetReply(rd, &reply) != REDIS_OK || !reply)
+    int rc = redis_reader_feed(rd, (const char *)data, size);
+    for (int i = 0; i < 64 && !rc; i++) {
+        redisReply *reply = NULL;
+        rc = redis_reader_next(rd, &reply);
+        check(rc == 0 || (rc < 0 && redis_reader_error(rd)[0]));
+        if (!reply)
             break;
         walk(reply);
         freeReplyObject(reply);
     }
-    redisReaderFree(rd);
+    redis_reader_free(rd);
     return 0;
 }
