@@ -156,6 +156,8 @@ static const var_desc VARS[] = {
      .help = "bearer token required by the HTTP API"},
     {.name = "API_MAX_BODY", .kind = K_SIZE, .off = OFF(api_max_body), .def = "1048576", .min = 1,
      .max = 1000000000, .help = "largest API request body, bytes"},
+    {.name = "API_REQUEST_TIMEOUT_MS", .kind = K_U32, .off = OFF(api_request_timeout_ms), .def = "5000",
+     .min = 1, .max = MS_MAX, .help = "GET /v1/sockets and /v1/rooms wait this long for the other nodes, ms"},
     {.name = "REDIS_URL", .kind = K_STR, .off = OFF(redis_url), .secret = 1,
      .check = check_redis_url, .shown = "(standalone)", .help = "redis:// or rediss:// URL"},
     {.name = "REDIS_PREFIX", .kind = K_STR, .off = OFF(redis_prefix), .def = "socket.io",
