@@ -1239,6 +1239,64 @@ int adapter_broadcast_ack_encode(const char *request_id, const json_t *arg,
     return finish(out, mark, put_ack(&w, request_id, arg));
 }
 
+/* ------------------------------------------------------- originated requests */
+
+static json_t *names_json(char *const *v, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        if (json_array_append_new(list, json_string(v[i]))) {
+            json_decref(list);
+            return NULL;
+        }
+    return list;
+}
+
+/* {uid, [requestId,] type}: the head every originated request starts with. */
+static json_t *request_head(const adapter_request *r, int with_id)
+{
+    json_t *o = json_object();
+    if (o && json_object_set_new(o, "uid", json_string(r->uid ? r->uid : "")))
+        return json_decref(o), NULL;
+    if (o && with_id && json_object_set_new(o, "requestId", json_string(r->request_id)))
+        return json_decref(o), NULL;
+    if (o && json_object_set_new(o, "type", json_integer(r->type)))
+        return json_decref(o), NULL;
+    return o;
+}
+
+/* The request's JSON object, keys in JSON.stringify's order of the Node adapter. */
+static json_t *request_object(const adapter_request *r)
+{
+    int with_id = r->type == ADAPTER_SOCKETS || r->type == ADAPTER_ALL_ROOMS ||
+                  r->type == ADAPTER_REMOTE_FETCH;
+    if ((with_id && !r->request_id) || r->type < ADAPTER_SOCKETS || r->type > ADAPTER_REMOTE_FETCH)
+        return NULL;
+    json_t *o = request_head(r, with_id);
+    json_t *opts = o && r->type != ADAPTER_ALL_ROOMS
+                       ? json_pack("{soso}", "rooms", names_json(r->opts_rooms, r->n_opts_rooms),
+                                   "except", names_json(r->opts_except, r->n_opts_except))
+                       : NULL;
+    int rc = !o || (r->type != ADAPTER_ALL_ROOMS && (!opts || json_object_set_new(o, "opts", opts)));
+    if (!rc && (r->type == ADAPTER_REMOTE_JOIN || r->type == ADAPTER_REMOTE_LEAVE))
+        rc = json_object_set_new(o, "rooms", names_json(r->rooms, r->n_rooms));
+    if (!rc && r->type == ADAPTER_REMOTE_DISCONNECT)
+        rc = json_object_set_new(o, "close", json_boolean(r->close));
+    if (rc)
+        json_decref(o);
+    return rc ? NULL : o;
+}
+
+int adapter_request_encode(const adapter_request *r, bytebuf *out)
+{
+    json_t *o = request_object(r);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    int rc = text && bytebuf_append(out, text, strlen(text)) == 0 ? 0 : -1;
+    free(text);
+    return rc;
+}
+
 /* ------------------------------------------------------- cluster-adapter form */
 
 /* opts {rooms, except, flags} as JSON (shared by both forms). */

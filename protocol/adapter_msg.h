@@ -116,6 +116,14 @@ int adapter_request_decode(const uint8_t *msg, size_t len, const adapter_limits 
                            adapter_request *out);
 void adapter_request_clear(adapter_request *r);
 
+/* A request this node originates, as the Node adapter publishes it: JSON text
+ * (JSON.stringify's key order). SOCKETS (0), ALL_ROOMS (1), REMOTE_FETCH (5):
+ * {uid, requestId, type[, opts:{rooms, except}]} (request_id required);
+ * REMOTE_JOIN / REMOTE_LEAVE (2/3): {uid, type, opts, rooms}; REMOTE_DISCONNECT
+ * (4): {uid, type, opts, close}. Reads only those fields of `r`. 0, or -1 (any
+ * other type, a missing requestId, out of memory: `out` unchanged). */
+int adapter_request_encode(const adapter_request *r, bytebuf *out);
+
 /* Encodes the msgpack map {type:7, uid, requestId, packet, opts:{rooms,except,flags}}. */
 int adapter_broadcast_request_encode(const char *uid, const char *request_id,
                                      const adapter_broadcast *b, bytebuf *out);

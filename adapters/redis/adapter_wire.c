@@ -76,20 +76,21 @@ static json_t *strings_json(char *const *v, size_t n)
     return list;
 }
 
-static json_t *socket_json(const socket_snapshot *s)
+json_t *adapter_wire_socket_json(const socket_snapshot *s)
 {
     json_t *rooms = json_array();
     for (size_t i = 0; rooms && i < s->n_rooms; i++)
         json_array_append_new(rooms, json_string(s->rooms[i]));
+    json_t *data = s->data ? json_incref(s->data) : json_object();
     return json_pack("{sssososo}", "id", s->id, "handshake", handshake_json(s), "rooms", rooms,
-                     "data", json_object());
+                     "data", data);
 }
 
 static json_t *sockets_json(const reply_msg *m)
 {
     json_t *list = json_array();
     for (size_t i = 0; list && i < m->n_sockets; i++)
-        json_array_append_new(list, socket_json(m->sockets[i]));
+        json_array_append_new(list, adapter_wire_socket_json(m->sockets[i]));
     return list;
 }
 

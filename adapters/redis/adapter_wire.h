@@ -17,6 +17,10 @@
  * sockets; 0 for any other type. */
 int adapter_wire_request_kind(int adapter_type);
 
+/* A socket as the Node adapter's REMOTE_FETCH response (and fetchSockets)
+ * carries it: {id, handshake, rooms, data}. A new object, NULL on OOM. */
+json_t *adapter_wire_socket_json(const socket_snapshot *s);
+
 /* Appends the response-channel payload answering with `m` (MSG_REPLY): the
  * Node adapter's JSON response, or the msgpack {type:9, requestId, packet} of
  * an ack. 0, or -1 (unknown kind, out of memory). */

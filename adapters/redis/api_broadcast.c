@@ -14,22 +14,24 @@ static int namespace_configured(const char *const *namespaces, const char *nsp, 
     return 0;
 }
 
-/* The namespace ends at the first ',' on the wire and may not hold a NUL. */
-static const char *check_namespace(const char *const *namespaces, json_t *v, const char **out)
+const char *api_check_namespace(const char *const *namespaces, const char *nsp, size_t len)
 {
-    *out = v ? json_string_value(v) : "/";
-    if (!*out || (*out)[0] != '/')
+    if (!nsp || nsp[0] != '/')
         return "namespace must be a string starting with '/'";
-    size_t len = v ? json_string_length(v) : 1;
-    if (len > API_MAX_NAME_LEN || strlen(*out) != len || memchr(*out, ',', len))
+    if (len > API_MAX_NAME_LEN || strlen(nsp) != len || memchr(nsp, ',', len))
         return "namespace must be a name without ',' or NUL";
-    if (strpbrk(*out, "*?"))
+    if (strpbrk(nsp, "*?"))
         return "namespace must be a name, not a pattern";
-    return namespace_configured(namespaces, *out, len) ? NULL : "unknown namespace";
+    return namespace_configured(namespaces, nsp, len) ? NULL : "unknown namespace";
 }
 
-/* An optional array of non-empty strings. */
-static const char *string_list(json_t *req, const char *key, const char **out, size_t *n)
+const char *api_parse_namespace(const char *const *namespaces, json_t *v, const char **out)
+{
+    *out = v ? json_string_value(v) : "/";
+    return api_check_namespace(namespaces, *out, v ? json_string_length(v) : 1);
+}
+
+const char *api_parse_names(json_t *req, const char *key, const char **out, size_t *n)
 {
     json_t *v = json_object_get(req, key);
     *n = 0;
@@ -73,7 +75,7 @@ const char *api_broadcast_parse(json_t *req, const char *const *namespaces, api_
     out->n_rooms = out->n_except = 0;
     if (!json_is_object(req))
         return "a broadcast must be a JSON object";
-    const char *err = check_namespace(namespaces, json_object_get(req, "namespace"), &out->nsp);
+    const char *err = api_parse_namespace(namespaces, json_object_get(req, "namespace"), &out->nsp);
     if (!err)
         err = check_event(req, out);
     if (err)
@@ -82,8 +84,8 @@ const char *api_broadcast_parse(json_t *req, const char *const *namespaces, api_
     if (vol && !json_is_boolean(vol))
         return "volatile must be a boolean";
     out->is_volatile = json_is_true(vol);
-    err = string_list(req, "rooms", out->rooms, &out->n_rooms);
-    return err ? err : string_list(req, "except", out->except, &out->n_except);
+    err = api_parse_names(req, "rooms", out->rooms, &out->n_rooms);
+    return err ? err : api_parse_names(req, "except", out->except, &out->n_except);
 }
 
 json_t *api_broadcast_packet_data(const api_broadcast *b)

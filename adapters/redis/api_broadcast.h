@@ -30,6 +30,16 @@ typedef struct api_broadcast {
 
 const char *api_broadcast_parse(json_t *req, const char *const *namespaces, api_broadcast *out);
 
+/* The checks the other API requests share (NULL, or a static reason):
+ * a namespace name of `len` bytes, known to the configured globs (the wire
+ * ends it at the first ',' and it may hold no NUL or pattern); the same for
+ * a JSON string `v` (absent: "/"), *out borrowed from it; an optional array
+ * `key` of `req` of at most API_MAX_ROOMS non-empty names (null: none),
+ * pointers borrowed into out[]. */
+const char *api_check_namespace(const char *const *namespaces, const char *nsp, size_t len);
+const char *api_parse_namespace(const char *const *namespaces, json_t *v, const char **out);
+const char *api_parse_names(json_t *req, const char *key, const char **out, size_t *n);
+
 /* [event, ...args] or [event, data] or [event]: a new array, NULL on OOM. */
 json_t *api_broadcast_packet_data(const api_broadcast *b);
 

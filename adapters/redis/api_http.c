@@ -2,6 +2,8 @@
  *   POST /v1/broadcast  {"namespace","rooms","except","event","data"|"args","volatile"}
  *                       or an array of those -> 202 {"ok":true}
  *   GET  /health        -> 200 {"status","connections",...}
+ *   GET  /metrics       -> the edge's and this thread's Prometheus text
+ *   /v1/sockets/..., /v1/sockets, /v1/rooms: api_sockets_http.c
  * Requests are validated and encoded here, once; the edge only fans out. */
 #include "cluster_internal.h"
 
@@ -24,7 +26,7 @@
 #include "sio_packet.h"
 
 
-static void reply_json(struct evhttp_request *req, int status, const char *reason, json_t *body)
+void api_reply_json(struct evhttp_request *req, int status, const char *reason, json_t *body)
 {
     struct evbuffer *out = evbuffer_new();
     char *text = json_dumps(body, JSON_COMPACT);
@@ -38,26 +40,26 @@ static void reply_json(struct evhttp_request *req, int status, const char *reaso
     json_decref(body);
 }
 
-static void reply_error(cluster *c, struct evhttp_request *req, int status, const char *reason,
+void api_reply_error(cluster *c, struct evhttp_request *req, int status, const char *reason,
                         const char *message)
 {
     c->api_errors++;
-    reply_json(req, status, reason, json_pack("{sbss}", "ok", 0, "error", message));
+    api_reply_json(req, status, reason, json_pack("{sbss}", "ok", 0, "error", message));
 }
 
 /* 503 with Retry-After: the edge's mailbox is full ("edge overloaded"), or
  * the broadcasts waiting for Redis fill their buffer ("redis unavailable").
  * `accepted` items of a batch went out before (0 for a single broadcast). */
-static void reply_overloaded(cluster *c, struct evhttp_request *req, size_t accepted,
+void api_reply_overloaded(cluster *c, struct evhttp_request *req, size_t accepted,
                              const char *why)
 {
     c->api_overloaded++;
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-    reply_json(req, 503, "Service Unavailable",
+    api_reply_json(req, 503, "Service Unavailable",
                json_pack("{sbsssI}", "ok", 0, "error", why, "accepted", (json_int_t)accepted));
 }
 
-static int authorized(cluster *c, struct evhttp_request *req)
+int api_authorized(cluster *c, struct evhttp_request *req)
 {
     if (!c->cfg.api_token)
         return 1;
@@ -108,15 +110,15 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
 {
     cluster *c = arg;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
-        return reply_error(c, req, 405, "Method Not Allowed", "use POST");
-    if (!authorized(c, req))
-        return reply_error(c, req, 401, "Unauthorized", "unauthorized");
+        return api_reply_error(c, req, 405, "Method Not Allowed", "use POST");
+    if (!api_authorized(c, req))
+        return api_reply_error(c, req, 401, "Unauthorized", "unauthorized");
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     json_error_t jerr;
     json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
     if (!body)
-        return reply_error(c, req, 400, "Bad Request", "malformed JSON");
+        return api_reply_error(c, req, 400, "Bad Request", "malformed JSON");
     /* a batch is all or nothing: validate every item before forwarding any */
     int batch = json_is_array(body);
     size_t n = batch ? json_array_size(body) : 1;
@@ -129,7 +131,7 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
     if (err) {
         free(b);
         json_decref(body);
-        return reply_error(c, req, 400, "Bad Request", err);
+        return api_reply_error(c, req, 400, "Bad Request", err);
     }
     /* the edge is not keeping up (its mailbox is full): refuse before publishing */
     size_t accepted = 0;
@@ -142,10 +144,10 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
     free(b);
     json_decref(body);
     if (rc == -ENOBUFS || rc == -EAGAIN)
-        return reply_overloaded(c, req, accepted, rc == -EAGAIN ? "redis unavailable" : "edge overloaded");
+        return api_reply_overloaded(c, req, accepted, rc == -EAGAIN ? "redis unavailable" : "edge overloaded");
     if (rc)
-        return reply_error(c, req, 500, "Internal Server Error", "out of memory");
-    reply_json(req, 202, "Accepted", json_pack("{sb}", "ok", 1));
+        return api_reply_error(c, req, 500, "Internal Server Error", "out of memory");
+    api_reply_json(req, 202, "Accepted", json_pack("{sb}", "ok", 1));
 }
 
 static void on_health(struct evhttp_request *req, void *arg)
@@ -163,7 +165,7 @@ static void on_health(struct evhttp_request *req, void *arg)
     bytebuf body = BYTEBUF_INIT;
     if (health_body(&body, &v)) {
         bytebuf_free(&body);
-        return reply_error(c, req, 500, "Internal Server Error", "out of memory");
+        return api_reply_error(c, req, 500, "Internal Server Error", "out of memory");
     }
     struct evbuffer *out = evbuffer_new();
     if (out)
@@ -312,7 +314,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     response_msg *m = p ? metrics_msg_new(++c->next_token, node, strlen(node) + 1) : NULL;
     if (!m) {
         free(p);
-        return reply_error(c, req, 500, "Internal Server Error", "out of memory");
+        return api_reply_error(c, req, 500, "Internal Server Error", "out of memory");
     }
     p->token = c->next_token;
     p->req = req;
@@ -322,7 +324,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     if (mailbox_push(c->to_edge, &m->hdr)) { /* the edge cannot take it: answer now */
         c->scrapes = p->next;
         free(p);
-        return reply_overloaded(c, req, 0, "edge overloaded");
+        return api_reply_overloaded(c, req, 0, "edge overloaded");
     }
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), scrape_conn_closed, p);
 }
@@ -332,7 +334,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 
 static void on_other(struct evhttp_request *req, void *arg)
 {
-    reply_error(arg, req, 404, "Not Found", "not found");
+    api_reply_error(arg, req, 404, "Not Found", "not found");
 }
 
 int api_http_start(cluster *c)
@@ -349,6 +351,7 @@ int api_http_start(cluster *c)
     evhttp_set_cb(c->http, "/v1/broadcast", on_broadcast, c);
     evhttp_set_cb(c->http, "/health", on_health, c);
     evhttp_set_cb(c->http, "/metrics", on_metrics, c);
+    api_sockets_register(c);
     evhttp_set_gencb(c->http, on_other, c);
     struct evhttp_bound_socket *sock =
         evhttp_bind_socket_with_handle(c->http, c->cfg.api_bind ? c->cfg.api_bind : "0.0.0.0",
@@ -368,6 +371,7 @@ int api_http_start(cluster *c)
 
 void api_http_stop(cluster *c)
 {
+    api_query_stop(c);
     while (c->scrapes) { /* the edge will not answer any more */
         struct pending_scrape *p = c->scrapes;
         c->scrapes = p->next;

@@ -20,6 +20,8 @@ static void on_inbox(evutil_socket_t fd, short what, void *arg)
         } else if (m->type == MSG_BACKEND) {
             if (c->backend)
                 backend_proxy_on_edge(c->backend, (backend_msg *)m);
+        } else if (m->type == MSG_REPLY && api_query_local_reply(c, (reply_msg *)m)) {
+            /* the edge's part of an API query */
         } else if (c->redis) {
             redis_adapter_on_edge(c->redis, m);
         }
@@ -138,6 +140,9 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
             log_json(LOG_ERROR, "REDIS_URL refused", f);
             goto fail;
         }
+        redis_query_hooks hooks;
+        api_query_hooks(c, &hooks);
+        redis_adapter_set_query_hooks(c->redis, &hooks);
     }
     if (start_backend(c))
         goto fail;

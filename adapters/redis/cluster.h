@@ -22,6 +22,7 @@ typedef struct cluster_config {
     int api_port;                   /* 0: no API */
     const char *api_token;          /* NULL: no Authorization required */
     size_t api_max_body;
+    uint32_t api_request_timeout_ms; /* GET /v1/sockets, /v1/rooms wait this long (0: 5000) */
     const char *const *namespaces;  /* configured names/patterns (NULL-terminated) */
     const char *node_id;
     const char *redis_url;          /* NULL: standalone */

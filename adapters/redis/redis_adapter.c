@@ -789,8 +789,10 @@ static void on_push(redis_conn *c, redisReply *msg, void *ctx)
             on_request(a, ns, data, payload->len);
             return;
         }
-        if (strncmp(ch->str, ns->response_channel, strlen(ns->response_channel)) == 0)
-            return; /* responses to requests this node never makes */
+        if (strncmp(ch->str, ns->response_channel, strlen(ns->response_channel)) == 0) {
+            redis_query_on_response(a, data, payload->len); /* maybe to one of ours */
+            return;
+        }
         if (a->streams && (size_t)ch->len >= ns->channel_len &&
             memcmp(ch->str, ns->channel, ns->channel_len) == 0) {
             redis_streams_on_message(a->streams, ns, data, payload->len);
@@ -806,8 +808,7 @@ static void on_push(redis_conn *c, redisReply *msg, void *ctx)
 
 /* ---- publishing ------------------------------------------------------------- */
 
-/* PUBLISH through the outbox: kept, in order, while Redis is down. */
-static int publish_kept(redis_adapter *a, const char *channel, const void *payload, size_t len)
+int redis_adapter_publish_kept(redis_adapter *a, const char *channel, const void *payload, size_t len)
 {
     const char *argv[3] = {"PUBLISH", channel, payload};
     size_t lens[3] = {7, strlen(channel), len};
@@ -833,7 +834,7 @@ static int publish_broadcast(redis_adapter *a, nsp_state *ns, adapter_broadcast 
         char *channel = b->n_rooms == 1 ? redis_adapter_room_channel(ns, b->rooms[0]) : NULL;
         const char *ch = channel ? channel : ns->channel;
         rc = recoverable ? redis_recovery_publish(a->recovery, ns, ch, out.data, out.len)
-                         : publish_kept(a, ch, out.data, out.len);
+                         : redis_adapter_publish_kept(a, ch, out.data, out.len);
         free(channel);
     } else {
         a->stats.invalid++;
@@ -1144,6 +1145,7 @@ void redis_adapter_free(redis_adapter *a)
         a->barriers = b->next;
         free(b);
     }
+    redis_query_free_all(a); /* after the barriers, which referred to some */
     while (a->provisional) {
         provisional_room *p = a->provisional;
         a->provisional = p->next;

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "adapter_msg.h"
 #include "cluster_msg.h"
 #include "mailbox.h"
 #include "redis_cluster.h"
@@ -90,6 +91,37 @@ int redis_adapter_settled(const redis_adapter *a);
 size_t redis_adapter_buffered(const redis_adapter *a);
 const redis_adapter_stats *redis_adapter_get_stats(const redis_adapter *a);
 uint64_t redis_adapter_reconnects(const redis_adapter *a);
+/* ---- requests this node originates (the HTTP API's /v1/sockets, /v1/rooms) ----
+ * Classic pub/sub only: REDIS_ADAPTER sharded and streams answer -ENOTSUP. */
+
+/* 0 when this node can originate requests now, -ENOTSUP (sharded, streams)
+ * or -EAGAIN (Redis down). */
+int redis_adapter_originates(const redis_adapter *a);
+/* socketsJoin / socketsLeave / disconnectSockets (r->type 2, 3, 4 with opts,
+ * rooms, close; uid is set here): published on prefix-request#nsp# through the
+ * outbox, as the Node adapter does; its echo applies it to this node's sockets
+ * (on_request), so each socket is affected once. 0, -ENOBUFS (the outbox is
+ * full), -ENOTSUP, -ENOMEM. */
+int redis_adapter_publish_request(redis_adapter *a, const char *nsp, adapter_request *r);
+
+typedef struct redis_query_hooks {
+    /* how many other nodes will answer request `id` (PUBSUB NUMSUB of the request
+     * channel minus this node; the request was published when > 0); -1: Redis failed */
+    void (*counted)(void *ctx, const char *id, long others);
+    /* a JSON answer on a response channel naming request `id` (any id: the
+     * caller matches); borrowed; `bytes` its size on the wire */
+    void (*answer)(void *ctx, const char *id, const json_t *answer, size_t bytes);
+    void *ctx;
+} redis_query_hooks;
+void redis_adapter_set_query_hooks(redis_adapter *a, const redis_query_hooks *h);
+/* fetchSockets / allRooms (r->type 5 or 1, with request_id and opts): once this
+ * node's subscription of the namespace is active, counts the others, publishes,
+ * and calls the hooks. Each successful call opens a query that the caller
+ * closes with redis_adapter_query_done() (answers are decoded while any is
+ * open). 0, -EAGAIN (Redis down), -ENOTSUP, -ENOMEM. */
+int redis_adapter_query(redis_adapter *a, const char *nsp, adapter_request *r);
+void redis_adapter_query_done(redis_adapter *a);
+
 /* REDIS_ADAPTER=sharded: its router's stats, primaries and channels not yet
  * confirmed; NULL otherwise. */
 const redis_cluster_stats *redis_adapter_cluster_stats(const redis_adapter *a, size_t *primaries,

@@ -19,6 +19,7 @@ typedef struct held_msg held_msg;
 typedef struct redis_recovery redis_recovery;
 typedef struct redis_streams redis_streams;
 typedef struct redis_sharded redis_sharded;
+typedef struct query_step query_step;
 
 typedef struct nsp_state {
     char *name;
@@ -87,6 +88,10 @@ struct redis_adapter {
     void *sse_ctx;
     redis_cluster *owner_map; /* pubsub on a cluster: sub and pub follow the owner of
                                * the keys' slot (classic pub/sub reaches every node) */
+    /* requests this node originates (redis_query.c) */
+    redis_query_hooks query_hooks;
+    query_step *query_steps;  /* fetches and allRooms before their NUMSUB reply */
+    unsigned open_queries;    /* 0: answers on the response channels are not decoded */
 };
 
 /* redis_adapter.c */
@@ -127,6 +132,15 @@ void redis_adapter_sweep_provisional(redis_adapter *a, uint64_t now_ms, uint64_t
 void redis_adapter_gap_failed(redis_adapter *a);
 /* A namespace's gap is filled: what waited for it goes to the edge. */
 void redis_adapter_gap_filled(redis_adapter *a, nsp_state *ns);
+
+/* PUBLISH through the outbox: kept, in order, while Redis is down. 0 or -ENOBUFS. */
+int redis_adapter_publish_kept(redis_adapter *a, const char *channel, const void *payload, size_t len);
+
+/* redis_query.c */
+/* A message on a response channel: an answer to one of this node's queries? */
+void redis_query_on_response(redis_adapter *a, const uint8_t *msg, size_t len);
+/* Frees the queries still waiting for their count (the adapter is freed). */
+void redis_query_free_all(redis_adapter *a);
 
 /* redis_recovery.c */
 redis_recovery *redis_recovery_new(redis_adapter *a, uint32_t window_ms);

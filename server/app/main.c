@@ -169,6 +169,7 @@ static int start(app *a)
         .api_port = a->cfg.api_port,
         .api_token = a->cfg.api_token,
         .api_max_body = a->cfg.api_max_body,
+        .api_request_timeout_ms = a->cfg.api_request_timeout_ms,
         .namespaces = (const char *const *)a->cfg.namespaces,
         .node_id = a->cfg.node_id,
         .redis_url = a->cfg.redis_url,

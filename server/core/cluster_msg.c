@@ -269,17 +269,19 @@ static size_t json_size(const json_t *v)
 }
 
 int reply_msg_add_socket(reply_msg *m, const char *id, const char *const *rooms, size_t n_rooms,
-                         const socket_handshake *hs, json_t *auth)
+                         const socket_handshake *hs, json_t *auth, json_t *data)
 {
     size_t size = 0;
     socket_snapshot *s = grow_sockets(m) ? NULL : snapshot_new(id, rooms, n_rooms, hs, &size);
     if (!s) {
         json_decref(auth);
+        json_decref(data);
         return -1;
     }
     s->auth = auth;
+    s->data = data;
     m->sockets[m->n_sockets++] = s;
-    add_bytes(&m->hdr, sizeof(socket_snapshot *) + size + json_size(auth));
+    add_bytes(&m->hdr, sizeof(socket_snapshot *) + size + json_size(auth) + json_size(data));
     return 0;
 }
 
@@ -351,6 +353,7 @@ static void reply_free(reply_msg *m)
     free(m->names);
     for (size_t i = 0; i < m->n_sockets; i++) {
         json_decref(m->sockets[i]->auth);
+        json_decref(m->sockets[i]->data);
         free(m->sockets[i]);
     }
     free(m->sockets);

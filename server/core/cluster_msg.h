@@ -182,8 +182,8 @@ typedef enum cluster_reply_kind {
     CLUSTER_REPLY_ACK,           /* CLUSTER_REQ_BROADCAST_ACK: one client's ack */
 } cluster_reply_kind;
 
-/* A socket as fetchSockets reports it: its id, rooms and handshake. One
- * allocation (strings included) plus `auth`, owned. */
+/* A socket as fetchSockets reports it: its id, rooms, handshake and data. One
+ * allocation (strings included) plus `auth` and `data`, owned. */
 typedef struct socket_snapshot {
     const char *id;
     const char *const *rooms;
@@ -196,6 +196,7 @@ typedef struct socket_snapshot {
     const char *url;            /* path + query */
     int64_t issued_ms;          /* wall clock at handshake */
     json_t *auth;               /* the auth payload; owned (the only reference) */
+    json_t *data;               /* socket.data; owned (the only reference); NULL: {} */
 } socket_snapshot;
 
 /* The handshake fields of a socket_snapshot, as the edge knows them (borrowed). */
@@ -226,10 +227,10 @@ reply_msg *reply_msg_new(cluster_reply_kind kind, const char *nsp, const char *r
 /* Appends a copy of a socket id or room name. 0, or -1 (out of memory). */
 int reply_msg_add_name(reply_msg *m, const char *name, size_t len);
 /* Appends a snapshot (copies id, rooms and handshake strings; takes the
- * caller's reference on `auth`, which must be the only one; NULL: {}). 0 or
- * -1 (out of memory: `auth` is released). */
+ * caller's references on `auth` and `data`, which must be the only ones;
+ * NULL: {}). 0 or -1 (out of memory: `auth` and `data` are released). */
 int reply_msg_add_socket(reply_msg *m, const char *id, const char *const *rooms, size_t n_rooms,
-                         const socket_handshake *hs, json_t *auth);
+                         const socket_handshake *hs, json_t *auth, json_t *data);
 /* Sets an ack's arguments (takes the caller's only reference on `args`) and
  * copies its attachments. 0, or -1 (out of memory: `args` is released). */
 int reply_msg_set_ack(reply_msg *m, json_t *args, const sio_bin *bins, size_t n_bins);

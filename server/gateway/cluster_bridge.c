@@ -110,7 +110,7 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
-/* fetchSockets: the socket's id, rooms and handshake, as plain data. */
+/* fetchSockets: the socket's id, rooms, handshake and data, as plain data. */
 static void add_snapshot(reply_msg *r, const sio_socket *s)
 {
     const eio_request_info *q = sio_socket_request(s);
@@ -118,8 +118,9 @@ static void add_snapshot(reply_msg *r, const sio_socket *s)
                            or_empty(q->origin),      or_empty(q->url),   q->issued_ms};
     size_t n = 0;
     const char **rooms = sio_socket_room_names(s, &n);
-    /* a copy of its own: the message may outlive the socket */
-    reply_msg_add_socket(r, sio_socket_id(s), rooms, n, &hs, json_deep_copy(sio_socket_auth(s)));
+    /* copies of its own: the message may outlive the socket */
+    reply_msg_add_socket(r, sio_socket_id(s), rooms, n, &hs, json_deep_copy(sio_socket_auth(s)),
+                         json_deep_copy(sio_socket_data(s)));
     free(rooms);
 }
 

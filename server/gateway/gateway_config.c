@@ -176,6 +176,8 @@ static const var_desc VARS[] = {
      .help = "bearer token required by the HTTP API"},
     {.name = "API_MAX_BODY", .kind = K_SIZE, .off = OFF(api_max_body), .def = "1048576", .min = 1,
      .max = 1000000000, .help = "largest API request body, bytes"},
+    {.name = "API_REQUEST_TIMEOUT_MS", .kind = K_U32, .off = OFF(api_request_timeout_ms), .def = "5000",
+     .min = 1, .max = MS_MAX, .help = "GET /v1/sockets and /v1/rooms wait this long for the other nodes, ms"},
     {.name = "REDIS_URL", .kind = K_STR, .off = OFF(redis_url), .secret = 1,
      .check = check_redis_url, .shown = "(standalone)", .help = "redis:// or rediss:// URL"},
     {.name = "REDIS_PREFIX", .kind = K_STR, .off = OFF(redis_prefix), .def = "socket.io",
@@ -256,7 +258,8 @@ static const var_desc VARS[] = {
      .help = "also hand over each socket's connect and disconnect (with its reason)"},
     {.name = "PROXY_HEADERS", .kind = K_LIST, .off = OFF(proxy_headers),
      .def = "cookie,authorization,origin,user-agent,x-forwarded-for", .item = item_header,
-     .help = "handshake headers the connect proxy is sent"},
+     .shown = "cookie,...", .help = "handshake headers the connect proxy is sent (default: cookie, "
+                                   "authorization, origin, user-agent, x-forwarded-for)"},
     {.name = "PROXY_TIMEOUT_MS", .kind = K_U32, .off = OFF(proxy_timeout_ms), .def = "5000",
      .min = 1, .max = MS_MAX, .help = "time a backend has to answer, ms"},
     {.name = "PROXY_MAX_INFLIGHT", .kind = K_U32, .off = OFF(proxy_max_inflight), .def = "256",

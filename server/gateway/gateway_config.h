@@ -33,6 +33,7 @@ typedef struct gateway_config {
     char *jwt_public_key_file;       /* JWT_PUBLIC_KEY_FILE, RS256 (exclusive with JWT_SECRET) */
     char *api_token;                 /* API_TOKEN, NULL = API open (bind it privately!) */
     size_t api_max_body;             /* API_MAX_BODY, 1048576 */
+    uint32_t api_request_timeout_ms; /* API_REQUEST_TIMEOUT_MS, 5000 (the Node adapter's requestsTimeout) */
     char *redis_url;                 /* REDIS_URL, NULL = standalone */
     char *redis_prefix;              /* REDIS_PREFIX, "socket.io" */
     char *redis_tls_ca_file;         /* REDIS_TLS_CA_FILE */

@@ -14,6 +14,7 @@
  *   POST /serverSideEmitWithAck {event, args}      -> responses
  *   POST /emitWithAck   {nsp?, rooms?, event, args, timeout}  -> the clients' acks
  * Binary args are sent as {"$bin": "<base64>"} in JSON and become Buffers.
+ * A client's handshake auth.data (an object) becomes its socket.data.
  */
 const http = require('node:http');
 const { Server } = require('socket.io');
@@ -39,6 +40,9 @@ const revive = (v) => {
 
 function setupNamespace(nsp) {
   nsp.on('connection', (socket) => {
+    // a client may bring its socket.data (fetchSockets returns it)
+    const { data } = socket.handshake.auth || {};
+    if (data && typeof data === 'object') socket.data = data;
     socket.on('subscribe', (rooms, ack) => {
       const list = Array.isArray(rooms) ? rooms : [rooms];
       socket.join(list);

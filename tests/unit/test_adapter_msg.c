@@ -1146,6 +1146,45 @@ static void test_cluster_form(void)
     bytebuf_free(&out);
 }
 
+/* Requests sio originates: JSON exactly as the Node adapter 8.3 writes them. */
+static void test_encode_requests(void)
+{
+    char *rooms[] = {"a", "b"}, *except[] = {"c"}, *targets[] = {"t"};
+    adapter_request r = {.type = ADAPTER_REMOTE_FETCH, .uid = "u1", .request_id = "rq1",
+                         .opts_rooms = rooms, .n_opts_rooms = 2, .opts_except = except,
+                         .n_opts_except = 1};
+    bytebuf out = BYTEBUF_INIT;
+    CHECK(adapter_request_encode(&r, &out) == 0);
+    CHECK(out.len == strlen("{\"uid\":\"u1\",\"requestId\":\"rq1\",\"type\":5,\"opts\":{\"rooms\":[\"a\",\"b\"],\"except\":[\"c\"]}}") &&
+          memcmp(out.data, "{\"uid\":\"u1\",\"requestId\":\"rq1\",\"type\":5,\"opts\":{\"rooms\":[\"a\",\"b\"],\"except\":[\"c\"]}}", out.len) == 0);
+    bytebuf_free(&out);
+    r = (adapter_request){.type = ADAPTER_ALL_ROOMS, .uid = "u1", .request_id = "rq2"};
+    CHECK(adapter_request_encode(&r, &out) == 0);
+    CHECK(out.len == strlen("{\"uid\":\"u1\",\"requestId\":\"rq2\",\"type\":1}") &&
+          memcmp(out.data, "{\"uid\":\"u1\",\"requestId\":\"rq2\",\"type\":1}", out.len) == 0);
+    bytebuf_free(&out);
+    r = (adapter_request){.type = ADAPTER_REMOTE_JOIN, .uid = "u1", .rooms = targets, .n_rooms = 1};
+    CHECK(adapter_request_encode(&r, &out) == 0);
+    const char *join = "{\"uid\":\"u1\",\"type\":2,\"opts\":{\"rooms\":[],\"except\":[]},\"rooms\":[\"t\"]}";
+    CHECK(out.len == strlen(join) && memcmp(out.data, join, out.len) == 0);
+    bytebuf_free(&out);
+    r = (adapter_request){.type = ADAPTER_REMOTE_DISCONNECT, .uid = "u1", .close = 1};
+    CHECK(adapter_request_encode(&r, &out) == 0);
+    const char *disc = "{\"uid\":\"u1\",\"type\":4,\"opts\":{\"rooms\":[],\"except\":[]},\"close\":true}";
+    CHECK(out.len == strlen(disc) && memcmp(out.data, disc, out.len) == 0);
+    adapter_request back;
+    CHECK(adapter_request_decode(out.data, out.len, NULL, &back) == 0 && back.type == 4 &&
+          back.close == 1 && back.has_opts && strcmp(back.uid, "u1") == 0);
+    adapter_request_clear(&back);
+    bytebuf_free(&out);
+    /* refused: no requestId for a request that needs one, a type never originated */
+    r = (adapter_request){.type = ADAPTER_REMOTE_FETCH, .uid = "u1"};
+    CHECK(adapter_request_encode(&r, &out) == -1 && out.len == 0);
+    r = (adapter_request){.type = ADAPTER_BROADCAST, .uid = "u1", .request_id = "x"};
+    CHECK(adapter_request_encode(&r, &out) == -1 && out.len == 0);
+    bytebuf_free(&out);
+}
+
 int main(void)
 {
     test_wire_example();
@@ -1181,5 +1220,6 @@ int main(void)
     test_cluster_form();
     test_encode_refusals();
     test_roundtrips();
+    test_encode_requests();
     return CHECK_DONE("test_adapter_msg");
 }

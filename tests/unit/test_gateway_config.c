@@ -17,7 +17,7 @@ static const char *const ALL_VARS[] = {
     "PORT", "API_PORT", "BIND_ADDR", "API_BIND_ADDR", "SIO_PATH", "CORS_ORIGINS",
     "PING_INTERVAL", "PING_TIMEOUT", "UPGRADE_TIMEOUT", "CONNECT_TIMEOUT", "MAX_PAYLOAD", "TRANSPORTS",
     "STICKY_COOKIE", "NAMESPACES", "SUBSCRIBE_PATTERNS", "PUBLISH_PATTERNS", "JWT_SECRET",
-    "JWT_PUBLIC_KEY_FILE", "API_TOKEN", "API_MAX_BODY", "REDIS_URL", "REDIS_PREFIX",
+    "JWT_PUBLIC_KEY_FILE", "API_TOKEN", "API_MAX_BODY", "API_REQUEST_TIMEOUT_MS", "REDIS_URL", "REDIS_PREFIX",
     "REDIS_TLS_CA_FILE", "REDIS_TLS_SNI", "REDIS_SUBSCRIBE_MODE", "REDIS_ADAPTER", "REDIS_SHARDED_SUBSCRIPTION_MODE",
     "REDIS_CLUSTER", "REDIS_CLUSTER_SEEDS", "REDIS_STREAM_MAXLEN",
     "REDIS_BUFFER_MAX_MESSAGES", "REDIS_BUFFER_MAX_BYTES", "HEALTH_REDIS_DOWN_STATUS",
@@ -93,6 +93,7 @@ static void test_defaults(void)
     CHECK(c.publish_patterns != NULL && c.publish_patterns[0] == NULL);
     CHECK(c.jwt_secret == NULL && c.jwt_public_key_file == NULL && c.api_token == NULL);
     CHECK(c.api_max_body == 1048576);
+    CHECK(c.api_request_timeout_ms == 5000);
     CHECK(c.redis_url == NULL && str_eq(c.redis_prefix, "socket.io"));
     CHECK(c.redis_tls_ca_file == NULL && c.redis_tls_sni == NULL);
     CHECK(str_eq(c.redis_subscribe_mode, "rooms"));
@@ -134,6 +135,7 @@ static void test_all_set(void)
         "JWT_PUBLIC_KEY_FILE", FIXTURE("rsa_public.pem"),
         "API_TOKEN", "t0k3n",
         "API_MAX_BODY", "1",
+        "API_REQUEST_TIMEOUT_MS", "250",
         "REDIS_URL", "rediss://:pw@redis.example:6380/0",
         "REDIS_PREFIX", "myapp",
         "REDIS_TLS_CA_FILE", FIXTURE("rsa_cert.pem"),
@@ -170,7 +172,7 @@ static void test_all_set(void)
     CHECK(list_len(c.publish_patterns) == 2 && str_eq(c.publish_patterns[0], "room:*") &&
           str_eq(c.publish_patterns[1], "news"));
     CHECK(c.jwt_secret == NULL && str_eq(c.jwt_public_key_file, FIXTURE("rsa_public.pem")));
-    CHECK(str_eq(c.api_token, "t0k3n") && c.api_max_body == 1);
+    CHECK(str_eq(c.api_token, "t0k3n") && c.api_max_body == 1 && c.api_request_timeout_ms == 250);
     CHECK(str_eq(c.redis_url, "rediss://:pw@redis.example:6380/0"));
     CHECK(str_eq(c.redis_prefix, "myapp"));
     CHECK(str_eq(c.redis_tls_ca_file, FIXTURE("rsa_cert.pem")));
@@ -250,6 +252,7 @@ static void test_invalid_values(void)
         {"MAX_PAYLOAD", "100000001", "out of range 1..100000000"},
         {"MAX_PAYLOAD", "0", "out of range"},
         {"API_MAX_BODY", "0", "out of range"},
+        {"API_REQUEST_TIMEOUT_MS", "0", "out of range"},
         {"HEALTH_REDIS_DOWN_STATUS", "199", "out of range 200..599"},
         {"HEALTH_REDIS_DOWN_STATUS", "600", "out of range"},
         {"DRAIN_SECONDS", "3601", "out of range 0..3600"},

@@ -269,9 +269,9 @@ static void test_reply_sockets(void)
     const char *rooms[] = {r0, r1};
     socket_handshake hs = {addr, query, ua, origin, url, 1700000000123};
     reply_msg *m = reply_msg_new(CLUSTER_REPLY_SOCKETS, "/", "req-1");
-    json_t *auth = json_pack("{si}", "token", 1);
-    CHECK(m && reply_msg_add_socket(m, id, rooms, 2, &hs, auth) == 0);
-    CHECK(reply_msg_add_socket(m, "sid-2", NULL, 0, &hs, NULL) == 0);
+    json_t *auth = json_pack("{si}", "token", 1), *data = json_pack("{ss}", "name", "alice");
+    CHECK(m && reply_msg_add_socket(m, id, rooms, 2, &hs, auth, data) == 0);
+    CHECK(reply_msg_add_socket(m, "sid-2", NULL, 0, &hs, NULL, NULL) == 0);
     /* wreck the caller's inputs */
     strcpy(id, "XXXX");
     r0[0] = r1[0] = ua[0] = addr[0] = query[0] = url[0] = 'Z';
@@ -285,7 +285,8 @@ static void test_reply_sockets(void)
           strcmp(s->user_agent, "ua") == 0 && strcmp(s->origin, "") == 0 &&
           strcmp(s->url, "/socket.io/") == 0 && s->issued_ms == 1700000000123);
     CHECK(s->auth == auth && auth->refcount == 1); /* the caller's reference, taken */
-    CHECK(m->sockets[1]->n_rooms == 0 && m->sockets[1]->auth == NULL);
+    CHECK(s->data == data && data->refcount == 1);
+    CHECK(m->sockets[1]->n_rooms == 0 && m->sockets[1]->auth == NULL && m->sockets[1]->data == NULL);
     CHECK(m->hdr.bytes >= sizeof(reply_msg) + 2 * sizeof(socket_snapshot));
     cluster_msg_unref(&m->hdr); /* frees snapshots and auth: ASan and the leak check */
 }
