@@ -131,8 +131,8 @@ static json_t *base_fields(backend_type t, sio_socket *s, const json_t *user)
 {
     json_t *f = json_pack("{ssssss}", "type", backend_type_name(t), "namespace",
                           sio_namespace_name(sio_socket_namespace(s)), "sid", sio_socket_id(s));
-    if (f && user)
-        json_object_set(f, "user", (json_t *)(uintptr_t)user);
+    if (f && user) /* a copy: the message's JSON is its only owner's, on another thread */
+        json_object_set_new(f, "user", json_deep_copy(user));
     return f;
 }
 
@@ -164,14 +164,14 @@ static json_t *connect_fields(gw_backend *b, sio_socket *s, json_t *auth, json_t
     json_t *f = base_fields(BACKEND_CONNECT, s, NULL);
     const char *transport =
         eio_session_transport(s->client->conn) == EIO_TRANSPORT_WEBSOCKET ? "websocket" : "polling";
-    json_t *more = json_pack("{sOsosssssb}", "auth", auth, "headers",
+    json_t *more = json_pack("{sososssssb}", "auth", json_deep_copy(auth), "headers",
                              headers_json(b->cfg, rq->headers), "address", rq->remote_addr,
                              "transport", transport, "recovered", sio_socket_recovered(s));
     if (f && more)
         json_object_update(f, more);
     json_decref(more);
     if (f && claims)
-        json_object_set(f, "claims", claims);
+        json_object_set_new(f, "claims", json_deep_copy(claims));
     return f;
 }
 
@@ -210,7 +210,7 @@ static int admit_with(gw_backend *b, sio_socket *s, socket_perms *p, json_t *ans
     p->emit = json_incref(json_object_get(answer, "emit"));
     json_t *sd = data ? json_deep_copy(data) : json_object();
     if (sd && p->user)
-        json_object_set(sd, "user", p->user);
+        json_object_set_new(sd, "user", json_deep_copy(p->user));
     sio_socket_set_data(s, sd);
     json_t *exp = json_object_get(answer, "expires_at");
     if (exp)
@@ -457,7 +457,8 @@ static void send_queued(gw_backend *b, sio_socket *s, socket_perms *p, queued_ev
     if (c) {
         c->ack = q->ack;
         c->has_ack = q->has_ack;
-        rc = send_request(b, BACKEND_EVENT, s, json_incref(q->fields), q->bins, q->n_bins, c);
+        rc = send_request(b, BACKEND_EVENT, s, q->fields, q->bins, q->n_bins, c);
+        q->fields = NULL; /* the message's now (its bins are copied) */
     }
     if (rc) {
         if (q->has_ack)
@@ -579,7 +580,7 @@ static void refresh_by_proxy(gw_backend *b, sio_socket *s, socket_perms *p, json
     call *c = call_new(refresh_done, s);
     json_t *f = c ? base_fields(BACKEND_REFRESH, s, p->user) : NULL;
     if (f)
-        json_object_set(f, "auth", auth);
+        json_object_set_new(f, "auth", json_deep_copy(auth));
     if (c && ack) {
         c->ack = *ack;
         c->has_ack = 1;
