@@ -295,6 +295,9 @@ static sock_watch *watch_new(http_client *c, curl_socket_t fd)
     return w;
 }
 
+/* Both curl callbacks return 0 even when libevent fails (out of memory): -1
+ * would mark the whole multi handle dead for good. An unwatched socket's
+ * transfer ends at its timeout instead. */
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     http_client *c = userp;
@@ -304,12 +307,12 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         return 0;
     }
     if (!w && !(w = watch_new(c, fd)))
-        return -1;
+        return 0;
     short kind = (short)(EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
                          ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
     event_del(w->ev);
-    if (event_assign(w->ev, c->base, fd, kind, on_socket_event, w) || event_add(w->ev, NULL))
-        return -1;
+    if (event_assign(w->ev, c->base, fd, kind, on_socket_event, w) == 0)
+        event_add(w->ev, NULL);
     return 0;
 }
 
@@ -321,7 +324,8 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
         return 0;
     }
     struct timeval tv = ms_to_tv((uint64_t)timeout_ms);
-    return evtimer_add(c->timer, &tv) ? -1 : 0;
+    evtimer_add(c->timer, &tv);
+    return 0;
 }
 
 /* ---- starting transfers --------------------------------------------------- */
