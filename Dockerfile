@@ -23,6 +23,7 @@ RUN apt-get update \
       libhttp-parser-dev \
       libevent-dev \
       libhiredis-dev \
+      libcurl4-openssl-dev \
       libjansson-dev \
       libmsgpack-dev \
       libssl-dev \
@@ -54,6 +55,7 @@ FROM debian:bookworm-slim AS runtime
 #                                    libevent-2.1-7 libevent-core-2.1-7
 #                                    libevent-pthreads-2.1-7 libevent-openssl-2.1-7
 #   libhiredis.so.0.14               libhiredis0.14
+#   libcurl.so.4                     libcurl4 (the backend proxies' HTTP client)
 #   libjansson.so.4                  libjansson4
 #   libmsgpackc.so.2                 libmsgpackc2
 #   libssl.so.3 libcrypto.so.3       libssl3
@@ -72,6 +74,7 @@ RUN apt-get update \
       libevent-pthreads-2.1-7 \
       libevent-openssl-2.1-7 \
       libhiredis0.14 \
+      libcurl4 \
       libjansson4 \
       libmsgpackc2 \
       libssl3 \

@@ -1,8 +1,9 @@
 #include "eio_packet.h"
 
+#include <errno.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "base64.h"
 
 #define EIO_SEPARATOR 0x1e
 
@@ -34,44 +35,12 @@ void eio_payload_begin(eio_payload_iter *it, const uint8_t *body, size_t len)
     it->started = 0;
 }
 
-static int is_b64_char(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
-}
-
 /* Decodes base64 (padding optional, as Node's Buffer accepts) into scratch. */
 static eio_status decode_base64(const uint8_t *in, size_t len, bytebuf *scratch)
 {
-    size_t pad_in = 0;
-    while (len > 0 && in[len - 1] == '=' && pad_in < 2) {
-        len--;
-        pad_in++;
-    }
-    for (size_t i = 0; i < len; i++)
-        if (!is_b64_char(in[i]))
-            return EIO_ERR_BASE64;
-    if (len % 4 == 1)
-        return EIO_ERR_BASE64;
-    size_t pad = (4 - len % 4) % 4;
-    size_t padded = len + pad;
-    if (padded > (size_t)INT32_MAX) /* EVP_DecodeBlock takes an int length */
-        return EIO_ERR_BASE64;
     scratch->len = 0;
-    /* room for the padded text, then the decoded bytes after it */
-    if (bytebuf_reserve(scratch, padded + padded / 4 * 3 + 1))
-        return EIO_ERR_NOMEM;
-    uint8_t *text = scratch->data;
-    memcpy(text, in, len);
-    memset(text + len, '=', pad);
-    uint8_t *bin = scratch->data + padded;
-    int n = padded ? EVP_DecodeBlock(bin, text, (int)padded) : 0;
-    if (n < 0)
-        return EIO_ERR_BASE64;
-    n -= (int)pad; /* EVP_DecodeBlock counts padding as zero bytes */
-    memmove(scratch->data, bin, (size_t)n);
-    scratch->len = (size_t)n;
-    return EIO_OK;
+    int rc = base64_decode(in, len, scratch);
+    return rc == 0 ? EIO_OK : rc == -ENOMEM ? EIO_ERR_NOMEM : EIO_ERR_BASE64;
 }
 
 eio_status eio_payload_next(eio_payload_iter *it, eio_packet *out, bytebuf *scratch)
@@ -107,7 +76,7 @@ int eio_payload_append(bytebuf *out, int binary, const uint8_t *data, size_t len
     /* Reserve the whole packet before writing the separator, so that a failure
      * (no memory, over the limit) leaves the payload unchanged. */
     size_t sep = out->len > 0 ? 1 : 0;
-    if (binary && len > (size_t)INT32_MAX)
+    if (binary && len > (size_t)INT32_MAX / 4 * 3) /* base64_encode's bound */
         return -1;
     size_t enc = binary ? 1 + 4 * ((len + 2) / 3) : len;
     if (bytebuf_reserve(out, sep + enc + binary))
@@ -117,8 +86,7 @@ int eio_payload_append(bytebuf *out, int binary, const uint8_t *data, size_t len
     if (!binary)
         return bytebuf_append(out, data, len);
     out->data[out->len++] = 'b';
-    out->len += (size_t)EVP_EncodeBlock(out->data + out->len, data, (int)len);
-    return 0;
+    return base64_encode(data, len, out) ? -1 : 0;
 }
 
 const char *eio_status_str(eio_status st)

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhttp-parser-dev
   libevent-dev libhiredis-dev libjansson-dev libmsgpack-dev libssl-dev libwslay-dev
+  libcurl4-openssl-dev
   redis-server haproxy nodejs npm curl ca-certificates
 )
 

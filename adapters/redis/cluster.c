@@ -17,6 +17,9 @@ static void on_inbox(evutil_socket_t fd, short what, void *arg)
         if (m->type == MSG_METRICS) {
             response_msg *r = (response_msg *)m;
             api_metrics_reply(c, r->token, r->payload, r->len);
+        } else if (m->type == MSG_BACKEND) {
+            if (c->backend)
+                backend_proxy_on_edge(c->backend, (backend_msg *)m);
         } else if (m->type == MSG_REPLY && api_query_local_reply(c, (reply_msg *)m)) {
             /* the edge's part of an API query */
         } else if (c->redis) {
@@ -63,6 +66,7 @@ static void *cluster_main(void *arg)
 static void cluster_free(cluster *c)
 {
     api_http_stop(c);
+    backend_proxy_free(c->backend); /* answers serverSideEmits through the adapter */
     redis_adapter_free(c->redis);
     if (c->inbox_event)
         event_free(c->inbox_event);
@@ -72,6 +76,31 @@ static void cluster_free(cluster *c)
     if (c->base)
         event_base_free(c->base);
     free(c);
+}
+
+static int server_side_emit(void *ctx, const char *nsp, json_t *data,
+                            void (*done)(void *ud, json_t *ack), void *ud)
+{
+    return backend_proxy_server_side_emit(ctx, nsp, data, done, ud);
+}
+
+static int start_backend(cluster *c)
+{
+    const cluster_config *cfg = &c->cfg;
+    backend_proxy_config bc = {cfg->connect_proxy_url, cfg->event_proxy_url, cfg->event_stream,
+                               cfg->event_stream_maxlen, cfg->proxy_timeout_ms,
+                               cfg->proxy_max_inflight, cfg->proxy_max_queued,
+                               cfg->proxy_max_response_bytes, cfg->proxy_ca_file, cfg->node_id,
+                               cfg->max_rooms_per_socket};
+    if (!bc.connect_url && !bc.event_url && !bc.stream)
+        return 0;
+    if (!(c->backend = backend_proxy_new(c->base, &bc, c->to_edge, c->redis))) {
+        log_write(LOG_ERROR, "cannot start the backend proxy", NULL);
+        return -1;
+    }
+    if (c->redis && bc.event_url)
+        redis_adapter_on_server_side_emit(c->redis, server_side_emit, c->backend);
+    return 0;
 }
 
 static void use_pthreads(void)
@@ -115,6 +144,8 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
         api_query_hooks(c, &hooks);
         redis_adapter_set_query_hooks(c->redis, &hooks);
     }
+    if (start_backend(c))
+        goto fail;
     if (cfg->api_port && api_http_start(c))
         goto fail;
     if (pthread_create(&c->thread, NULL, cluster_main, c))

@@ -42,6 +42,16 @@ typedef struct cluster_config {
     int redis_sharded_mode;         /* 0 dynamic, 1 static, 2 dynamic-private */
     int redis_cluster;              /* REDIS_CLUSTER */
     const char *redis_cluster_seeds;
+    /* the application backend (backend_proxy.h); all NULL: none */
+    const char *connect_proxy_url;
+    const char *event_proxy_url;
+    const char *event_stream;
+    uint32_t event_stream_maxlen;
+    uint32_t proxy_timeout_ms;
+    uint32_t proxy_max_inflight, proxy_max_queued;
+    size_t proxy_max_response_bytes;
+    const char *proxy_ca_file;
+    uint32_t max_rooms_per_socket;
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "backend_proxy.h"
 #include "cluster.h"
 #include "redis_adapter.h"
 
@@ -27,6 +28,7 @@ struct cluster {
     edge_stats *stats;
     pthread_t thread;
     redis_adapter *redis;  /* NULL: standalone */
+    backend_proxy *backend; /* NULL: no application backend */
     /* /metrics scrapes waiting for the edge's part */
     struct pending_scrape *scrapes;
     /* GET /v1/sockets and /v1/rooms waiting for the nodes' answers (api_query.c) */

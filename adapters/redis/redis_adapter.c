@@ -675,6 +675,55 @@ static void forward_broadcast_with_ack(redis_adapter *a, nsp_state *ns, adapter_
     a->stats.requests++;
 }
 
+/* The answer to a serverSideEmit with ack: {type:6, requestId, data: the
+ * first argument of the ack} (null when none), as the Node adapter's callback. */
+typedef struct sse_reply {
+    redis_adapter *a;
+    char *channel, *request_id;
+} sse_reply;
+
+static void sse_publish(redis_adapter *a, const char *channel, const char *request_id, json_t *arg)
+{
+    json_t *resp = json_pack("{sissso}", "type", ADAPTER_SERVER_SIDE_EMIT, "requestId", request_id,
+                             "data", arg ? json_incref(arg) : json_null());
+    char *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+    if (text)
+        publish(a, channel, text, strlen(text));
+    free(text);
+    json_decref(resp);
+}
+
+static void sse_answered(void *ud, json_t *ack)
+{
+    sse_reply *r = ud;
+    if (r->request_id)
+        sse_publish(r->a, r->channel, r->request_id, json_array_get(ack, 0));
+    free(r->channel), free(r->request_id), free(r);
+}
+
+/* Handed to the backend when there is one (its ack answers); else, with a
+ * requestId, answered null at once, so that a Node serverSideEmitWithAck does
+ * not time out on this node. */
+static void server_side_emit(redis_adapter *a, nsp_state *ns, adapter_request *r)
+{
+    sse_reply *rep = a->sse_fn ? calloc(1, sizeof(*rep)) : NULL;
+    if (rep) {
+        *rep = (sse_reply){a, strdup(ns->response_channel), r->request_id ? strdup(r->request_id) : NULL};
+        if (rep->channel && (!r->request_id || rep->request_id) &&
+            a->sse_fn(a->sse_ctx, ns->name, r->data, sse_answered, rep) == 0)
+            return;
+        free(rep->channel), free(rep->request_id), free(rep);
+    }
+    if (r->request_id)
+        sse_publish(a, ns->response_channel, r->request_id, NULL);
+}
+
+void redis_adapter_on_server_side_emit(redis_adapter *a, redis_adapter_sse_fn fn, void *ctx)
+{
+    a->sse_fn = fn;
+    a->sse_ctx = ctx;
+}
+
 static void on_request(redis_adapter *a, nsp_state *ns, const uint8_t *msg, size_t len)
 {
     adapter_request r;
@@ -697,17 +746,8 @@ static void on_request(redis_adapter *a, nsp_state *ns, const uint8_t *msg, size
         forward_request(a, ns, &r); /* our own echo included, as the Node adapter does */
         break;
     case ADAPTER_SERVER_SIDE_EMIT:
-        /* sio-server has no server-side event handlers; it acknowledges with
-         * null so that a Node serverSideEmitWithAck does not time out on it */
-        if (!own && r.request_id) {
-            json_t *resp = json_pack("{sisssn}", "type", ADAPTER_SERVER_SIDE_EMIT, "requestId",
-                                     r.request_id, "data");
-            char *text = json_dumps(resp, JSON_COMPACT);
-            if (text)
-                publish(a, ns->response_channel, text, strlen(text));
-            free(text);
-            json_decref(resp);
-        }
+        if (!own)
+            server_side_emit(a, ns, &r);
         break;
     case ADAPTER_BROADCAST:
         if (!own && r.request_id)
@@ -930,6 +970,14 @@ static int cluster_send(void *ctx, redis_reply_fn fn, void *ud, int argc, const 
                         const size_t *lens)
 {
     return redis_cluster_command(ctx, fn, ud, argc, argv, lens);
+}
+
+int redis_adapter_command(redis_adapter *a, redis_reply_fn fn, void *ud, int argc,
+                          const char **argv, const size_t *lens)
+{
+    if (a->sharded)
+        return redis_cluster_command(redis_sharded_cluster(a->sharded), fn, ud, argc, argv, lens);
+    return a->pub ? redis_conn_command(a->pub, fn, ud, argc, argv, lens) : -1;
 }
 
 /* REDIS_URL's endpoint, then each "host:port" of `seeds` with its

@@ -58,6 +58,18 @@ typedef struct redis_adapter_stats {
 redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_config *cfg,
                                  mailbox *to_edge, const char **err);
 void redis_adapter_free(redis_adapter *a);
+/* A command of the application's (EVENT_STREAM's XADD): through the sharded
+ * router (routed by its key) or the publisher (REDIS_ADAPTER=pubsub, streams;
+ * on a cluster the key must live with `{prefix}`). 0 sent, -1 not now; fn gets
+ * NULL when the connection is lost. */
+/* serverSideEmits of other nodes ([event, ...args], borrowed) go to fn, which
+ * returns 0 when it took it and calls done(ud, ack) once later (ack: an array,
+ * borrowed, or NULL); -1: answered null at once. */
+typedef int (*redis_adapter_sse_fn)(void *ctx, const char *nsp, json_t *data,
+                                    void (*done)(void *ud, json_t *ack), void *ud);
+void redis_adapter_on_server_side_emit(redis_adapter *a, redis_adapter_sse_fn fn, void *ctx);
+int redis_adapter_command(redis_adapter *a, redis_reply_fn fn, void *ud, int argc,
+                          const char **argv, const size_t *lens);
 /* A message from the edge: MSG_NAMESPACE, MSG_ROOM, MSG_BROADCAST (published
  * as msgpack, from its data when it has some), MSG_REPLY (a response to
  * another node's request, encoded here). Borrowed. */

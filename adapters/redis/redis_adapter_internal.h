@@ -84,6 +84,8 @@ struct redis_adapter {
     redis_recovery *recovery; /* NULL: recovery off */
     redis_streams *streams;   /* REDIS_ADAPTER=streams; NULL: classic pub/sub */
     redis_sharded *sharded;   /* REDIS_ADAPTER=sharded: no sub/pub, its own router */
+    redis_adapter_sse_fn sse_fn; /* serverSideEmits to the backend, NULL: none */
+    void *sse_ctx;
     redis_cluster *owner_map; /* pubsub on a cluster: sub and pub follow the owner of
                                * the keys' slot (classic pub/sub reaches every node) */
     /* requests this node originates (redis_query.c) */

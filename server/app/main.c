@@ -189,6 +189,16 @@ static int start(app *a)
         .redis_sharded_mode = sharded_mode(a->cfg.redis_sharded_mode),
         .redis_cluster = a->cfg.redis_cluster,
         .redis_cluster_seeds = a->cfg.redis_cluster_seeds,
+        .connect_proxy_url = a->cfg.connect_proxy_url,
+        .event_proxy_url = a->cfg.event_proxy_url,
+        .event_stream = a->cfg.event_stream,
+        .event_stream_maxlen = a->cfg.event_stream_maxlen,
+        .proxy_timeout_ms = a->cfg.proxy_timeout_ms,
+        .proxy_max_inflight = a->cfg.proxy_max_inflight,
+        .proxy_max_queued = a->cfg.proxy_max_queued,
+        .proxy_max_response_bytes = a->cfg.proxy_max_response_bytes,
+        .proxy_ca_file = a->cfg.proxy_tls_ca_file,
+        .max_rooms_per_socket = a->cfg.max_rooms_per_socket,
     };
     if (a->cfg.recovery_unavailable)
         log_write(LOG_WARN, "connection state recovery is off: REDIS_ADAPTER=sharded has no history to "
@@ -199,6 +209,9 @@ static int start(app *a)
     /* replies go to the cluster thread; with Redis the edge also reports
      * namespaces, rooms and local broadcasts there */
     cluster_bridge_attach(a->bridge, cluster_inbox(a->cluster), a->cfg.redis_url != NULL);
+    /* the application backend: requests to the cluster thread, answers back */
+    gateway_set_backend_link(a->gw, cluster_bridge_send, a->bridge);
+    cluster_bridge_on_backend(a->bridge, gateway_on_backend_answer, a->gw);
     if (a->cfg.redis_url) { /* subscribe acks wait for Redis; sessions live there */
         gateway_set_barrier(a->gw, cluster_bridge_barrier, a->bridge);
         cluster_bridge_recover_in_cluster(a->bridge);

@@ -285,27 +285,64 @@ int reply_msg_add_socket(reply_msg *m, const char *id, const char *const *rooms,
     return 0;
 }
 
-int reply_msg_set_ack(reply_msg *m, json_t *args, const sio_bin *bins, size_t n_bins)
+/* Copies of the attachments in one allocation (NULL: out of memory); *bytes its size. */
+static sio_bin *bins_copy(const sio_bin *bins, size_t n_bins, size_t *bytes)
 {
     size_t total = 0;
     for (size_t i = 0; i < n_bins; i++)
         total += bins[i].len;
     uint8_t *p = malloc(n_bins * sizeof(sio_bin) + total + 1);
-    if (!p) {
-        json_decref(args);
-        return -1;
-    }
-    m->bins = (sio_bin *)(void *)p;
+    if (!p)
+        return NULL;
+    sio_bin *out = (sio_bin *)(void *)p;
     p += n_bins * sizeof(sio_bin);
     for (size_t i = 0; i < n_bins; i++) {
         if (bins[i].len)
             memcpy(p, bins[i].data, bins[i].len);
-        m->bins[i] = (sio_bin){p, bins[i].len};
+        out[i] = (sio_bin){p, bins[i].len};
         p += bins[i].len;
+    }
+    *bytes = n_bins * sizeof(sio_bin) + total;
+    return out;
+}
+
+int reply_msg_set_ack(reply_msg *m, json_t *args, const sio_bin *bins, size_t n_bins)
+{
+    size_t bytes = 0;
+    if (!(m->bins = bins_copy(bins, n_bins, &bytes))) {
+        json_decref(args);
+        return -1;
     }
     m->n_bins = n_bins;
     m->args = args;
-    add_bytes(&m->hdr, n_bins * sizeof(sio_bin) + total + json_size(args));
+    add_bytes(&m->hdr, bytes + json_size(args));
+    return 0;
+}
+
+backend_msg *backend_msg_new(cluster_msg_type type, int backend_type, uint64_t token,
+                             const char *nsp, const char *sid)
+{
+    size_t size = sizeof(backend_msg) + strlen(nsp) + 1 + strlen(sid) + 1;
+    backend_msg *m = (backend_msg *)msg_alloc(type, size);
+    if (!m)
+        return NULL;
+    char *p = copy_string(&m->nsp, nsp, (char *)(m + 1));
+    copy_string(&m->sid, sid, p);
+    m->type = backend_type;
+    m->token = token;
+    return m;
+}
+
+int backend_msg_set(backend_msg *m, json_t *json, const sio_bin *bins, size_t n_bins)
+{
+    size_t bytes = 0;
+    if (n_bins && !(m->bins = bins_copy(bins, n_bins, &bytes))) {
+        json_decref(json);
+        return -1;
+    }
+    m->n_bins = n_bins;
+    m->json = json;
+    add_bytes(&m->hdr, bytes + json_size(json));
     return 0;
 }
 
@@ -404,6 +441,10 @@ void cluster_msg_unref(cluster_msg *m)
         reply_free((reply_msg *)m);
     if (m->type == MSG_SESSION || m->type == MSG_RESTORE || m->type == MSG_RESTORED)
         session_free((session_msg *)m);
+    if (m->type == MSG_BACKEND || m->type == MSG_BACKEND_DONE) {
+        json_decref(((backend_msg *)m)->json);
+        free(((backend_msg *)m)->bins);
+    }
     if (m->type == MSG_REQUEST && ((request_msg *)m)->packet)
         sio_outpacket_unref(((request_msg *)m)->packet);
     free(m);

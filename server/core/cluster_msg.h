@@ -35,6 +35,11 @@
  *   subscription asked for before the barrier is active on Redis (`token`).
  * MSG_RESYNC (cluster -> edge): Redis came back (maybe empty): report every
  *   live session again.
+ * MSG_BACKEND (edge -> cluster): something for the application's backend (a
+ *   connect to decide, a client event, a lifecycle event): its plain fields
+ *   and attachments (backend_msg); the cluster thread POSTs it or XADDs it.
+ *   MSG_BACKEND_DONE (cluster -> edge) answers one that has a `token`, with
+ *   the backend's checked answer or an error (-ETIMEDOUT, -EPROTO, ...).
  *
  * Ownership: every constructor returns one reference (hdr.refs 1) or NULL
  * when out of memory, and copies what it is given unless said otherwise;
@@ -64,6 +69,8 @@ typedef enum cluster_msg_type {
     MSG_BARRIER,
     MSG_BARRIER_DONE,
     MSG_RESYNC,
+    MSG_BACKEND,
+    MSG_BACKEND_DONE,
 } cluster_msg_type;
 
 /* What another node asks of this node's sockets (MSG_REQUEST). */
@@ -262,6 +269,29 @@ int session_msg_add_packet(session_msg *m, sio_outpacket *p);
 /* A message that is only its type and token: MSG_BARRIER, MSG_BARRIER_DONE, MSG_RESYNC. */
 cluster_msg *token_msg_new(cluster_msg_type type, uint64_t token);
 uint64_t token_msg_token(const cluster_msg *m);
+
+/* MSG_BACKEND and MSG_BACKEND_DONE. */
+typedef struct backend_msg {
+    cluster_msg hdr;
+    int type;                   /* backend_type (protocol/backend_wire.h) */
+    uint64_t token;             /* the edge's, echoed in the answer; 0: no answer wanted */
+    const char *nsp;            /* in the message's allocation */
+    const char *sid;
+    /* MSG_BACKEND: the request's fields; MSG_BACKEND_DONE: the answer (NULL on
+     * error). Owned, the only reference. */
+    json_t *json;
+    sio_bin *bins;              /* owned copies, in one allocation */
+    size_t n_bins;
+    int error;                  /* MSG_BACKEND_DONE: 0 or a negative errno */
+    int status;                 /* the backend's HTTP status, 0 when none */
+    char error_text[120];
+} backend_msg;
+
+backend_msg *backend_msg_new(cluster_msg_type type, int backend_type, uint64_t token,
+                             const char *nsp, const char *sid);
+/* Takes the caller's only reference on `json` and copies the attachments.
+ * 0, or -1 (out of memory: `json` is released). */
+int backend_msg_set(backend_msg *m, json_t *json, const sio_bin *bins, size_t n_bins);
 
 void cluster_msg_unref(cluster_msg *m);
 

@@ -181,6 +181,9 @@ int eio_fill_request_info(eio_session *s, const http_request *req)
     size_t total = req->path_len + 1 + req->query_len + 1; /* url = path?query */
     for (int i = 0; i < URL; i++)
         total += len[i] + 1;
+    for (size_t i = 0; i < req->n_headers; i++)
+        total += req->headers[i].name_len + 2 + req->headers[i].value_len + 1;
+    total += 1;
     char *buf = malloc(total), *p = buf; /* one allocation for every string */
     if (!buf)
         return -1;
@@ -193,7 +196,11 @@ int eio_fill_request_info(eio_session *s, const http_request *req)
         *p++ = '\0';
     }
     s->req.url = p;
-    sprintf(p, "%s%s%s", req->path, req->query_len ? "?" : "", req->query);
+    p += sprintf(p, "%s%s%s", req->path, req->query_len ? "?" : "", req->query) + 1;
+    s->req.headers = p;
+    for (size_t i = 0; i < req->n_headers; i++)
+        p += sprintf(p, "%s: %s\n", req->headers[i].name, req->headers[i].value);
+    *p = '\0';
     struct timeval tv;
     gettimeofday(&tv, NULL);
     s->req.issued_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;

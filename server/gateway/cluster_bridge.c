@@ -1,5 +1,6 @@
 #include "cluster_bridge.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,8 @@ struct cluster_bridge {
     int as_adapter;
     cluster_recovery *recovery; /* NULL: recovery off, or in memory */
     hashmap barriers;           /* token -> pending_barrier */
+    void (*on_backend)(void *ctx, backend_msg *m); /* MSG_BACKEND_DONE, NULL: dropped */
+    void *backend_ctx;
     uint64_t next_barrier;
     /* publish-to-delivery latency of stamped broadcasts, at fan-out */
     uint64_t latency_buckets[16];
@@ -476,6 +479,8 @@ static void on_async(uv_async_t *h)
             barrier_done(b, token_msg_token(m));
         else if ((m->type == MSG_RESTORED || m->type == MSG_RESYNC) && b->recovery)
             cluster_recovery_on_msg(b->recovery, m);
+        else if (m->type == MSG_BACKEND_DONE && b->on_backend)
+            b->on_backend(b->backend_ctx, (backend_msg *)m);
         cluster_msg_unref(m);
         m = next;
     }
@@ -514,6 +519,22 @@ void cluster_bridge_detach(cluster_bridge *b)
     b->to_cluster = NULL;
     b->as_adapter = 0;
     release_barriers(b);
+}
+
+void cluster_bridge_on_backend(cluster_bridge *b, void (*fn)(void *ctx, backend_msg *m), void *ctx)
+{
+    b->on_backend = fn;
+    b->backend_ctx = ctx;
+}
+
+int cluster_bridge_send(void *bridge, cluster_msg *m)
+{
+    cluster_bridge *b = bridge;
+    if (!b->to_cluster) {
+        cluster_msg_unref(m);
+        return -ENOTCONN;
+    }
+    return mailbox_push(b->to_cluster, m);
 }
 
 mailbox *cluster_bridge_inbox(cluster_bridge *b)

@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "cluster_msg.h"
 #include "edge_stats.h"
 #include "mailbox.h"
 #include "sio.h"
@@ -35,6 +36,12 @@ void cluster_bridge_recover_in_cluster(cluster_bridge *b);
 /* Calls done(ud) once every subscription the edge asked for so far is active
  * on Redis (at once when there is no cluster adapter). */
 void cluster_bridge_barrier(void *bridge, void (*done)(void *ud), void *ud);
+/* Where MSG_BACKEND_DONE answers go (borrowed for the call; edge thread). */
+void cluster_bridge_on_backend(cluster_bridge *b, void (*fn)(void *ctx, backend_msg *m), void *ctx);
+/* Hands a message to the cluster thread (taking the reference): 0, -ENOBUFS
+ * (its inbox is full) or -ENOTCONN (not attached, or detached); on error the
+ * message is released. */
+int cluster_bridge_send(void *bridge, cluster_msg *m);
 /* Stops reporting to the cluster thread (before cluster_stop() frees its mailbox). */
 void cluster_bridge_detach(cluster_bridge *b);
 /* Closes the async handle; frees once libuv has closed it. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gateway_internal.h"
 #include "glob.h"
 #include "health.h"
 #include "jwt.h"
@@ -20,29 +21,65 @@ struct gateway {
     edge_stats *stats;
     uv_timer_t stats_timer;
     http_handler http; /* GET /health on the edge port */
+    gw_backend *backend;        /* the application backend (gateway_backend.c) */
     gateway_barrier_fn barrier; /* NULL: subscriptions are active at once */
     void *barrier_ctx;
 };
 
-/* What one socket may do: its JWT claims' lists where present, else the
- * configured patterns (borrowed from the config, never freed here). */
-typedef struct socket_perms {
-    json_t *claims;              /* NULL without JWT */
-    const char **subscribe;
-    const char **publish;
-    uint8_t own_subscribe, own_publish; /* arrays from jwt_claim_string_list() */
-} socket_perms;
-
 static const char *const empty_list[] = {NULL};
 
-static void perms_free(socket_perms *p)
+socket_perms *perms_new(const gateway_config *cfg)
 {
+    socket_perms *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->subscribe = SIO_UNCONST(const char **, cfg->subscribe_patterns);
+    p->publish = cfg->publish_patterns ? SIO_UNCONST(const char **, cfg->publish_patterns)
+                                       : SIO_UNCONST(const char **, empty_list);
+    return p;
+}
+
+void perms_free(socket_perms *p)
+{
+    if (!p)
+        return;
     if (p->own_subscribe)
         free(p->subscribe);
     if (p->own_publish)
         free(p->publish);
     json_decref(p->claims);
+    json_decref(p->user);
+    json_decref(p->join);
+    json_decref(p->emit);
     free(p);
+}
+
+int perms_take_lists(socket_perms *p, json_t *src, const char *subscribe_key, const char **why)
+{
+    const char **rooms = jwt_claim_string_list(src, subscribe_key);
+    const char **publish = jwt_claim_string_list(src, "publish");
+    int bad_rooms = !rooms && json_object_get(src, subscribe_key);
+    int bad_publish = !publish && json_object_get(src, "publish");
+    if (bad_rooms || bad_publish) { /* never fall back to wider configured rights */
+        free(rooms);
+        free(publish);
+        *why = bad_rooms ? "rooms claim must be a list of strings"
+                         : "publish claim must be a list of strings";
+        return -1;
+    }
+    if (rooms) {
+        if (p->own_subscribe)
+            free(p->subscribe);
+        p->subscribe = rooms;
+        p->own_subscribe = 1;
+    }
+    if (publish) {
+        if (p->own_publish)
+            free(p->publish);
+        p->publish = publish;
+        p->own_publish = 1;
+    }
+    return 0;
 }
 
 /* ---- authentication --------------------------------------------------------- */
@@ -65,56 +102,39 @@ static const char *bearer_token(sio_socket *s, json_t *auth, size_t *len)
 static int authenticate(sio_socket *s, json_t *auth, const char **message, json_t **data, void *ud)
 {
     gateway *g = ud;
-    socket_perms *perms = calloc(1, sizeof(*perms));
+    socket_perms *perms = perms_new(g->cfg);
     if (!perms) {
         *message = "server error";
         return -1;
     }
-    perms->subscribe = SIO_UNCONST(const char **, g->cfg->subscribe_patterns);
-    perms->publish = g->cfg->publish_patterns ? SIO_UNCONST(const char **, g->cfg->publish_patterns)
-                                              : SIO_UNCONST(const char **, empty_list);
     if (g->jwt) {
         size_t len = 0;
         const char *token = bearer_token(s, auth, &len);
         const char *why = "missing token";
-        if (!token || jwt_verify(g->jwt, token, len, (int64_t)time(NULL), &perms->claims, &why)) {
+        if (!token || jwt_verify(g->jwt, token, len, (int64_t)time(NULL), &perms->claims, &why) ||
+            perms_take_lists(perms, perms->claims, "rooms", &why)) {
             perms_free(perms);
             *message = "unauthorized";
             *data = json_pack("{ss}", "reason", why);
             return -1;
         }
-        const char **rooms = jwt_claim_string_list(perms->claims, "rooms");
-        const char **publish = jwt_claim_string_list(perms->claims, "publish");
-        int bad_rooms = !rooms && json_object_get(perms->claims, "rooms");
-        int bad_publish = !publish && json_object_get(perms->claims, "publish");
-        if (bad_rooms || bad_publish) { /* never fall back to wider configured rights */
-            free(rooms);
-            free(publish);
-            perms_free(perms);
-            *message = "unauthorized";
-            *data = json_pack("{ss}", "reason",
-                              bad_rooms ? "rooms claim must be a list of strings"
-                                        : "publish claim must be a list of strings");
-            return -1;
-        }
-        if (rooms) {
-            perms->subscribe = rooms;
-            perms->own_subscribe = 1;
-        }
-        if (publish) {
-            perms->publish = publish;
-            perms->own_publish = 1;
-        }
+        gw_backend_set_expiry(perms, perms->claims);
     }
     sio_socket_set_user(s, perms);
     return 0;
 }
 
+static void on_connection(sio_socket *s, void *ud)
+{
+    gateway *g = ud;
+    gw_backend_connected(g->backend, s);
+}
+
 static void on_disconnect(sio_socket *s, const char *reason, void *ud)
 {
-    socket_perms *perms = sio_socket_user(s);
-    if (perms)
-        perms_free(perms);
+    gateway *g = ud;
+    gw_backend_disconnected(g->backend, s, reason);
+    perms_free(sio_socket_user(s));
 }
 
 /* ---- client events ---------------------------------------------------------- */
@@ -311,6 +331,31 @@ static void on_publish(sio_socket *s, const char *event, const sio_args *args,
     reply(g->io, ack, n < 0 ? error_answer("server error") : json_pack("{sb}", "ok", 1));
 }
 
+static void on_other_event(sio_socket *s, const char *event, const sio_args *args,
+                           const sio_ack_handle *ack, void *ud)
+{
+    gateway *g = ud;
+    gw_backend_event(g->backend, s, event, args, ack);
+}
+
+static void on_refresh(sio_socket *s, const char *event, const sio_args *args,
+                       const sio_ack_handle *ack, void *ud)
+{
+    gateway *g = ud;
+    gw_backend_refresh(g->backend, s, args, ack);
+}
+
+void gateway_set_backend_link(gateway *g, int (*send)(void *ctx, struct cluster_msg *m), void *ctx)
+{
+    gw_backend_set_sender(g->backend, send, ctx);
+}
+
+void gateway_on_backend_answer(void *gw, struct backend_msg *m)
+{
+    gateway *g = gw;
+    gw_backend_on_answer(g->backend, m);
+}
+
 /* ---- health and stats ------------------------------------------------------- */
 
 static void refresh_stats(uv_timer_t *t)
@@ -414,10 +459,18 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
         free(g);
         return NULL;
     }
+    g->backend = gw_backend_new(loop, g->io, cfg, g->jwt);
     for (char **name = cfg->namespaces; name && *name; name++) {
         sio_namespace *nsp = sio_of(g->io, *name);
-        sio_use(nsp, authenticate, g);
+        if (cfg->connect_proxy_url)
+            sio_use_async(nsp, gw_backend_connect, g->backend);
+        else
+            sio_use(nsp, authenticate, g);
+        sio_on_connection(nsp, on_connection, g);
         sio_on_disconnect(nsp, on_disconnect, g);
+        sio_on_any(nsp, on_other_event, g);
+        if (cfg->connect_proxy_url || g->jwt)
+            sio_on(nsp, "refresh", on_refresh, g);
         sio_on(nsp, "subscribe", on_subscribe, g);
         sio_on(nsp, "unsubscribe", on_unsubscribe, g);
         sio_on(nsp, "publish", on_publish, g);
@@ -443,6 +496,7 @@ void gateway_free(gateway *g)
     if (!g)
         return;
     sio_server_free(g->io);
+    gw_backend_free(g->backend);
     jwt_verifier_free(g->jwt);
     uv_timer_stop(&g->stats_timer);
     uv_close((uv_handle_t *)&g->stats_timer, free_gateway);

@@ -34,6 +34,13 @@ const http_handler *gateway_http(gateway *g);
  * fn(ctx, done, ud) calls done(ud) then (cluster_bridge_barrier). */
 typedef void (*gateway_barrier_fn)(void *ctx, void (*done)(void *ud), void *ud);
 void gateway_set_barrier(gateway *g, gateway_barrier_fn fn, void *ctx);
+/* The application backend's link (README "Backends"): requests go out with
+ * send(ctx, msg) (cluster_bridge_send); answers come back to
+ * gateway_on_backend_answer (cluster_bridge_on_backend). */
+struct cluster_msg;
+struct backend_msg;
+void gateway_set_backend_link(gateway *g, int (*send)(void *ctx, struct cluster_msg *m), void *ctx);
+void gateway_on_backend_answer(void *gw, struct backend_msg *m);
 void gateway_free(gateway *g);
 
 #endif

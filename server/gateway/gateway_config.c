@@ -104,12 +104,32 @@ static const char *item_transport(const char *item)
                : "item must be polling or websocket";
 }
 
+static const char *check_http_url(const char *s, char **out)
+{
+    if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+        return "must be an http:// or https:// URL";
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return "must not contain spaces or controls";
+    *out = strdup(s);
+    return *out ? NULL : "out of memory";
+}
+
+static const char *item_header(const char *item)
+{
+    for (const char *p = item; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return "item must be a lower-case header name";
+    return NULL;
+}
+
 /* ---- the variables --------------------------------------------------------- */
 
 static const char *const SUBSCRIBE_MODES[] = {"rooms", "pattern", NULL};
 static const char *const REDIS_ADAPTERS[] = {"pubsub", "sharded", "streams", NULL};
 static const char *const SHARDED_MODES[] = {"dynamic", "static", "dynamic-private", NULL};
 static const char *const LOG_LEVELS[] = {"debug", "info", "warn", "error", NULL};
+static const char *const FAIL_MODES[] = {"closed", "open", NULL};
 
 #define OFF(field) offsetof(gateway_config, field)
 #define MS_MAX 86400000ul
@@ -220,6 +240,41 @@ static const var_desc VARS[] = {
     {.name = "RECOVERY_MAX_BYTES", .kind = K_SIZE, .off = OFF(recovery_max_bytes),
      .def = "67108864", .min = 1, .max = UINT32_MAX,
      .help = "standalone: bytes of broadcasts kept in memory for recovery"},
+    {.name = "CONNECT_PROXY_URL", .kind = K_STR, .off = OFF(connect_proxy_url),
+     .check = check_http_url, .shown = "(none)",
+     .help = "backend that decides each namespace CONNECT (README: Backends)"},
+    {.name = "CONNECT_PROXY_FAIL", .kind = K_ENUM, .off = OFF(connect_proxy_fail), .def = "closed",
+     .choices = FAIL_MODES,
+     .help = "backend down or slow: closed refuses (\"auth unavailable\"), open admits"},
+    {.name = "EVENT_PROXY_URL", .kind = K_STR, .off = OFF(event_proxy_url), .check = check_http_url,
+     .shown = "(none)", .help = "backend that client events matching PROXY_EVENTS are POSTed to"},
+    {.name = "EVENT_STREAM", .kind = K_STR, .off = OFF(event_stream), .shown = "(none)",
+     .help = "Redis stream that matching client events are XADDed to (instead of EVENT_PROXY_URL)"},
+    {.name = "EVENT_STREAM_MAXLEN", .kind = K_U32, .off = OFF(event_stream_maxlen),
+     .def = "100000", .min = 1, .max = UINT32_MAX, .help = "entries EVENT_STREAM keeps (MAXLEN ~)"},
+    {.name = "PROXY_EVENTS", .kind = K_LIST, .off = OFF(proxy_events), .def = "*",
+     .help = "globs of the client events handed to the backend or the stream"},
+    {.name = "PROXY_LIFECYCLE", .kind = K_BOOL, .off = OFF(proxy_lifecycle), .def = "false",
+     .help = "also hand over each socket's connect and disconnect (with its reason)"},
+    {.name = "PROXY_HEADERS", .kind = K_LIST, .off = OFF(proxy_headers),
+     .def = "cookie,authorization,origin,user-agent,x-forwarded-for", .item = item_header,
+     .shown = "cookie,...", .help = "handshake headers the connect proxy is sent (default: cookie, "
+                                   "authorization, origin, user-agent, x-forwarded-for)"},
+    {.name = "PROXY_TIMEOUT_MS", .kind = K_U32, .off = OFF(proxy_timeout_ms), .def = "5000",
+     .min = 1, .max = MS_MAX, .help = "time a backend has to answer, ms"},
+    {.name = "PROXY_MAX_INFLIGHT", .kind = K_U32, .off = OFF(proxy_max_inflight), .def = "256",
+     .min = 1, .max = 65536, .help = "backend requests on the wire per node; more wait"},
+    {.name = "PROXY_MAX_QUEUED", .kind = K_U32, .off = OFF(proxy_max_queued), .def = "10000",
+     .min = 1, .max = 1000000, .help = "backend requests waiting per node; past it they fail"},
+    {.name = "PROXY_SOCKET_CONCURRENCY", .kind = K_U32, .off = OFF(proxy_socket_concurrency),
+     .def = "1", .min = 1, .max = 64,
+     .help = "events of one socket at the backend at once (1 keeps the backend's order)"},
+    {.name = "PROXY_SOCKET_QUEUE", .kind = K_U32, .off = OFF(proxy_socket_queue), .def = "64",
+     .min = 1, .max = 65536, .help = "events of one socket waiting; past it they are acked an error"},
+    {.name = "PROXY_MAX_RESPONSE_BYTES", .kind = K_SIZE, .off = OFF(proxy_max_response_bytes),
+     .def = "1048576", .min = 64, .max = 100000000, .help = "largest backend answer, bytes"},
+    {.name = "PROXY_TLS_CA_FILE", .kind = K_STR, .off = OFF(proxy_tls_ca_file),
+     .check = check_readable_file, .shown = "(system CAs)", .help = "CA bundle for https backends"},
     {.name = "LOG_LEVEL", .kind = K_ENUM, .off = OFF(log_level), .def = "info",
      .choices = LOG_LEVELS, .help = "least severe level logged"},
     {.name = "NODE_ID", .kind = K_STR, .off = OFF(node_id), .shown = "<hostname>-<pid>",
@@ -459,6 +514,14 @@ static int cross_check(const gateway_config *c, char *err, size_t n)
     }
     if (c->redis_cluster_seeds && !c->redis_cluster) {
         snprintf(err, n, "REDIS_CLUSTER_SEEDS: only with REDIS_CLUSTER=true");
+        return -1;
+    }
+    if (c->event_stream && !c->redis_url) {
+        snprintf(err, n, "EVENT_STREAM: needs REDIS_URL");
+        return -1;
+    }
+    if (c->event_stream && c->event_proxy_url) {
+        snprintf(err, n, "EVENT_STREAM and EVENT_PROXY_URL are mutually exclusive: set one");
         return -1;
     }
     if (c->api_port == c->port && same_addr(c->bind_addr, c->api_bind_addr)) {

@@ -61,6 +61,21 @@ typedef struct gateway_config {
     uint32_t recovery_window_ms;     /* RECOVERY_WINDOW_MS, 120000; 0 = recovery off */
     uint32_t recovery_max_packets;   /* RECOVERY_MAX_PACKETS, 150000 (in-memory history) */
     size_t recovery_max_bytes;       /* RECOVERY_MAX_BYTES, 67108864 */
+    char *connect_proxy_url;         /* CONNECT_PROXY_URL, NULL = none */
+    char *connect_proxy_fail;        /* CONNECT_PROXY_FAIL, "closed" | "open" */
+    char *event_proxy_url;           /* EVENT_PROXY_URL, NULL = none */
+    char *event_stream;              /* EVENT_STREAM, NULL = none (needs REDIS_URL) */
+    uint32_t event_stream_maxlen;    /* EVENT_STREAM_MAXLEN, 100000 */
+    char **proxy_events;             /* PROXY_EVENTS, {"*"} */
+    int proxy_lifecycle;             /* PROXY_LIFECYCLE, 0 */
+    char **proxy_headers;            /* PROXY_HEADERS, cookie,authorization,origin,user-agent,x-forwarded-for */
+    uint32_t proxy_timeout_ms;       /* PROXY_TIMEOUT_MS, 5000 */
+    uint32_t proxy_max_inflight;     /* PROXY_MAX_INFLIGHT, 256 */
+    uint32_t proxy_max_queued;       /* PROXY_MAX_QUEUED, 10000 */
+    uint32_t proxy_socket_concurrency; /* PROXY_SOCKET_CONCURRENCY, 1 */
+    uint32_t proxy_socket_queue;     /* PROXY_SOCKET_QUEUE, 64 */
+    size_t proxy_max_response_bytes; /* PROXY_MAX_RESPONSE_BYTES, 1048576 */
+    char *proxy_tls_ca_file;         /* PROXY_TLS_CA_FILE */
     char *log_level;                 /* LOG_LEVEL, "info": debug|info|warn|error */
     char *node_id;                   /* NODE_ID, default: hostname-pid */
 } gateway_config;

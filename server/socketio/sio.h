@@ -94,6 +94,18 @@ typedef void (*sio_disconnect_fn)(sio_socket *s, const char *reason, void *ud);
  * client receives CONNECT_ERROR {"message":...,"data":...}. */
 typedef int (*sio_middleware_fn)(sio_socket *s, json_t *auth, const char **message,
                                  json_t **data, void *ud);
+/* An asynchronous middleware decides later, with sio_connect_decide(h, ...),
+ * from any callback of the loop (or at once). Until then the socket waits
+ * outside its namespace: no rooms, events or broadcasts; a second CONNECT of
+ * the client to the namespace is ignored. The handle is plain data: when the
+ * client goes away first, the socket is freed (no disconnect callback: it
+ * never connected) and the handle goes stale. Whatever the middleware keeps
+ * for the socket, it finds again with sio_connect_socket(). */
+typedef struct sio_connect_handle {
+    uint64_t token;
+} sio_connect_handle;
+typedef void (*sio_async_middleware_fn)(sio_socket *s, json_t *auth, sio_connect_handle h,
+                                        void *ud);
 /* `s` is NULL when the socket went away; `timed_out` is 1 on timeout or
  * disconnect, and `args` is then NULL. */
 typedef void (*sio_ack_fn)(sio_socket *s, int timed_out, const sio_args *args, void *ud);
@@ -124,6 +136,15 @@ SIO_API int sio_on(sio_namespace *nsp, const char *event, sio_event_fn fn, void 
 SIO_API void sio_on_any(sio_namespace *nsp, sio_event_fn fn, void *ud); /* events with no handler */
 SIO_API void sio_on_disconnect(sio_namespace *nsp, sio_disconnect_fn fn, void *ud);
 SIO_API int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud);
+SIO_API int sio_use_async(sio_namespace *nsp, sio_async_middleware_fn fn, void *ud);
+/* An asynchronous middleware's decision: `accept` runs the next middleware
+ * (and connects after the last); else the client gets CONNECT_ERROR with
+ * `message` (copied; NULL: "unauthorized") and `data` (a new reference, taken
+ * over; may be NULL). 0, or -1 when the handle is stale (`data` released). */
+SIO_API int sio_connect_decide(sio_server *io, sio_connect_handle h, int accept,
+                               const char *message, json_t *data);
+/* The socket waiting on `h`, or NULL once the handle is stale. */
+SIO_API sio_socket *sio_connect_socket(sio_server *io, sio_connect_handle h);
 
 /* 0, or -1 when the socket is gone or the packet could not be encoded. */
 SIO_API int sio_emit(sio_socket *s, const char *event, const sio_args *args);

@@ -17,6 +17,7 @@
 #define SIO_ID_LEN RANDOM_ID_LEN
 
 typedef struct sio_client sio_client;
+typedef struct sio_held sio_held; /* a restored session kept while a middleware waits */
 
 typedef struct sio_event_handler {
     struct sio_event_handler *next;
@@ -27,7 +28,8 @@ typedef struct sio_event_handler {
 
 typedef struct sio_middleware {
     struct sio_middleware *next;
-    sio_middleware_fn fn;
+    sio_middleware_fn fn;        /* one of the two is set */
+    sio_async_middleware_fn async_fn;
     void *ud;
 } sio_middleware;
 
@@ -89,12 +91,17 @@ struct sio_socket {
     char covered[SIO_OFFSET_MAX]; /* live broadcasts up to this offset were replayed */
     sio_socket *dirty_prev, *dirty_next; /* in srv->dirty: LIVE to report */
     int dirty;
+    /* suspended by an asynchronous middleware (sio_connect.c): */
+    uint64_t connect_token;       /* key in srv->connects */
+    const sio_middleware *resume; /* the middleware after the one deciding */
+    sio_held *held;               /* the restored session, NULL when none */
 };
 
 struct sio_client {
     sio_server *srv;
     eio_session *conn;
     sio_socket *sockets;
+    sio_socket *connecting;       /* suspended by a middleware (linked by client_next) */
     deadline_entry connect_timer;
     /* a binary packet being reassembled */
     sio_packet pending;
@@ -113,6 +120,8 @@ struct sio_server {
     hashmap namespaces;           /* name -> sio_namespace (exact and children) */
     hashmap by_id;                /* id (8 bytes) -> registered sio_namespace */
     hashmap pending;              /* name -> child namespace not admitted yet */
+    hashmap connects;             /* token -> socket suspended by a middleware */
+    uint64_t next_connect_token;
     uint64_t next_nsp_id;
     sio_namespace **reap;         /* empty children to free at the next turn */
     size_t n_reap, cap_reap;
@@ -166,10 +175,18 @@ json_t *sio_event_data(const char *event, const sio_args *args);
 
 /* sio_socket.c */
 sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth);
+/* Frees a socket that is in no namespace (refused, abandoned, or closed). */
+void sio_socket_free(sio_socket *s);
+/* sio_connect.c */
 /* Runs middlewares; on success joins the socket's own room (and, restored,
  * its session's rooms, then sends what it missed), answers CONNECT and calls
- * on_connection. Returns 0 connected, -1 refused (socket freed). */
+ * on_connection. Returns 0 connected, -1 refused (socket freed), 1 suspended
+ * by an asynchronous middleware (decided later: do not touch the socket). */
 int sio_socket_connect(sio_socket *s, const sio_restored *res);
+/* 1 when a CONNECT of the client to `nsp` waits for a middleware. */
+int sio_connect_pending(const sio_client *c, const char *nsp);
+/* The client is closing: its suspended sockets are freed, their tokens stale. */
+void sio_connect_abandon(sio_client *c);
 /* The socket's rooms as an array (malloc'd; the names are borrowed from the
  * socket until its rooms change); NULL when none or out of memory. */
 const char **sio_socket_room_names(const sio_socket *s, size_t *n);

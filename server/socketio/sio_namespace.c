@@ -240,12 +240,14 @@ int sio_on(sio_namespace *nsp, const char *event, sio_event_fn fn, void *ud)
     return 0;
 }
 
-int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud)
+static int add_middleware(sio_namespace *nsp, sio_middleware_fn fn, sio_async_middleware_fn afn,
+                          void *ud)
 {
     sio_middleware *m = malloc(sizeof(*m));
     if (!m)
         return -1;
     m->fn = fn;
+    m->async_fn = afn;
     m->ud = ud;
     m->next = NULL;
     sio_middleware **tail = &nsp->own.middlewares;
@@ -253,6 +255,16 @@ int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud)
         tail = &(*tail)->next;
     *tail = m;
     return 0;
+}
+
+int sio_use(sio_namespace *nsp, sio_middleware_fn fn, void *ud)
+{
+    return add_middleware(nsp, fn, NULL, ud);
+}
+
+int sio_use_async(sio_namespace *nsp, sio_async_middleware_fn fn, void *ud)
+{
+    return add_middleware(nsp, NULL, fn, ud);
 }
 
 const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const char *event)

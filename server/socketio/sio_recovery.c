@@ -133,8 +133,8 @@ void sio_restore_finish(sio_restore_req *r, const sio_restored *res)
         memcpy(s->pid, r->pid, SIO_ID_LEN + 1);
         s->recovered = 1;
     }
-    if (s && sio_socket_connect(s, s->recovered ? res : NULL) == 0)
-        deadline_disarm(&c->connect_timer);
+    if (s)
+        sio_socket_connect(s, s->recovered ? res : NULL);
     if (nsp)
         sio_namespace_release(nsp);
     json_decref(r->auth);

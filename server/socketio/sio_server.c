@@ -66,6 +66,10 @@ static void connect_namespace(sio_client *c, sio_packet *p)
         send_connect_error(c, p->nsp, "Invalid namespace");
         return;
     }
+    if (sio_connect_pending(c, p->nsp)) { /* a second CONNECT while the first waits */
+        sio_namespace_release(nsp);
+        return;
+    }
     json_t *auth = p->data ? json_incref(p->data) : json_object();
     if (sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
         json_decref(auth);
@@ -74,8 +78,8 @@ static void connect_namespace(sio_client *c, sio_packet *p)
     }
     sio_socket *s = sio_socket_new(nsp, c, auth);
     json_decref(auth);
-    if (s && sio_socket_connect(s, NULL) == 0)
-        deadline_disarm(&c->connect_timer);
+    if (s)
+        sio_socket_connect(s, NULL); /* a connected socket disarms the connect timer */
     sio_namespace_release(nsp); /* a child nobody was admitted to goes */
 }
 
@@ -219,6 +223,7 @@ static void on_close(void *ctx, eio_session *conn, const char *reason)
     eio_session_set_user(conn, NULL);
     deadline_disarm(&c->connect_timer);
     sio_recovery_forget(c);
+    sio_connect_abandon(c);
     while (c->sockets)
         sio_socket_close(c->sockets, reason);
     clear_pending(c);
@@ -244,6 +249,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
     hashmap_init(&io->namespaces);
     hashmap_init(&io->by_id);
     hashmap_init(&io->pending);
+    hashmap_init(&io->connects);
     uv_timer_init(loop, &io->reaper);
     io->reaper.data = io;
     uv_timer_init(loop, &io->dirty_flush);
@@ -289,6 +295,7 @@ void sio_server_free(sio_server *io)
     free_namespaces(&io->namespaces); /* reaped children are in it still */
     free_namespaces(&io->pending);
     hashmap_free(&io->by_id);
+    hashmap_free(&io->connects); /* empty: every client was closed */
     free(io->reap);
     for (sio_namespace *p = io->patterns, *next; p; p = next) {
         next = p->next_pattern;

@@ -1,5 +1,5 @@
-/* sio_socket: one client's membership of one namespace: connect (middlewares,
- * CONNECT answer), events and acks in both directions, rooms, disconnect. */
+/* sio_socket: one client's membership of one namespace: events and acks in
+ * both directions, rooms, disconnect (the way in is sio_connect.c). */
 #include "sio_internal.h"
 
 #include <stdio.h>
@@ -31,7 +31,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     return s;
 }
 
-static void socket_free(sio_socket *s)
+void sio_socket_free(sio_socket *s)
 {
     json_decref(s->auth);
     json_decref(s->data);
@@ -47,75 +47,6 @@ int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, cons
     int rc = sio_outpacket_send(p, s->client->conn, 0);
     sio_outpacket_unref(p);
     return rc ? -1 : 0;
-}
-
-static int refuse(sio_socket *s, const char *message, json_t *data)
-{
-    s->nsp->connecting--;
-    json_t *err = json_pack("{ss}", "message", message ? message : "unauthorized");
-    if (err && data)
-        json_object_set(err, "data", data);
-    if (err)
-        sio_socket_send_packet(s, SIO_CONNECT_ERROR, -1, err, NULL, 0);
-    json_decref(err);
-    json_decref(data);
-    socket_free(s);
-    return -1;
-}
-
-/* A restored session: its rooms and data, then what it missed (socket.io
- * sends those before CONNECT; the client holds them until it is connected). */
-static void restore_into(sio_socket *s, const sio_restored *res)
-{
-    for (size_t i = 0; i < res->n_rooms; i++)
-        room_join(&s->nsp->rooms, s, &s->rooms, res->rooms[i], strlen(res->rooms[i]));
-    if (json_is_object(res->data)) {
-        json_decref(s->data);
-        s->data = json_deep_copy(res->data);
-    }
-    for (size_t i = 0; i < res->n_missed; i++)
-        sio_outpacket_send(res->missed[i], s->client->conn, 0);
-    if (res->covered && strlen(res->covered) < SIO_OFFSET_MAX)
-        strcpy(s->covered, res->covered);
-}
-
-static json_t *connect_answer(const sio_socket *s)
-{
-    return s->pid[0] ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
-                     : json_pack("{ss}", "sid", s->id);
-}
-
-int sio_socket_connect(sio_socket *s, const sio_restored *res)
-{
-    sio_namespace *nsp = s->nsp;
-    for (sio_middleware *m = nsp->handlers->middlewares; m; m = m->next) {
-        const char *message = NULL;
-        json_t *data = NULL;
-        if (m->fn(s, s->auth, &message, &data, m->ud))
-            return refuse(s, message, data);
-    }
-    if (sio_namespace_admit(nsp) || hashmap_put(&nsp->sockets, s->id, SIO_ID_LEN, s) ||
-        room_join(&nsp->rooms, s, &s->rooms, s->id, SIO_ID_LEN) < 0) {
-        hashmap_remove(&nsp->sockets, s->id, SIO_ID_LEN);
-        return refuse(s, "server error", NULL);
-    }
-    s->nsp_next = nsp->first;
-    if (nsp->first)
-        nsp->first->nsp_prev = s;
-    nsp->first = s;
-    s->client_next = s->client->sockets;
-    s->client->sockets = s;
-    nsp->connecting--;
-    nsp->srv->socket_count++;
-    if (res)
-        restore_into(s, res);
-    json_t *data = connect_answer(s);
-    sio_socket_send_packet(s, SIO_CONNECT, -1, data, NULL, 0);
-    json_decref(data);
-    sio_socket_touch(s);
-    if (nsp->handlers->on_connection)
-        nsp->handlers->on_connection(s, nsp->handlers->connection_ud);
-    return 0;
 }
 
 /* ---- incoming --------------------------------------------------------------- */
@@ -357,7 +288,7 @@ void sio_socket_close(sio_socket *s, const char *reason)
     }
     if (nsp->handlers->on_disconnect)
         nsp->handlers->on_disconnect(s, reason, nsp->handlers->disconnect_ud);
-    socket_free(s);
+    sio_socket_free(s);
     sio_namespace_release(nsp);
 }
 

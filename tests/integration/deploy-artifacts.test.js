@@ -259,7 +259,13 @@ describe('deployment artifacts', function () {
       assert.ok(fs.existsSync(bin), `${bin} does not exist: build it first`);
       const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' });
       assert.equal(ldd.status, 0, ldd.stderr);
-      const libs = ldd.stdout.split('\n').map((l) => /=>\s+(\/\S+)/.exec(l)).filter(Boolean).map((m) => m[1]);
+      // The binary's own NEEDED libraries: apt installs what those packages depend on
+      // (libcurl4's TLS, IDN and HTTP/2 libraries, for instance).
+      const needed = new Set(spawnSync('objdump', ['-p', bin], { encoding: 'utf8' }).stdout
+        .split('\n').map((l) => /^\s*NEEDED\s+(\S+)/.exec(l)).filter(Boolean).map((m) => m[1]));
+      assert.ok(needed.size > 3, 'objdump -p found no NEEDED entries');
+      const libs = ldd.stdout.split('\n').map((l) => /^\s*(\S+)\s+=>\s+(\/\S+)/.exec(l))
+        .filter((m) => m && needed.has(m[1])).map((m) => m[2]);
       assert.ok(libs.length > 3, ldd.stdout);
       const runtime = new Set(aptPackages(stages[1]));
       // In the base image, or the sanitizer runtimes of an ASan/UBSan build dir.

@@ -54,6 +54,7 @@ typedef struct eio_request_info {
     const char *authorization; /* Authorization header, "" when absent */
     const char *cookie;        /* Cookie header, "" when absent */
     const char *url;           /* path + query */
+    const char *headers;       /* every header: "name: value\n" lines, names in lower case */
     int64_t issued_ms;         /* wall clock at handshake */
 } eio_request_info;
 
