@@ -16,8 +16,8 @@
  * MSG_NAMESPACE, MSG_ROOM (edge -> cluster): a namespace appeared (or, for an
  *   empty dynamic child, went: created 0); a room got
  *   its first local member or lost its last (per-room Redis subscriptions).
- * MSG_REQUEST (cluster -> edge): another node's request that needs this node's
- *   sockets (a cluster_request_kind: fetch, socket ids, rooms, join, leave,
+ * MSG_REQUEST (cluster -> edge): another node's request (or the HTTP API's own,
+ *   its reply then kept by the cluster thread) that needs this node's sockets (a cluster_request_kind: fetch, socket ids, rooms, join, leave,
  *   disconnect, broadcast with ack: the packet then comes pre-encoded with its
  *   ack id).
  * MSG_REPLY (edge -> cluster): the data answering a request (reply_msg), or

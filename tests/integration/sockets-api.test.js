@@ -7,7 +7,8 @@
  * sio originates the Node adapter's requests (REMOTE_JOIN/LEAVE/DISCONNECT,
  * REMOTE_FETCH, ALL_ROOMS); a node that does not answer makes a GET return
  * after API_REQUEST_TIMEOUT_MS with what arrived ("complete": false). Then the
- * same endpoints standalone (this node only), and the 400 / 401 / 405 answers.
+ * same endpoints standalone (this node only), the 400 / 401 / 405 answers, and
+ * the 501 of REDIS_ADAPTER=streams / sharded (not implemented there).
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -259,6 +260,24 @@ describe('HTTP API socket management: 2 sio-server nodes + 1 Node socket.io node
     assert.equal((await apiGet(sio[0].apiPort, '/v1/rooms?namespace=/', { headers: { Authorization: 'Bearer wrong' } })).status, 401);
     assert.equal((await get(sio[0], '/v1/sockets/join')).status, 405);
     assert.equal((await post(sio[0], '', {}, { path: '/v1/sockets' })).status, 405);
+  });
+
+  it('REDIS_ADAPTER=streams and =sharded: 501, said plainly', async function () {
+    for (const adapter of ['streams', 'sharded']) {
+      const other = await startSioServer({ env: { REDIS_URL: redisUrl(redis), REDIS_ADAPTER: adapter, RECOVERY_WINDOW_MS: '0' } });
+      try {
+        const want = { ok: false, error: `not supported with REDIS_ADAPTER=${adapter}` };
+        const g = await apiGet(other.apiPort, '/v1/sockets?namespace=/');
+        assert.equal(g.status, 501, g.body);
+        assert.deepEqual(g.json, want);
+        assert.equal((await apiGet(other.apiPort, '/v1/rooms?namespace=/')).status, 501);
+        const p = await apiPost(other.apiPort, { namespace: '/', targets: ['x'] }, { path: '/v1/sockets/join' });
+        assert.equal(p.status, 501, p.body);
+        assert.deepEqual(p.json, want);
+      } finally {
+        await stopAlive(other);
+      }
+    }
   });
 });
 
