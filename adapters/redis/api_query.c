@@ -232,7 +232,7 @@ static api_query *query_new(cluster *c, struct evhttp_request *req, int kind)
     return q;
 }
 
-static void refuse(cluster *c, struct evhttp_request *req, int rc)
+void api_reply_refused(cluster *c, struct evhttp_request *req, int rc)
 {
     if (rc == -ENOTSUP) {
         char why[96];
@@ -260,7 +260,7 @@ void api_query_start(cluster *c, struct evhttp_request *req, int kind, const api
     if (!rc && (rc = ask_edge(c, q, s)) != 0)
         query_free(q);
     if (rc)
-        return refuse(c, req, rc);
+        return api_reply_refused(c, req, rc);
     if (c->redis && ask_others(c, q, s)) {
         q->incomplete = 1; /* this node's answer only */
         q->expected = 0;

@@ -53,15 +53,7 @@ static void answer_write(cluster *c, struct evhttp_request *req, int rc)
 {
     if (rc == 0)
         return api_reply_json(req, 202, "Accepted", json_pack("{sb}", "ok", 1));
-    if (rc == -ENOTSUP) {
-        char why[96];
-        snprintf(why, sizeof why, "not supported with REDIS_ADAPTER=%s",
-                 c->cfg.redis_sharded ? "sharded" : "streams");
-        return api_reply_error(c, req, 501, "Not Implemented", why);
-    }
-    if (rc == -ENOMEM)
-        return api_reply_error(c, req, 500, "Internal Server Error", "out of memory");
-    api_reply_overloaded(c, req, 0, rc == -EAGAIN ? "redis unavailable" : "edge overloaded");
+    api_reply_refused(c, req, rc);
 }
 
 static void on_write(cluster *c, struct evhttp_request *req, int kind)

@@ -79,30 +79,38 @@ static void answer_ok(backend_proxy *p, const pending *q, json_t *answer,
 
 /* ---- HTTP ------------------------------------------------------------------------ */
 
+/* The answer checked, or NULL with `why` (a transport error, a non-2xx
+ * status, or what backend_answer_decode refused). */
+static json_t *checked(const backend_proxy *p, const pending *q, const http_result *r,
+                       backend_attachments *att, char *why, size_t len)
+{
+    json_t *answer = NULL;
+    if (r->error)
+        snprintf(why, len, "%s", r->error_text);
+    else if (r->status < 200 || r->status > 299)
+        snprintf(why, len, "the backend answered HTTP %d", r->status);
+    else
+        backend_answer_decode(q->type, r->body, r->body_len, &p->limits, &answer, att, why, len);
+    return answer;
+}
+
 static void http_answered(void *ud, const http_result *r)
 {
     pending *q = ud;
     backend_proxy *p = q->p;
     char why[200];
-    json_t *answer = NULL;
     backend_attachments att = {.buf = BYTEBUF_INIT};
-    if (r->error) {
-        answer_error(p, q, r->error, r->status, r->error_text);
-    } else if (r->status < 200 || r->status > 299) {
-        snprintf(why, sizeof why, "the backend answered HTTP %d", r->status);
-        answer_error(p, q, -EPROTO, r->status, why);
-    } else if (backend_answer_decode(q->type, r->body, r->body_len, &p->limits, &answer, &att, why,
-                                     sizeof why)) {
-        answer_error(p, q, -EPROTO, r->status, why);
-    } else if (q->sse_done) {
-        p->stats.answered++;
-        q->sse_done(q->sse_ud, json_object_get(answer, "ack"));
+    json_t *answer = checked(p, q, r, &att, why, sizeof why);
+    if (q->sse_done) {
+        p->stats.answered += answer != NULL;
+        p->stats.failed += answer == NULL;
+        q->sse_done(q->sse_ud, json_object_get(answer, "ack")); /* NULL: failed */
         json_decref(answer);
-    } else {
+    } else if (answer) {
         answer_ok(p, q, answer, &att);
+    } else {
+        answer_error(p, q, r->error ? r->error : -EPROTO, r->status, why);
     }
-    if (q->sse_done && (r->error || !answer))
-        q->sse_done(q->sse_ud, NULL);
     bytebuf_free(&att.buf);
     free(q);
 }
@@ -164,16 +172,19 @@ static int streamed(const backend_proxy *p, int type)
     return p->cfg.stream && type != BACKEND_CONNECT && type != BACKEND_REFRESH;
 }
 
+#define MAX_BINS 64 /* more than the edge lets a packet carry (sio_config.max_attachments) */
+
 void backend_proxy_on_edge(backend_proxy *p, backend_msg *m)
 {
     pending *q = pending_new(p, m->type, m->token, m->nsp, m->sid);
     bytebuf body = BYTEBUF_INIT;
-    backend_bin bins[64];
-    size_t n = m->n_bins < 64 ? m->n_bins : 64;
-    for (size_t i = 0; i < n; i++)
+    backend_bin bins[MAX_BINS];
+    for (size_t i = 0; i < m->n_bins && i < MAX_BINS; i++)
         bins[i] = (backend_bin){m->bins[i].data, m->bins[i].len};
     p->stats.requests++;
-    int rc = !q ? -ENOMEM : backend_request_encode(m->json, bins, n, &body);
+    int rc = !q ? -ENOMEM
+             : m->n_bins > MAX_BINS ? -E2BIG
+                                    : backend_request_encode(m->json, bins, m->n_bins, &body);
     if (!rc)
         rc = streamed(p, m->type) ? xadd(p, q, m, &body) : post(p, q, &body);
     if (rc && q) {

@@ -63,6 +63,9 @@ typedef struct api_selection api_selection;
  * have answered or API_REQUEST_TIMEOUT_MS passed. kind: CLUSTER_REQ_FETCH or
  * CLUSTER_REQ_ALL_ROOMS. */
 void api_query_start(cluster *c, struct evhttp_request *req, int kind, const api_selection *sel);
+/* A request of the socket API that could not start (a negative errno): 501
+ * (-ENOTSUP: the adapter speaks no such request), 500 (-ENOMEM), else 503. */
+void api_reply_refused(cluster *c, struct evhttp_request *req, int rc);
 /* The edge's reply (MSG_REPLY) to one of them: 1 when it was (and is used). */
 int api_query_local_reply(cluster *c, const reply_msg *m);
 /* The adapter's hooks (redis_adapter_set_query_hooks). */

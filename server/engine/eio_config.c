@@ -15,4 +15,5 @@ void eio_config_defaults(eio_config *c)
     c->max_queue_bytes = 4u << 20;
     c->max_sessions = 0;
     c->max_sessions_per_ip = 0;
+    c->keep_headers = 0;
 }

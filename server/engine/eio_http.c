@@ -181,7 +181,8 @@ int eio_fill_request_info(eio_session *s, const http_request *req)
     size_t total = req->path_len + 1 + req->query_len + 1; /* url = path?query */
     for (int i = 0; i < URL; i++)
         total += len[i] + 1;
-    for (size_t i = 0; i < req->n_headers; i++)
+    size_t n_headers = s->srv->cfg.keep_headers ? req->n_headers : 0;
+    for (size_t i = 0; i < n_headers; i++)
         total += req->headers[i].name_len + 2 + req->headers[i].value_len + 1;
     total += 1;
     char *buf = malloc(total), *p = buf; /* one allocation for every string */
@@ -198,7 +199,7 @@ int eio_fill_request_info(eio_session *s, const http_request *req)
     s->req.url = p;
     p += sprintf(p, "%s%s%s", req->path, req->query_len ? "?" : "", req->query) + 1;
     s->req.headers = p;
-    for (size_t i = 0; i < req->n_headers; i++)
+    for (size_t i = 0; i < n_headers; i++)
         p += sprintf(p, "%s: %s\n", req->headers[i].name, req->headers[i].value);
     *p = '\0';
     struct timeval tv;

@@ -84,7 +84,7 @@ int perms_take_lists(socket_perms *p, json_t *src, const char *subscribe_key, co
 
 /* ---- authentication --------------------------------------------------------- */
 
-static const char *bearer_token(sio_socket *s, json_t *auth, size_t *len)
+const char *gateway_bearer_token(sio_socket *s, json_t *auth, size_t *len)
 {
     json_t *t = json_object_get(auth, "token");
     if (json_is_string(t)) {
@@ -109,7 +109,7 @@ static int authenticate(sio_socket *s, json_t *auth, const char **message, json_
     }
     if (g->jwt) {
         size_t len = 0;
-        const char *token = bearer_token(s, auth, &len);
+        const char *token = gateway_bearer_token(s, auth, &len);
         const char *why = "missing token";
         if (!token || jwt_verify(g->jwt, token, len, (int64_t)time(NULL), &perms->claims, &why) ||
             perms_take_lists(perms, perms->claims, "rooms", &why)) {
@@ -447,6 +447,7 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     sc.connect_timeout_ms = cfg->connect_timeout_ms;
     sc.engine.max_sessions = cfg->max_connections;
     sc.engine.max_sessions_per_ip = cfg->max_connections_per_ip;
+    sc.engine.keep_headers = cfg->connect_proxy_url != NULL; /* PROXY_HEADERS are sent to it */
     sc.event_rate = cfg->event_rate;
     sc.event_burst = cfg->event_burst;
     sc.recovery_window_ms = cfg->recovery_window_ms;

@@ -12,7 +12,11 @@
  *  - expiry: `expires_at` (or the JWT's `exp`) disconnects the socket at that
  *    time unless a `refresh` moved it.
  * A call outlives its socket: the answer then finds the socket gone (looked
- * up by namespace and id) and is dropped. Edge thread only. */
+ * up by namespace and id) and is dropped. Every call also has a deadline
+ * (PROXY_TIMEOUT_MS and a second, one deadline_list): the cluster thread
+ * answers each request, but an answer it cannot push (the edge's mailbox full)
+ * would otherwise leave a socket's event queue stalled for good. Edge thread
+ * only. */
 #include "gateway_internal.h"
 
 #include <errno.h>
@@ -23,11 +27,12 @@
 
 #include "backend_wire.h"
 #include "cluster_msg.h"
+#include "deadline_timer.h"
 #include "glob.h"
 #include "hashmap.h"
 #include "sio_internal.h"
 
-#define NSP_MAX 256
+#define DEADLINE_GRACE_MS 1000 /* past the cluster thread's own timeout */
 
 struct gw_backend {
     uv_loop_t *loop;
@@ -38,6 +43,8 @@ struct gw_backend {
     void *send_ctx;
     hashmap calls;             /* token -> call */
     uint64_t next_token;
+    deadline_list due;         /* every call, in the order sent */
+    deadline_timer timer;
 };
 
 typedef struct call call;
@@ -45,20 +52,19 @@ typedef void (*call_fn)(gw_backend *b, call *c, const backend_msg *answer);
 
 struct call {
     uint64_t token;            /* the key */
+    deadline_entry deadline;
     call_fn fn;
+    socket_ref socket;
     sio_connect_handle connect; /* connect */
     json_t *claims;            /* connect: the verified JWT's, owned */
     sio_ack_handle ack;        /* event, refresh */
     int has_ack;
-    char sid[SIO_ID_LEN + 1];
-    char nsp[NSP_MAX + 1];
 };
 
+/* A client event waiting for its turn: its request, ready to go. */
 struct queued_event {
     queued_event *next;
-    json_t *fields;            /* the request, owned */
-    sio_bin *bins;             /* owned copies, one allocation */
-    size_t n_bins;
+    backend_msg *m;            /* owned (one reference) */
     sio_ack_handle ack;
     int has_ack;
 };
@@ -71,33 +77,41 @@ static call *call_new(call_fn fn, sio_socket *s)
     if (!c)
         return NULL;
     c->fn = fn;
-    snprintf(c->sid, sizeof c->sid, "%s", sio_socket_id(s));
-    snprintf(c->nsp, sizeof c->nsp, "%s", sio_namespace_name(sio_socket_namespace(s)));
+    socket_ref_set(&c->socket, s);
     return c;
 }
 
 static void call_free(call *c)
 {
+    deadline_disarm(&c->deadline);
     json_decref(c->claims);
     free(c);
 }
 
-/* Hands a request over (taking `fields`); `c` (may be NULL: no answer wanted)
- * is registered for its answer. 0, or a negative errno (`c` not registered). */
-static int send_request(gw_backend *b, backend_type t, sio_socket *s, json_t *fields,
-                        const sio_bin *bins, size_t n_bins, call *c)
+/* A request for socket `s` (taking `fields`; the attachments are copied),
+ * or NULL when out of memory. */
+static backend_msg *request_new(backend_type t, sio_socket *s, json_t *fields, const sio_bin *bins,
+                                size_t n_bins)
 {
-    uint64_t token = c ? ++b->next_token : 0;
-    backend_msg *m = backend_msg_new(MSG_BACKEND, t, token, sio_namespace_name(sio_socket_namespace(s)),
-                                     sio_socket_id(s));
-    if (!m || backend_msg_set(m, fields, bins, n_bins)) {
-        if (!m)
-            json_decref(fields);
-        cluster_msg_unref(m ? &m->hdr : NULL);
-        return -ENOMEM;
+    backend_msg *m = fields ? backend_msg_new(MSG_BACKEND, t, 0,
+                                              sio_namespace_name(sio_socket_namespace(s)),
+                                              sio_socket_id(s))
+                            : NULL;
+    if (!m)
+        json_decref(fields);
+    else if (backend_msg_set(m, fields, bins, n_bins)) { /* it released `fields` */
+        cluster_msg_unref(&m->hdr);
+        m = NULL;
     }
+    return m;
+}
+
+/* Hands `m` over (taking it); `c` (NULL: no answer wanted) then waits for
+ * its answer or deadline. 0, or a negative errno (`c` is not registered). */
+static int send_msg(gw_backend *b, backend_msg *m, call *c)
+{
     if (c) {
-        c->token = token;
+        c->token = m->token = ++b->next_token;
         if (hashmap_put(&b->calls, (const char *)&c->token, sizeof c->token, c)) {
             cluster_msg_unref(&m->hdr);
             return -ENOMEM;
@@ -106,7 +120,15 @@ static int send_request(gw_backend *b, backend_type t, sio_socket *s, json_t *fi
     int rc = b->send ? b->send(b->send_ctx, &m->hdr) : (cluster_msg_unref(&m->hdr), -ENOTCONN);
     if (rc && c)
         hashmap_remove(&b->calls, (const char *)&c->token, sizeof c->token);
+    else if (c)
+        deadline_timer_arm(&b->timer, &b->due, &c->deadline);
     return rc;
+}
+
+static int send_request(gw_backend *b, backend_type t, sio_socket *s, json_t *fields, call *c)
+{
+    backend_msg *m = request_new(t, s, fields, NULL, 0);
+    return m ? send_msg(b, m, c) : -ENOMEM;
 }
 
 void gw_backend_on_answer(void *ctx, backend_msg *m)
@@ -114,15 +136,34 @@ void gw_backend_on_answer(void *ctx, backend_msg *m)
     gw_backend *b = ctx;
     call *c = hashmap_remove(&b->calls, (const char *)&m->token, sizeof m->token);
     if (!c)
-        return;
+        return; /* its deadline passed first */
     c->fn(b, c, m);
     call_free(c);
 }
 
-static sio_socket *socket_of(gw_backend *b, const call *c)
+/* No answer in time: the call ends as the cluster thread's timeout would. */
+static void on_call_due(deadline_entry *e, void *ctx)
 {
-    sio_namespace *nsp = sio_find_namespace(b->io, c->nsp);
-    return nsp ? sio_socket_find(nsp, c->sid) : NULL;
+    gw_backend *b = ctx;
+    call *c = (call *)(void *)((char *)e - offsetof(call, deadline));
+    hashmap_remove(&b->calls, (const char *)&c->token, sizeof c->token);
+    backend_msg late = {.error = -ETIMEDOUT};
+    snprintf(late.error_text, sizeof late.error_text, "no answer within %u ms",
+             (unsigned)b->due.delay_ms);
+    c->fn(b, c, &late);
+    call_free(c);
+}
+
+void socket_ref_set(socket_ref *r, sio_socket *s)
+{
+    snprintf(r->sid, sizeof r->sid, "%s", sio_socket_id(s));
+    snprintf(r->nsp, sizeof r->nsp, "%s", sio_namespace_name(sio_socket_namespace(s)));
+}
+
+sio_socket *socket_ref_find(sio_server *io, const socket_ref *r)
+{
+    sio_namespace *nsp = sio_find_namespace(io, r->nsp);
+    return nsp ? sio_socket_find(nsp, r->sid) : NULL;
 }
 
 /* ---- the request fields ----------------------------------------------------- */
@@ -176,21 +217,6 @@ static json_t *connect_fields(gw_backend *b, sio_socket *s, json_t *auth, json_t
 }
 
 /* ---- the connect proxy -------------------------------------------------------- */
-
-static const char *bearer_token(sio_socket *s, json_t *auth, size_t *len)
-{
-    json_t *t = json_object_get(auth, "token");
-    if (json_is_string(t)) {
-        *len = json_string_length(t);
-        return json_string_value(t);
-    }
-    const char *h = sio_socket_request(s)->authorization;
-    if (strncmp(h, "Bearer ", 7) == 0) {
-        *len = strlen(h + 7);
-        return h + 7;
-    }
-    return NULL;
-}
 
 static void refuse(gw_backend *b, sio_connect_handle h, const char *message, const char *reason)
 {
@@ -257,7 +283,7 @@ void gw_backend_connect(sio_socket *s, json_t *auth, sio_connect_handle h, void 
     json_t *claims = NULL;
     if (b->jwt) {
         size_t len = 0;
-        const char *token = bearer_token(s, auth, &len), *why = "missing token";
+        const char *token = gateway_bearer_token(s, auth, &len), *why = "missing token";
         if (!token || jwt_verify(b->jwt, token, len, (int64_t)time(NULL), &claims, &why)) {
             refuse(b, h, "unauthorized", why);
             return;
@@ -274,7 +300,7 @@ void gw_backend_connect(sio_socket *s, json_t *auth, sio_connect_handle h, void 
     }
     c->connect = h;
     c->claims = claims;
-    int rc = send_request(b, BACKEND_CONNECT, s, fields, NULL, 0, c);
+    int rc = send_request(b, BACKEND_CONNECT, s, fields, c);
     if (rc) {
         call_free(c);
         refuse(b, h, "auth unavailable", rc == -ENOBUFS ? "overloaded" : "backend unreachable");
@@ -292,15 +318,13 @@ void gw_backend_set_expiry(socket_perms *p, json_t *claims)
 
 typedef struct expiry_ctx {
     gw_backend *b;
-    char sid[SIO_ID_LEN + 1];
-    char nsp[NSP_MAX + 1];
+    socket_ref socket;
 } expiry_ctx;
 
 static void on_expired(uv_timer_t *t)
 {
     expiry_ctx *x = t->data;
-    sio_namespace *nsp = sio_find_namespace(x->b->io, x->nsp);
-    sio_socket *s = nsp ? sio_socket_find(nsp, x->sid) : NULL;
+    sio_socket *s = socket_ref_find(x->b->io, &x->socket);
     socket_perms *p = s ? sio_socket_user(s) : NULL;
     if (!p)
         return;
@@ -322,11 +346,9 @@ static void arm_expiry(gw_backend *b, sio_socket *s, socket_perms *p)
 {
     if (!p->expires_at)
         return;
-    int64_t now_ms = (int64_t)time(NULL) * 1000; /* whole seconds, as exp */
     struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
-        now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    int64_t due = p->expires_at * 1000 - now_ms;
+    clock_gettime(CLOCK_REALTIME, &ts); /* exp is wall-clock time */
+    int64_t due = p->expires_at * 1000 - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     if (!p->expiry) {
         expiry_ctx *x = calloc(1, sizeof(*x));
         p->expiry = x ? malloc(sizeof(uv_timer_t)) : NULL;
@@ -335,8 +357,7 @@ static void arm_expiry(gw_backend *b, sio_socket *s, socket_perms *p)
             return;
         }
         *x = (expiry_ctx){.b = b};
-        snprintf(x->sid, sizeof x->sid, "%s", sio_socket_id(s));
-        snprintf(x->nsp, sizeof x->nsp, "%s", sio_namespace_name(sio_socket_namespace(s)));
+        socket_ref_set(&x->socket, s);
         uv_timer_init(b->loop, p->expiry);
         p->expiry->data = x;
     }
@@ -371,8 +392,7 @@ void gw_backend_connected(gw_backend *b, sio_socket *s)
     p->emit = NULL;
     arm_expiry(b, s, p);
     if (lifecycle_on(b))
-        send_request(b, BACKEND_CONNECTED, s, base_fields(BACKEND_CONNECTED, s, p->user), NULL, 0,
-                     NULL);
+        send_request(b, BACKEND_CONNECTED, s, base_fields(BACKEND_CONNECTED, s, p->user), NULL);
 }
 
 static void queue_drop(socket_perms *p);
@@ -386,7 +406,7 @@ void gw_backend_disconnected(gw_backend *b, sio_socket *s, const char *reason)
         json_t *f = base_fields(BACKEND_DISCONNECTED, s, p->user);
         if (f)
             json_object_set_new(f, "reason", json_string(p->end_reason ? p->end_reason : reason));
-        send_request(b, BACKEND_DISCONNECTED, s, f, NULL, 0, NULL);
+        send_request(b, BACKEND_DISCONNECTED, s, f, NULL);
     }
     if (p->expiry) {
         uv_timer_stop(p->expiry);
@@ -414,8 +434,7 @@ static void ack_error(gw_backend *b, const sio_ack_handle *ack, const char *erro
 
 static void queued_free(queued_event *q)
 {
-    json_decref(q->fields);
-    free(q->bins);
+    cluster_msg_unref(q->m ? &q->m->hdr : NULL);
     free(q);
 }
 
@@ -442,7 +461,7 @@ static void event_done(gw_backend *b, call *c, const backend_msg *m)
     } else if (c->has_ack) {
         ack_json(b, &c->ack, json_incref(json_object_get(m->json, "ack")), m->bins, m->n_bins);
     }
-    sio_socket *s = socket_of(b, c);
+    sio_socket *s = socket_ref_find(b->io, &c->socket);
     socket_perms *p = s ? sio_socket_user(s) : NULL;
     if (p) {
         p->inflight--;
@@ -457,8 +476,8 @@ static void send_queued(gw_backend *b, sio_socket *s, socket_perms *p, queued_ev
     if (c) {
         c->ack = q->ack;
         c->has_ack = q->has_ack;
-        rc = send_request(b, BACKEND_EVENT, s, q->fields, q->bins, q->n_bins, c);
-        q->fields = NULL; /* the message's now (its bins are copied) */
+        rc = send_msg(b, q->m, c);
+        q->m = NULL; /* handed over */
     }
     if (rc) {
         if (q->has_ack)
@@ -487,25 +506,14 @@ static queued_event *queued_new(sio_socket *s, const socket_perms *p, const char
 {
     queued_event *q = calloc(1, sizeof(*q));
     json_t *f = q ? base_fields(BACKEND_EVENT, s, p->user) : NULL;
-    size_t total = 0;
-    for (size_t i = 0; i < args->n_bins; i++)
-        total += args->bins[i].len;
-    uint8_t *mem = f && args->n_bins ? malloc(args->n_bins * sizeof(sio_bin) + total) : NULL;
-    if (!f || (args->n_bins && !mem)) {
-        json_decref(f);
+    if (f) {
+        json_object_set_new(f, "event", json_string(event));
+        json_object_set_new(f, "args", args->json ? json_deep_copy(args->json) : json_array());
+    }
+    if (!q || !(q->m = request_new(BACKEND_EVENT, s, f, args->bins, args->n_bins))) {
         free(q);
         return NULL;
     }
-    json_object_set_new(f, "event", json_string(event));
-    json_object_set_new(f, "args", args->json ? json_deep_copy(args->json) : json_array());
-    q->bins = (sio_bin *)(void *)mem;
-    for (size_t i = 0, off = args->n_bins * sizeof(sio_bin); i < args->n_bins; i++) {
-        memcpy(mem + off, args->bins[i].data, args->bins[i].len);
-        q->bins[i] = (sio_bin){mem + off, args->bins[i].len};
-        off += args->bins[i].len;
-    }
-    q->n_bins = args->n_bins;
-    q->fields = f;
     if ((q->has_ack = ack != NULL))
         q->ack = *ack;
     return q;
@@ -560,7 +568,7 @@ static void refresh_denied(gw_backend *b, const sio_ack_handle *ack, const char 
 
 static void refresh_done(gw_backend *b, call *c, const backend_msg *m)
 {
-    sio_socket *s = socket_of(b, c);
+    sio_socket *s = socket_ref_find(b->io, &c->socket);
     socket_perms *p = s ? sio_socket_user(s) : NULL;
     const sio_ack_handle *ack = c->has_ack ? &c->ack : NULL;
     json_t *a = m->error ? NULL : m->json, *reason = json_object_get(a, "reason");
@@ -585,7 +593,7 @@ static void refresh_by_proxy(gw_backend *b, sio_socket *s, socket_perms *p, json
         c->ack = *ack;
         c->has_ack = 1;
     }
-    if (!f || send_request(b, BACKEND_REFRESH, s, f, NULL, 0, c)) {
+    if (!f || send_request(b, BACKEND_REFRESH, s, f, c)) {
         free(c);
         refresh_denied(b, ack, "auth unavailable");
     }
@@ -627,6 +635,9 @@ gw_backend *gw_backend_new(uv_loop_t *loop, sio_server *io, const gateway_config
         return NULL;
     *b = (gw_backend){.loop = loop, .io = io, .cfg = cfg, .jwt = jwt};
     hashmap_init(&b->calls);
+    deadline_list_init(&b->due, (uint64_t)cfg->proxy_timeout_ms + DEADLINE_GRACE_MS, on_call_due, b);
+    deadline_timer_init(&b->timer, loop);
+    deadline_timer_add_list(&b->timer, &b->due);
     return b;
 }
 
@@ -634,6 +645,11 @@ void gw_backend_set_sender(gw_backend *b, int (*send)(void *ctx, cluster_msg *m)
 {
     b->send = send;
     b->send_ctx = ctx;
+}
+
+static void free_backend(uv_handle_t *h)
+{
+    free(h->data);
 }
 
 void gw_backend_free(gw_backend *b)
@@ -646,5 +662,6 @@ void gw_backend_free(gw_backend *b)
     while (hashmap_next(&b->calls, &it, &k, &klen, &v))
         call_free(v);
     hashmap_free(&b->calls);
-    free(b);
+    b->timer.timer.data = b;
+    deadline_timer_close(&b->timer, free_backend);
 }

@@ -17,6 +17,19 @@
 typedef struct gw_backend gw_backend;
 typedef struct queued_event queued_event;
 
+/* A socket named by value (namespace and id): what outlives it, a backend
+ * call or a timer, finds it again, or learns it is gone. */
+typedef struct socket_ref {
+    char sid[32];
+    char nsp[260];
+} socket_ref;
+void socket_ref_set(socket_ref *r, sio_socket *s);
+sio_socket *socket_ref_find(sio_server *io, const socket_ref *r);
+
+/* gateway.c: the client's token, from auth.token or "Authorization: Bearer"
+ * of the handshake (borrowed), NULL when none. */
+const char *gateway_bearer_token(sio_socket *s, json_t *auth, size_t *len);
+
 /* What one socket may do and what it waits for: its JWT claims' or its
  * backend answer's lists where present, else the configured patterns
  * (borrowed from the config, never freed here). The socket's user pointer. */

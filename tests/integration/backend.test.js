@@ -260,7 +260,7 @@ describe('backend: client events', function () {
     const payload = 'x'.repeat(20000);
     const results = [];
     for (let i = 0; i < 2000; i++) {
-      results.push(new Promise((r) => stuck.timeout(5000).emit('never', payload, (err, res) => r(err ? 'timeout' : res))));
+      results.push(new Promise((r) => stuck.timeout(15000).emit('never', payload, (err, res) => r(err ? 'timeout' : res))));
     }
     // the other socket is answered while the stuck one's queue is full
     assert.equal(await other.timeout(2000).emitWithAck('ping'), 'pong');

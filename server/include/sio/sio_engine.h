@@ -36,6 +36,7 @@ typedef struct eio_config {
     size_t max_queue_bytes;      /* 4 MiB */
     uint32_t max_sessions;       /* 0: unlimited; handshakes beyond get 503 */
     uint32_t max_sessions_per_ip;/* 0: unlimited; by remote address (see eio_request_info) */
+    int keep_headers;            /* 0: eio_request_info.headers is "" (it costs memory per session) */
 } eio_config;
 
 SIO_API void eio_config_defaults(eio_config *c);
@@ -54,7 +55,8 @@ typedef struct eio_request_info {
     const char *authorization; /* Authorization header, "" when absent */
     const char *cookie;        /* Cookie header, "" when absent */
     const char *url;           /* path + query */
-    const char *headers;       /* every header: "name: value\n" lines, names in lower case */
+    const char *headers;       /* with keep_headers, every header: "name: value\n" lines, names
+                                * in lower case; else "" */
     int64_t issued_ms;         /* wall clock at handshake */
 } eio_request_info;
 
