@@ -6,6 +6,7 @@
  *   /v1/sockets/..., /v1/sockets, /v1/rooms: api_sockets_http.c
  * Requests are validated and encoded here, once; the edge only fans out. */
 #include "cluster_internal.h"
+#include "http_client.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -241,6 +242,24 @@ static void mailbox_metrics(cluster *c, bytebuf *out, const char *node)
         prom_sample(out, "sio_mailbox_dropped_total", (prom_label[]){{"node", node}, {"mailbox", names[i]}}, 2, (double)st[i].dropped);
 }
 
+/* The application backend (README "Backends"), when one is configured. */
+static void backend_metrics(cluster *c, bytebuf *out, const char *node)
+{
+    if (!c->backend)
+        return;
+    const backend_proxy_stats *b = backend_proxy_get_stats(c->backend);
+    const http_client_stats *h = backend_proxy_http_stats(c->backend);
+    append_line(out, "sio_backend_requests_total", "counter", "requests for the backend (connects, events, lifecycle)", node, (double)b->requests);
+    append_line(out, "sio_backend_answered_total", "counter", "backend answers that passed the checks", node, (double)b->answered);
+    append_line(out, "sio_backend_failed_total", "counter", "backend requests that failed (timeout, refused, non-2xx, bad answer, busy)", node, (double)b->failed);
+    append_line(out, "sio_backend_streamed_total", "counter", "events appended to EVENT_STREAM", node, (double)b->streamed);
+    if (!h)
+        return;
+    append_line(out, "sio_backend_http_inflight", "gauge", "backend HTTP requests on the wire (PROXY_MAX_INFLIGHT bounds it)", node, (double)h->inflight);
+    append_line(out, "sio_backend_http_queued", "gauge", "backend HTTP requests waiting (PROXY_MAX_QUEUED bounds it)", node, (double)h->queued);
+    append_line(out, "sio_backend_http_timeouts_total", "counter", "backend HTTP requests past PROXY_TIMEOUT_MS", node, (double)h->timeouts);
+}
+
 static void cluster_metrics(cluster *c, bytebuf *out)
 {
     const char *node = c->cfg.node_id ? c->cfg.node_id : "";
@@ -253,6 +272,7 @@ static void cluster_metrics(cluster *c, bytebuf *out)
     append_line(out, "sio_api_errors_total", "counter", "HTTP API requests refused", node, (double)c->api_errors);
     append_line(out, "sio_api_overloaded_total", "counter", "broadcast requests answered 503 (edge mailbox full)", node, (double)c->api_overloaded);
     mailbox_metrics(c, out, node);
+    backend_metrics(c, out, node);
     if (!c->redis)
         return;
     const redis_adapter_stats *rs = redis_adapter_get_stats(c->redis);

@@ -252,3 +252,8 @@ const backend_proxy_stats *backend_proxy_get_stats(const backend_proxy *p)
 {
     return &p->stats;
 }
+
+const http_client_stats *backend_proxy_http_stats(const backend_proxy *p)
+{
+    return p->http ? http_client_get_stats(p->http) : NULL;
+}

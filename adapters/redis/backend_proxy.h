@@ -52,5 +52,8 @@ void backend_proxy_on_edge(backend_proxy *p, backend_msg *m);
 int backend_proxy_server_side_emit(backend_proxy *p, const char *nsp, json_t *data,
                                    void (*done)(void *ud, json_t *ack), void *ud);
 const backend_proxy_stats *backend_proxy_get_stats(const backend_proxy *p);
+/* Its HTTP client's counters, NULL when it has none (EVENT_STREAM only). */
+struct http_client_stats;
+const struct http_client_stats *backend_proxy_http_stats(const backend_proxy *p);
 
 #endif

@@ -15,7 +15,7 @@ const { execFileSync } = require('node:child_process');
 const { freePort } = require('../lib/server');
 const {
   sleep, within, eventually, startSioServer, stopAlive, connect, connected, connectError, closeAll,
-  apiPost, jwtHS256, nowSec,
+  apiPost, apiGet, jwtHS256, nowSec,
 } = require('../lib/sio');
 const { startRedis, stopRedis } = require('../lib/redis');
 
@@ -210,6 +210,10 @@ describe('backend: client events', function () {
     const req = backend.requests.find((r) => r.body && r.body.event === 'ping').body;
     assert.equal(req.sid, socket.id);
     assert.equal(req.namespace, '/');
+    const metrics = (await apiGet(server.apiPort, '/metrics')).body;
+    assert.match(metrics, /^sio_backend_requests_total\{node="[^"]*"\} [1-9]/m);
+    assert.match(metrics, /^sio_backend_answered_total\{node="[^"]*"\} [1-9]/m);
+    assert.match(metrics, /^sio_backend_http_inflight\{node="[^"]*"\} 0$/m);
   });
 
   it('binary arguments round-trip through the backend', async function () {
