@@ -164,6 +164,8 @@ static void subs_confirmed(redis_adapter *a)
             barrier_reply(a, b->token);
         free(b);
     }
+    if (a->outbox)
+        redis_outbox_fence_moved(a->outbox);
     if (!a->subs_ready && a->subs_acked >= a->ready_target && redis_conn_is_up(a->sub)) {
         a->subs_ready = 1;
         fill_gap(a);
@@ -226,6 +228,8 @@ static void on_sub_up(redis_conn *c, void *ctx)
     a->ready_target = a->subs_sent;
     for (barrier *b = a->barriers; b; b = b->next) /* waiting: now on the renewal */
         b->target = a->subs_sent;
+    if (a->outbox)
+        redis_outbox_fence_reset(a->outbox, a->subs_sent);
     subs_confirmed(a);
     char fields[64];
     snprintf(fields, sizeof(fields), "\"namespaces\":%zu", a->nsps.count);
@@ -1115,6 +1119,10 @@ redis_adapter *redis_adapter_new(struct event_base *base, const redis_adapter_co
     redis_endpoint_free(&ep);
     redis_sender to_pub = {conn_send, a->pub};
     a->outbox = a->pub ? redis_outbox_new(&to_pub, max_messages, max_bytes) : NULL;
+    /* a channel per room, and this node's own broadcasts come back through it
+     * (recovery): a publish waits for the subscriptions asked before it */
+    if (a->outbox && cfg->recovery_window_ms && !cfg->streams && !a->pattern_mode)
+        redis_outbox_set_fence(a->outbox, &a->subs_sent, &a->subs_acked);
     if (cfg->recovery_window_ms && a->pub)
         a->recovery = redis_recovery_new(a, cfg->recovery_window_ms);
     if (!a->sub || !a->pub || !a->prefix || !a->key_prefix || !a->outbox || map_err ||

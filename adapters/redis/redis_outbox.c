@@ -11,6 +11,7 @@ typedef struct command {
     struct command *next;
     redis_outbox *o;
     int argc, state;
+    uint64_t after;         /* the fence it waits for (redis_outbox_set_fence) */
     size_t bytes;
     const char **argv;
     size_t *lens;
@@ -24,6 +25,7 @@ struct redis_outbox {
     int rescan;             /* a command in flight was lost: look from the head */
     size_t count, bytes;
     int open;
+    const uint64_t *fence_sent, *fence_confirmed; /* NULL: no fence */
     redis_outbox_stats stats;
 };
 
@@ -36,7 +38,8 @@ static command *command_new(redis_outbox *o, int argc, const char **argv, const 
     command *c = malloc(size);
     if (!c)
         return NULL;
-    *c = (command){NULL, o, argc, C_WAITING, size, (const char **)(c + 1), NULL};
+    *c = (command){NULL, o, argc, C_WAITING, o->fence_sent ? *o->fence_sent : 0, size,
+                   (const char **)(c + 1), NULL};
     c->lens = (size_t *)(c->argv + argc);
     char *p = (char *)(c->lens + argc);
     for (int i = 0; i < argc; i++) {
@@ -97,6 +100,8 @@ static void send_waiting(redis_outbox *o)
     }
     while (o->open && o->next_send) {
         command *c = o->next_send;
+        if (c->state == C_WAITING && o->fence_confirmed && *o->fence_confirmed < c->after)
+            return; /* what was subscribed before it is not active yet */
         if (c->state == C_WAITING) {
             if (o->sender.command(o->sender.ctx, on_reply, c, c->argc, c->argv, c->lens))
                 return; /* down or its output full: the next answer or opening sends more */
@@ -137,6 +142,25 @@ int redis_outbox_push(redis_outbox *o, int argc, const char **argv, const size_t
 void redis_outbox_set_open(redis_outbox *o, int open)
 {
     o->open = open;
+    send_waiting(o);
+}
+
+void redis_outbox_set_fence(redis_outbox *o, const uint64_t *sent, const uint64_t *confirmed)
+{
+    o->fence_sent = sent;
+    o->fence_confirmed = confirmed;
+}
+
+void redis_outbox_fence_moved(redis_outbox *o)
+{
+    send_waiting(o);
+}
+
+void redis_outbox_fence_reset(redis_outbox *o, uint64_t after)
+{
+    for (command *c = o->head; c; c = c->next)
+        if (c->state == C_WAITING)
+            c->after = after;
     send_waiting(o);
 }
 

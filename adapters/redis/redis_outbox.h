@@ -47,6 +47,16 @@ int redis_outbox_has_room(const redis_outbox *o, size_t bytes);
 /* Opens (sends everything waiting, in order) or closes the outbox (commands
  * then wait; those in flight are still answered). */
 void redis_outbox_set_open(redis_outbox *o, int open);
+/* A fence (classic pub/sub with a subscription per room): a command pushed
+ * when `*sent` subscriptions had been asked for waits until `*confirmed`
+ * reaches that count, so that a broadcast to a room that just got its first
+ * local member comes back to this node too. Both counters are the caller's
+ * (they outlive the outbox); after it moved them, it calls fence_moved, and
+ * after it reset them (a renewal), fence_reset with what every waiting
+ * command now waits for. */
+void redis_outbox_set_fence(redis_outbox *o, const uint64_t *sent, const uint64_t *confirmed);
+void redis_outbox_fence_moved(redis_outbox *o);
+void redis_outbox_fence_reset(redis_outbox *o, uint64_t after);
 size_t redis_outbox_depth(const redis_outbox *o);
 const redis_outbox_stats *redis_outbox_get_stats(const redis_outbox *o);
 

@@ -389,3 +389,55 @@ describe('Redis pattern mode (REDIS_SUBSCRIBE_MODE=pattern, as the Node adapter 
     assert.ok(ignored >= 1, 'a room without a local member was not ignored');
   });
 });
+
+/** A TCP proxy to Redis that holds every chunk carrying a SUBSCRIBE for `delayMs`
+ * (in order; everything else passes at once): Redis sees a node's room
+ * subscription late, as a busy Redis or network might make it. */
+async function subscribeDelayingProxy(redisPort, delayMs) {
+  const net = require('node:net');
+  const server = net.createServer((client) => {
+    const upstream = net.connect(redisPort, HOST);
+    let chain = Promise.resolve();
+    client.on('data', (chunk) => {
+      const slow = chunk.includes('SUBSCRIBE');
+      chain = chain.then(() => (slow ? sleep(delayMs) : null)).then(() => upstream.write(chunk));
+    });
+    upstream.pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', end); upstream.on('error', end); client.on('close', end); upstream.on('close', end);
+  });
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, HOST, r));
+  return { port, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('Redis, a subscription per room: a broadcast right after a room got its first member', function () {
+  this.timeout(60000);
+  // with recovery on, this node's own broadcasts reach its sockets through Redis
+  for (const recovery of ['120000']) {
+    it('reaches it: the publish waits for the SUBSCRIBE sent before it (recovery on)', async function () {
+      const redis = await startRedis();
+      const proxy = await subscribeDelayingProxy(redis.port, 300);
+      const server = await startSioServer({ env: { REDIS_URL: `redis://${HOST}:${proxy.port}`, RECOVERY_WINDOW_MS: recovery } });
+      try {
+        let missed = 0;
+        for (let i = 0; i < 5; i++) {
+          const s = connect(server.url, { transports: ['websocket'] });
+          const got = new Promise((r) => s.once('hello', r));
+          await connected(s);
+          // at once: Redis has not seen this node's SUBSCRIBE to prefix#/#<id># yet
+          const res = await apiPost(server.apiPort, { namespace: '/', rooms: [s.id], event: 'hello', data: i });
+          assert.equal(res.status, 202);
+          if (await Promise.race([got.then(() => true), sleep(2000).then(() => false)]) === false) missed++;
+          s.close();
+        }
+        assert.equal(missed, 0, `${missed} of 5 just-connected sockets missed a broadcast to their own room`);
+      } finally {
+        closeAll();
+        await stopAlive(server);
+        await proxy.close();
+        await stopRedis(redis);
+      }
+    });
+  }
+});
