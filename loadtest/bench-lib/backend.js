@@ -88,7 +88,9 @@ function added(res, sockets) {
   const floor = at('floor');
   return ['sio', 'node'].map((s) => {
     const r = at(s);
-    return r && floor ? `${s}: +${f(r.p50_ms - floor.p50_ms, 2)} ms p50 over the floor at ${sockets} socket${sockets > 1 ? 's' : ''}` : null;
+    if (!r || !floor) return null;
+    const d = r.p50_ms - floor.p50_ms;
+    return `${s}: ${d < 0 ? '-' : '+'}${f(Math.abs(d), 2)} ms p50 against the floor, ${f(r.rate / floor.rate, 2)}x its events/s, at ${sockets} socket${sockets > 1 ? 's' : ''}`;
   }).filter(Boolean);
 }
 

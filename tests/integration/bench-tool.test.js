@@ -137,6 +137,7 @@ describe('loadtest/bench --help', function () {
       [['--sharded', '--recovery'], /--recovery and --sharded are two separate runs/, 2],
       [['--sharded', '--phases', 'cluster,nope'], /unknown phase nope \(with --sharded\)/, 2],
       [['--sharded', '--only', 'sio'], /--only does not apply to --sharded/, 1],
+      [['--backend', '--recovery'], /--backend is a run of its own/, 2],
     ]) {
       const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), ...args], { encoding: 'utf8', timeout: 10000 });
       assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
