@@ -542,6 +542,8 @@ sio_outpacket *redis_adapter_encode(const nsp_state *ns, const adapter_broadcast
         return NULL;
     sio_outpacket *p = sio_outpacket_encode(ns->name, SIO_EVENT, b->packet.id,
                                             with ? with : b->packet.data, bins, n_bins);
+    if (p && with)
+        p->offset_last = 1; /* not shown to plain clients */
     json_decref(with);
     return p;
 }

@@ -9,7 +9,7 @@
 
 static_assert(FRAME_HEADROOM >= WS_MAX_SERVER_HEADER, "the headroom holds a WebSocket header");
 
-frame *frame_alloc(int binary, size_t len)
+static frame *alloc_op(uint8_t opcode, size_t len)
 {
     if (len > UINT32_MAX)
         return NULL;
@@ -18,11 +18,24 @@ frame *frame_alloc(int binary, size_t len)
         return NULL;
     refcount_init(&f->refs);
     f->len = (uint32_t)len;
-    f->binary = binary ? 1 : 0;
+    f->binary = opcode != WS_OP_TEXT;
     uint8_t hdr[WS_MAX_SERVER_HEADER];
-    size_t n = ws_frame_header(hdr, binary ? WS_OP_BINARY : WS_OP_TEXT, len);
+    size_t n = ws_frame_header(hdr, opcode, len);
     f->ws_header_len = (uint8_t)n;
     memcpy(f->storage + FRAME_HEADROOM - n, hdr, n);
+    return f;
+}
+
+frame *frame_alloc(int binary, size_t len)
+{
+    return alloc_op(binary ? WS_OP_BINARY : WS_OP_TEXT, len);
+}
+
+frame *frame_new_ws(uint8_t ws_opcode, const void *data, size_t len)
+{
+    frame *f = alloc_op(ws_opcode, len);
+    if (f && len)
+        memcpy(frame_bytes(f), data, len);
     return f;
 }
 

@@ -34,6 +34,10 @@ frame *frame_alloc(int binary, size_t len);
 frame *frame_new_text(char type_digit, const void *data, size_t len);
 /* Binary frame with the raw bytes. */
 frame *frame_new_binary(const void *data, size_t len);
+/* A frame for WebSocket recipients only (plain WebSocket clients): `data` is
+ * the whole message, sent with `ws_opcode` (text, binary, or a control frame
+ * such as ping, whose payload must be at most 125 bytes). */
+frame *frame_new_ws(uint8_t ws_opcode, const void *data, size_t len);
 
 static inline uint8_t *frame_bytes(frame *f) { return f->storage + FRAME_HEADROOM; }
 static inline const uint8_t *frame_cbytes(const frame *f) { return f->storage + FRAME_HEADROOM; }

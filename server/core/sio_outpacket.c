@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws_frame.h"
+
 
 static sio_outpacket *alloc_packet(uint32_t n)
 {
@@ -55,10 +57,90 @@ sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64
     return p;
 }
 
+static sio_plain_frames *plain_alloc(uint32_t n)
+{
+    sio_plain_frames *r = calloc(1, sizeof(*r) + n * sizeof(frame *));
+    if (r)
+        r->n_frames = n;
+    return r;
+}
+
+static void plain_free(sio_plain_frames *r)
+{
+    for (uint32_t i = 0; r && i < r->n_frames; i++)
+        frame_unref(r->frames[i]);
+    free(r);
+}
+
+static int is_event_or_ack(sio_packet_type t)
+{
+    return t == SIO_EVENT || t == SIO_BINARY_EVENT || t == SIO_ACK || t == SIO_BINARY_ACK;
+}
+
+/* The text, then the attachments as they are (the same binary frames). */
+static sio_plain_frames *plain_text(const sio_outpacket *p, const sio_packet *pkt,
+                                    const plain_fields *f)
+{
+    bytebuf text = BYTEBUF_INIT;
+    sio_plain_frames *r = NULL;
+    if (plain_encode(pkt->type, pkt->id, pkt->data, pkt->attachments, p->offset_last, f, &text) == 0 &&
+        (r = plain_alloc(p->n_frames)) && !(r->frames[0] = frame_new_ws(WS_OP_TEXT, text.data, text.len))) {
+        r->n_frames = 0;
+        plain_free(r);
+        r = NULL;
+    }
+    for (uint32_t i = 1; r && i < p->n_frames; i++)
+        r->frames[i] = frame_ref(p->frames[i]);
+    bytebuf_free(&text);
+    return r;
+}
+
+static sio_plain_frames *plain_render(const sio_outpacket *p, const plain_fields *f)
+{
+    const frame *t = p->frames[0];
+    sio_limits lim = {p->n_frames, 1024};
+    sio_packet pkt;
+    if (t->len < 2 || sio_packet_decode((const char *)frame_cbytes(t) + 1, t->len - 1, &lim, &pkt))
+        return plain_alloc(0);
+    sio_plain_frames *r;
+    if (!is_event_or_ack(pkt.type) || pkt.attachments != p->n_frames - 1) {
+        r = plain_alloc(0);
+    } else if (plain_single_binary(pkt.type, pkt.data, pkt.attachments, p->offset_last)) {
+        if ((r = plain_alloc(1)))
+            r->frames[0] = frame_ref(p->frames[1]);
+    } else {
+        r = plain_text(p, &pkt, f);
+    }
+    sio_packet_clear(&pkt);
+    return r;
+}
+
+static atomic_ulong plain_renders; /* process-wide: what /metrics shows */
+
+unsigned long sio_outpacket_plain_renders(void)
+{
+    return atomic_load(&plain_renders);
+}
+
+const sio_plain_frames *sio_outpacket_plain(sio_outpacket *p, const plain_fields *f)
+{
+    sio_plain_frames *r = atomic_load(&p->plain), *none = NULL;
+    if (r)
+        return r;
+    if (!(r = plain_render(p, f)))
+        return NULL;
+    atomic_fetch_add(&plain_renders, 1);
+    if (atomic_compare_exchange_strong(&p->plain, &none, r))
+        return r;
+    plain_free(r); /* another thread stored its own first */
+    return none;
+}
+
 void sio_outpacket_unref(sio_outpacket *p)
 {
     if (!p || !refcount_put(&p->refs))
         return;
+    plain_free(atomic_load(&p->plain));
     for (uint32_t i = 0; i < p->n_frames; i++)
         if (p->frames[i])
             frame_unref(p->frames[i]);

@@ -3,7 +3,8 @@
  *
  * Immutable and reference-counted (safe to hand between threads, like frame):
  * whichever thread encodes it, the edge queues its frames by reference on
- * every recipient (socketio/ sends it): no per-recipient encoding or copy. */
+ * every recipient (socketio/ sends it): no per-recipient encoding or copy.
+ * Plain WebSocket clients get a second rendering, made once per packet too. */
 #ifndef SIO_OUTPACKET_H
 #define SIO_OUTPACKET_H
 
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "frame.h"
+#include "plain_msg.h"
 #include "sio_packet.h"
 
 /* A binary attachment (the same type as sio.h's). */
@@ -24,8 +26,21 @@ typedef struct sio_bin {
 } sio_bin;
 #endif
 
+/* The packet as plain WebSocket clients get it (protocol/plain_msg.h): one
+ * text frame and the attachments, or one bare binary frame; no frame at all
+ * for what they do not see (CONNECT). */
+typedef struct sio_plain_frames {
+    uint32_t n_frames;
+    frame *frames[];
+} sio_plain_frames;
+
 typedef struct sio_outpacket {
     atomic_uint refs;
+    uint8_t offset_last; /* the last argument is a recovery offset (set by the maker) */
+    /* Made at the first plain recipient, then shared like the frames; freed
+     * with the packet. The only field set after the packet is shared: once,
+     * atomically (the first rendering stored wins). */
+    _Atomic(sio_plain_frames *) plain;
     uint32_t n_frames;  /* 1 + attachments */
     frame *frames[];
 } sio_outpacket;
@@ -35,6 +50,13 @@ typedef struct sio_outpacket {
  * BINARY_EVENT and ACK becomes BINARY_ACK. Returns one reference, or NULL. */
 sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64_t id,
                                     const json_t *data, const sio_bin *bins, size_t n_bins);
+
+/* The rendering for plain clients with the field names `f` (one format per
+ * process), made at the first call; NULL when out of memory. */
+const sio_plain_frames *sio_outpacket_plain(sio_outpacket *p, const plain_fields *f);
+/* How many plain renderings were made in this process (one per packet sent
+ * to plain clients at all: the proof that it is not one per recipient). */
+unsigned long sio_outpacket_plain_renders(void);
 
 static inline sio_outpacket *sio_outpacket_ref(sio_outpacket *p)
 {

@@ -16,4 +16,5 @@ void eio_config_defaults(eio_config *c)
     c->max_sessions = 0;
     c->max_sessions_per_ip = 0;
     c->keep_headers = 0;
+    c->plain_path = NULL;
 }

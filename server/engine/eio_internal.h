@@ -31,6 +31,7 @@ typedef struct eio_transport {
     unsigned id;            /* EIO_TRANSPORT_* */
     uint8_t upgradable;     /* may be upgraded to a WebSocket */
     uint8_t close_packet;   /* a closing session sends a close packet ("1") */
+    uint8_t control_ping;   /* heartbeats are WebSocket ping frames, not "2" */
     /* Writes what is queued if the transport can take it now. */
     void (*flush)(eio_session *s);
     /* 1 when a packet sent now goes out at once (volatile packets). */
@@ -45,6 +46,7 @@ typedef struct eio_transport {
 
 extern const eio_transport eio_polling_transport;
 extern const eio_transport eio_websocket_transport;
+extern const eio_transport eio_plain_transport;
 
 struct eio_session {
     char sid[EIO_SID_LEN + 1];
@@ -57,6 +59,7 @@ struct eio_session {
     uint8_t doomed;            /* queued for the reaper: sends fail until it is destroyed */
     uint8_t dirty;             /* in srv->dirty: to flush at the end of this loop turn */
     uint8_t set_cookie;        /* the first polling answer carries the stickiness cookie */
+    uint8_t hold_input;        /* eio_session_hold_input(): the client is not read */
     eio_session *reap_next;
     eio_session *dirty_next;
     conn *ws;                  /* the WebSocket */
@@ -68,6 +71,7 @@ struct eio_session {
     deadline_entry upgrade_timer; /* armed in srv->upgrade_due while probing */
     const char *close_reason;
     uint16_t close_ws_code;    /* WebSocket close status when the server ends it */
+    char *close_ws_text;       /* its reason (plain clients), NULL when none */
     eio_request_info req;      /* strings live in req_storage */
     uint8_t counted_ip;        /* holds a slot in srv->per_ip */
     char *req_storage;
@@ -79,6 +83,7 @@ struct eio_server {
     eio_config cfg;
     eio_handler handler;
     http_handler http;         /* what the edge routes this server's path to */
+    http_handler plain_http;   /* and its plain_path (eio_plain.c) */
     hashmap sessions;          /* sid -> eio_session */
     deadline_list ping_due;    /* delay: ping interval */
     deadline_list pong_due;    /* delay: ping timeout */
@@ -91,6 +96,7 @@ struct eio_server {
     uv_check_t flush_check;    /* flushes after I/O callbacks (sends made by them) */
     int open_handles;
     frame *ping_frame, *pong_probe_frame, *noop_frame, *close_frame;
+    frame *ws_ping_frame;      /* a WebSocket ping control frame (plain clients) */
     eio_counters counters;
     int draining;
     hashmap per_ip;            /* remote address -> session count (when limited) */
@@ -155,7 +161,20 @@ void eio_polling_abort(eio_server *srv, conn *c);
 /* eio_websocket.c */
 /* Writes one frame on a WebSocket connection now (a probe's "3probe"). */
 void ws_write_frame(conn *c, frame *f);
+/* What the WebSocket transport and the plain one share (s->ws carries both). */
+void eio_ws_flush(eio_session *s);
+int eio_ws_ready(const eio_session *s);
+void eio_ws_release(eio_session *s, const char *reason);
+/* Output drained after a short write: flush again (the ws_handler's on_drained). */
+void eio_ws_drained(void *ctx, conn *c);
+/* After a client's message: stop reading it while half its queue waits. */
+void eio_ws_after_message(eio_session *s, conn *c);
+/* engine.io's abortUpgrade(): the status, text/html, the bare message, close. */
+void eio_ws_refuse(conn *c, unsigned status, const char *msg);
 void eio_websocket_request(eio_server *srv, conn *c, const http_request *req,
                            const eio_query *q);
+
+/* eio_plain.c */
+void eio_plain_handler_init(eio_server *srv);
 
 #endif

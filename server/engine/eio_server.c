@@ -16,6 +16,7 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_config *cfg, const eio_han
     srv->cfg = *cfg;
     srv->handler = *h;
     eio_request_handler_init(srv);
+    eio_plain_handler_init(srv);
     if (eio_sessions_init(srv)) {
         eio_server_free(srv);
         return NULL;
@@ -43,6 +44,8 @@ const eio_config *eio_server_config(const eio_server *srv)
 
 int eio_server_mount(eio_server *srv, edge *e)
 {
+    if (srv->cfg.plain_path && edge_mount(e, srv->cfg.plain_path, &srv->plain_http))
+        return -1;
     return edge_mount(e, srv->cfg.path, &srv->http);
 }
 
@@ -51,20 +54,21 @@ const eio_counters *eio_server_counters(const eio_server *srv)
     return &srv->counters;
 }
 
-void eio_server_census(const eio_server *srv, size_t *polling, size_t *websocket,
-                       size_t *queued_bytes)
+void eio_server_census(const eio_server *srv, eio_census *out)
 {
     size_t it = 0, klen;
     const char *k;
     void *v;
-    *polling = *websocket = *queued_bytes = 0;
+    *out = (eio_census){0};
     while (hashmap_next(&srv->sessions, &it, &k, &klen, &v)) {
         eio_session *s = v;
         if (s->tp->id == EIO_TRANSPORT_WEBSOCKET)
-            ++*websocket;
+            out->websocket++;
+        else if (s->tp->id == EIO_TRANSPORT_PLAIN)
+            out->plain++;
         else
-            ++*polling;
-        *queued_bytes += s->queue.bytes;
+            out->polling++;
+        out->queued_bytes += s->queue.bytes;
     }
 }
 

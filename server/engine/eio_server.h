@@ -53,8 +53,10 @@ const eio_config *eio_server_config(const eio_server *srv);
 size_t eio_server_session_count(const eio_server *srv);
 const eio_counters *eio_server_counters(const eio_server *srv);
 /* Sessions per transport and bytes waiting in send queues (walks every session). */
-void eio_server_census(const eio_server *srv, size_t *polling, size_t *websocket,
-                       size_t *queued_bytes);
+typedef struct eio_census {
+    size_t polling, websocket, plain, queued_bytes;
+} eio_census;
+void eio_server_census(const eio_server *srv, eio_census *out);
 /* Draining: new handshakes are refused with 503 (sessions already open go on). */
 void eio_server_set_draining(eio_server *srv, int draining);
 /* Closes up to `n` sessions (WebSocket close `ws_code`, e.g. 1001 "going away";
@@ -67,6 +69,14 @@ int eio_session_send(eio_session *s, frame *f);
 int eio_session_send_volatile(eio_session *s, frame *f);
 /* Flushes what is queued, then closes ("forced close" when `reason` is NULL). */
 void eio_session_close(eio_session *s, const char *reason);
+/* The same with the WebSocket close status and reason text the client sees
+ * (`text` copied; NULL none). */
+void eio_session_close_ws(eio_session *s, uint16_t ws_code, const char *text, const char *reason);
+
+/* Stops reading the client (a WebSocket: what it sends waits in the kernel
+ * and a bounded stash) until called again with 0, e.g. while the upper layer
+ * decides whether to admit it. */
+void eio_session_hold_input(eio_session *s, int hold);
 
 const char *eio_session_id(const eio_session *s);
 unsigned eio_session_transport(const eio_session *s); /* EIO_TRANSPORT_* */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "random_id.h"
+#include "ws_frame.h"
 
 static void on_flush_prepare(uv_prepare_t *h);
 static void on_flush_check(uv_check_t *h);
@@ -35,7 +36,7 @@ static void on_ping_due(deadline_entry *e, void *ctx)
     s->awaiting_pong = 1;
     s->refreshed_timeout = 0;
     arm(s->srv, &s->srv->pong_due, &s->heartbeat);
-    eio_session_send(s, s->srv->ping_frame);
+    eio_session_send(s, s->tp->control_ping ? s->srv->ws_ping_frame : s->srv->ping_frame);
 }
 
 static void on_pong_due(deadline_entry *e, void *ctx)
@@ -86,10 +87,14 @@ int eio_sessions_init(eio_server *srv)
     srv->pong_probe_frame = frame_new_text('3', "probe", 5);
     srv->noop_frame = frame_new_text('6', NULL, 0);
     srv->close_frame = frame_new_text('1', NULL, 0);
+    srv->ws_ping_frame = frame_new_ws(WS_OP_PING, NULL, 0);
     snprintf(srv->open_json_tail, sizeof(srv->open_json_tail),
              ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}",
              cfg->ping_interval_ms, cfg->ping_timeout_ms, cfg->max_payload);
-    return srv->ping_frame && srv->pong_probe_frame && srv->noop_frame && srv->close_frame ? 0 : -1;
+    return srv->ping_frame && srv->pong_probe_frame && srv->noop_frame && srv->close_frame &&
+                   srv->ws_ping_frame
+               ? 0
+               : -1;
 }
 
 void eio_sessions_close(eio_server *srv, uv_close_cb on_closed)
@@ -109,6 +114,7 @@ void eio_sessions_close(eio_server *srv, uv_close_cb on_closed)
     frame_unref(srv->pong_probe_frame);
     frame_unref(srv->noop_frame);
     frame_unref(srv->close_frame);
+    frame_unref(srv->ws_ping_frame);
     srv->open_handles = 4;
     srv->timer.timer.data = srv;
     deadline_timer_close(&srv->timer, on_closed);
@@ -226,6 +232,7 @@ void eio_session_destroy(eio_session *s, const char *reason)
     eio_session_abort_probe(s);
     s->tp->release(s, why);
     free(s->req_storage);
+    free(s->close_ws_text);
     free(s);
 }
 
@@ -320,12 +327,23 @@ void eio_session_close(eio_session *s, const char *reason)
         return;
     s->state = SESSION_CLOSING;
     s->close_reason = reason ? reason : "forced close";
+    s->hold_input = 0; /* the client's close frame must be read */
     if (s->tp->close_packet) {
         send_queue_limits lim = {UINT32_MAX, SIZE_MAX};
         send_queue_push(&s->queue, s->srv->close_frame, &lim);
     }
     eio_session_mark_dirty(s);
     /* a client that never polls again is let go at the next heartbeat */
+}
+
+void eio_session_close_ws(eio_session *s, uint16_t ws_code, const char *text, const char *reason)
+{
+    if (s->state != SESSION_OPEN)
+        return;
+    s->close_ws_code = ws_code;
+    free(s->close_ws_text);
+    s->close_ws_text = text ? strdup(text) : NULL;
+    eio_session_close(s, reason);
 }
 
 int eio_session_send_open(eio_session *s)

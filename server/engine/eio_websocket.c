@@ -50,7 +50,7 @@ static int write_batch(conn *c, send_queue *q)
     return rc;
 }
 
-static void flush(eio_session *s)
+void eio_ws_flush(eio_session *s)
 {
     conn *c = s->ws;
     if (!c)
@@ -58,25 +58,34 @@ static void flush(eio_session *s)
     while (s->queue.count && conn_alive(c) && !ws_closing(c) && !conn_buffered(c))
         if (write_batch(c, &s->queue))
             return; /* the connection failed: on_closed ends the session */
-    if (ws_paused(c) && !queue_high(s) && !conn_buffered(c))
+    if (ws_paused(c) && !s->hold_input && !queue_high(s) && !conn_buffered(c))
         ws_resume(c);
     if (s->state == SESSION_CLOSING && !s->queue.count && conn_alive(c) && !conn_buffered(c))
-        ws_close(c, s->close_ws_code ? s->close_ws_code : WS_CLOSE_NORMAL);
+        ws_close_reason(c, s->close_ws_code ? s->close_ws_code : WS_CLOSE_NORMAL, s->close_ws_text);
 }
 
-static int ready(const eio_session *s)
+void eio_session_hold_input(eio_session *s, int hold)
+{
+    s->hold_input = hold ? 1 : 0;
+    if (hold && s->ws)
+        ws_pause(s->ws);
+    else if (!hold)
+        eio_session_mark_dirty(s); /* the flush resumes reading */
+}
+
+int eio_ws_ready(const eio_session *s)
 {
     return s->ws && conn_alive(s->ws) && !ws_closing(s->ws) && !conn_buffered(s->ws);
 }
 
-static void release(eio_session *s, const char *reason)
+void eio_ws_release(eio_session *s, const char *reason)
 {
     conn *c = s->ws;
     if (!c)
         return;
     s->ws = NULL;
     c->user = NULL;
-    ws_close(c, s->close_ws_code ? s->close_ws_code : WS_CLOSE_NORMAL);
+    ws_close_reason(c, s->close_ws_code ? s->close_ws_code : WS_CLOSE_NORMAL, s->close_ws_text);
 }
 
 static void detach(eio_session *s)
@@ -86,9 +95,9 @@ static void detach(eio_session *s)
 
 const eio_transport eio_websocket_transport = {
     .id = EIO_TRANSPORT_WEBSOCKET,
-    .flush = flush,
-    .ready = ready,
-    .release = release,
+    .flush = eio_ws_flush,
+    .ready = eio_ws_ready,
+    .release = eio_ws_release,
     .detach = detach,
 };
 
@@ -151,13 +160,18 @@ static void on_message(void *ctx, conn *c, int binary, uint8_t *data, size_t len
         on_probe_packet(s, &p);
     else if (s->ws == c)
         eio_session_on_packet(s, &p);
+    eio_ws_after_message(s, c);
+}
+
+void eio_ws_after_message(eio_session *s, conn *c)
+{
     /* the work a client causes is bounded by what it reads: while half its
      * queue waits, the rest of what it sent waits too */
     if (c->user == s && s->ws == c && queue_high(s))
         ws_pause(c);
 }
 
-static void on_drained(void *ctx, conn *c)
+void eio_ws_drained(void *ctx, conn *c)
 {
     eio_session *s = c->user;
     if (s && s->ws == c && (s->queue.count || s->state == SESSION_CLOSING))
@@ -181,14 +195,13 @@ static void on_closed(void *ctx, conn *c, uint16_t code)
 
 static const ws_handler handler = {
     .on_message = on_message,
-    .on_drained = on_drained,
+    .on_drained = eio_ws_drained,
     .on_close = on_closed,
 };
 
 /* ---- the upgrade request ----------------------------------------------------------- */
 
-/* engine.io's abortUpgrade(): the status, text/html, the bare message, close. */
-static void refuse(conn *c, unsigned status, const char *msg)
+void eio_ws_refuse(conn *c, unsigned status, const char *msg)
 {
     http_response r = {status, "Content-Type: text/html\r\n", msg, strlen(msg), 1};
     http1_respond(c, &r);
@@ -199,13 +212,13 @@ static void open_direct(eio_server *srv, conn *c, const http_request *req)
     char addr[64];
     eio_client_address(req, addr, sizeof(addr));
     if (eio_admission(srv, addr)) {
-        refuse(c, 503, "Service unavailable");
+        eio_ws_refuse(c, 503, "Service unavailable");
         return;
     }
     eio_session *s = eio_session_create(srv, &eio_websocket_transport, req);
     char cookie[EIO_SID_LEN + 128];
     if (!s) {
-        refuse(c, 503, "Service unavailable");
+        eio_ws_refuse(c, 503, "Service unavailable");
         return;
     }
     eio_cookie_header(srv, s->sid, cookie, sizeof(cookie));
@@ -241,24 +254,24 @@ static void open_probe(eio_server *srv, eio_session *s, conn *c, const http_requ
 void eio_websocket_request(eio_server *srv, conn *c, const http_request *req, const eio_query *q)
 {
     if (!(srv->cfg.transports & EIO_TRANSPORT_WEBSOCKET) || q->transport != EIO_QT_WEBSOCKET) {
-        refuse(c, 400, eio_error_message(0));
+        eio_ws_refuse(c, 400, eio_error_message(0));
         return;
     }
     unsigned bad = (unsigned)ws_upgrade_check(req);
     if (bad) {
-        refuse(c, bad, bad == 405 ? "Method Not Allowed" : "Bad Request");
+        eio_ws_refuse(c, bad, bad == 405 ? "Method Not Allowed" : "Bad Request");
         return;
     }
     if (!q->sid_present) {
         if (q->eio != 4)
-            refuse(c, 400, eio_error_message(5));
+            eio_ws_refuse(c, 400, eio_error_message(5));
         else
             open_direct(srv, c, req);
         return;
     }
     eio_session *s = eio_session_find(srv, q->sid);
     if (!s)
-        refuse(c, 400, eio_error_message(1));
+        eio_ws_refuse(c, 400, eio_error_message(1));
     else
         open_probe(srv, s, c, req);
 }

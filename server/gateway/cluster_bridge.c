@@ -401,14 +401,15 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
 {
     eio_server *eng = sio_server_engine(b->io);
     const eio_counters *c = eio_server_counters(eng);
-    size_t polling, websocket, queued;
-    eio_server_census(eng, &polling, &websocket, &queued);
-    prom_header(out, "sio_connections", "gauge", "Engine.IO sessions by transport");
-    sample(out, "sio_connections", node, "transport", "polling", (double)polling);
-    sample(out, "sio_connections", node, "transport", "websocket", (double)websocket);
+    eio_census n;
+    eio_server_census(eng, &n);
+    prom_header(out, "sio_connections", "gauge", "client connections by transport (plain: plain WebSocket)");
+    sample(out, "sio_connections", node, "transport", "polling", (double)n.polling);
+    sample(out, "sio_connections", node, "transport", "websocket", (double)n.websocket);
+    sample(out, "sio_connections", node, "transport", "plain", (double)n.plain);
     /* one series per task: what an autoscaling average over tasks needs */
-    prom_header(out, "sio_clients", "gauge", "Engine.IO sessions of this node, all transports");
-    sample(out, "sio_clients", node, NULL, NULL, (double)(polling + websocket));
+    prom_header(out, "sio_clients", "gauge", "client connections of this node, all transports");
+    sample(out, "sio_clients", node, NULL, NULL, (double)(n.polling + n.websocket + n.plain));
     prom_header(out, "sio_sockets", "gauge", "Socket.IO sockets by namespace");
     size_t it = 0;
     sio_namespace *nsp;
@@ -426,12 +427,13 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
         {"sio_messages_sent_total", "counter", "Engine.IO packets queued to clients", (double)c->messages_out},
         {"sio_bytes_received_total", "counter", "message bytes received", (double)c->bytes_in},
         {"sio_bytes_sent_total", "counter", "packet bytes queued to clients", (double)c->bytes_out},
-        {"sio_send_queue_bytes", "gauge", "bytes waiting in send queues", (double)queued},
+        {"sio_send_queue_bytes", "gauge", "bytes waiting in send queues", (double)n.queued_bytes},
         {"sio_broadcasts_total", "counter", "broadcasts received from the cluster thread", (double)EDGE_STAT_GET(b->stats, broadcasts_in)},
         {"sio_broadcast_deliveries_total", "counter", "sockets reached by those broadcasts (fan-out)", (double)EDGE_STAT_GET(b->stats, deliveries)},
         {"sio_slow_consumer_disconnects_total", "counter", "sessions closed for a full send queue", (double)c->slow_consumer_closes},
         {"sio_rate_limit_disconnects_total", "counter", "sockets disconnected for exceeding EVENT_RATE", (double)sio_server_rate_limited(b->io)},
         {"sio_volatile_dropped_total", "counter", "volatile packets dropped", (double)c->volatile_dropped},
+        {"sio_plain_encodes_total", "counter", "packets encoded for plain WebSocket clients (once per packet, not per client)", (double)sio_outpacket_plain_renders()},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         prom_header(out, rows[i].name, rows[i].type, rows[i].text);

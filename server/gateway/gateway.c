@@ -335,7 +335,8 @@ static void on_other_event(sio_socket *s, const char *event, const sio_args *arg
                            const sio_ack_handle *ack, void *ud)
 {
     gateway *g = ud;
-    gw_backend_event(g->backend, s, event, args, ack);
+    if (!gw_backend_event(g->backend, s, event, args, ack) && sio_socket_plain(s))
+        sio_socket_end(s, 1008, "unknown event"); /* a plain client has no other use for it */
 }
 
 static void on_refresh(sio_socket *s, const char *event, const sio_args *args,
@@ -453,6 +454,12 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     sc.recovery_window_ms = cfg->recovery_window_ms;
     sc.recovery_max_packets = cfg->recovery_max_packets;
     sc.recovery_max_bytes = cfg->recovery_max_bytes;
+    sc.engine.plain_path = cfg->plain_ws_path;
+    sc.plain_namespace = cfg->plain_ws_namespace;
+    sc.plain_event_field = cfg->plain_ws_event_field;
+    sc.plain_data_field = cfg->plain_ws_data_field;
+    sc.plain_id_field = cfg->plain_ws_id_field;
+    sc.plain_binary_event = cfg->plain_ws_binary_event;
     g->io = sio_server_new(loop, &sc);
     if (!g->io) {
         *err = "cannot create the Socket.IO server";

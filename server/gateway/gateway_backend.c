@@ -203,8 +203,10 @@ static json_t *connect_fields(gw_backend *b, sio_socket *s, json_t *auth, json_t
 {
     const eio_request_info *rq = sio_socket_request(s);
     json_t *f = base_fields(BACKEND_CONNECT, s, NULL);
-    const char *transport =
-        eio_session_transport(s->client->conn) == EIO_TRANSPORT_WEBSOCKET ? "websocket" : "polling";
+    unsigned t = eio_session_transport(s->client->conn);
+    const char *transport = t == EIO_TRANSPORT_PLAIN       ? "plain"
+                            : t == EIO_TRANSPORT_WEBSOCKET ? "websocket"
+                                                           : "polling";
     json_t *more = json_pack("{sososssssb}", "auth", json_deep_copy(auth), "headers",
                              headers_json(b->cfg, rq->headers), "address", rq->remote_addr,
                              "transport", transport, "recovered", sio_socket_recovered(s));
@@ -333,7 +335,10 @@ static void on_expired(uv_timer_t *t)
     sio_emit(s, "expired", &a);
     json_decref(args);
     p->end_reason = "token expired";
-    sio_disconnect(s, 0);
+    if (sio_socket_plain(s))
+        sio_socket_end(s, 1008, "token expired");
+    else
+        sio_disconnect(s, 0);
 }
 
 static void free_timer(uv_handle_t *h)
@@ -519,6 +524,17 @@ static queued_event *queued_new(sio_socket *s, const socket_perms *p, const char
     return q;
 }
 
+/* A plain client (audio, say) that sends faster than the backend takes: it
+ * has no ack to be told with, so it is told with an event, then cut. */
+static void cut_flooder(sio_socket *s)
+{
+    json_t *args = json_pack("[{ss}]", "message", "upstream queue full");
+    sio_args a = {.json = args};
+    sio_emit(s, "error", &a);
+    json_decref(args);
+    sio_socket_end(s, 1008, "upstream queue full");
+}
+
 int gw_backend_event(gw_backend *b, sio_socket *s, const char *event, const sio_args *args,
                      const sio_ack_handle *ack)
 {
@@ -527,7 +543,10 @@ int gw_backend_event(gw_backend *b, sio_socket *s, const char *event, const sio_
         !glob_match_any((const char *const *)b->cfg->proxy_events, event, strlen(event)))
         return 0;
     if (p->queued >= b->cfg->proxy_socket_queue) {
-        ack_error(b, ack, "backend busy");
+        if (sio_socket_plain(s))
+            cut_flooder(s);
+        else
+            ack_error(b, ack, "backend busy");
         return 1;
     }
     queued_event *q = queued_new(s, p, event, args, ack);

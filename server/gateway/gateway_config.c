@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "glob.h"
+#include "sio_packet.h"
+
 typedef enum var_kind {
     K_INT,  /* int, min..max */
     K_U32,  /* uint32_t, min..max */
@@ -67,6 +70,28 @@ static const char *check_path(const char *s, char **out)
         (*out)[n++] = '/';
     (*out)[n] = '\0';
     return NULL;
+}
+
+/* An exact path for plain WebSocket clients: "/ws", no trailing slash needed. */
+static const char *check_plain_path(const char *s, char **out)
+{
+    if (s[0] != '/' || !s[1])
+        return "must start with '/' and name a path";
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == 0x7f)
+            return "must not contain spaces, controls, '?' or '#'";
+    if (strcmp(s, "/health") == 0)
+        return "/health is the health check";
+    *out = strdup(s);
+    return *out ? NULL : "out of memory";
+}
+
+static const char *check_namespace(const char *s, char **out)
+{
+    if (s[0] != '/' || strchr(s, '*'))
+        return "must start with '/' and hold no '*'";
+    *out = strdup(s);
+    return *out ? NULL : "out of memory";
 }
 
 static const char *check_redis_url(const char *s, char **out)
@@ -161,6 +186,18 @@ static const var_desc VARS[] = {
      .min = 1, .item = item_transport, .help = "enabled transports: polling, websocket"},
     {.name = "STICKY_COOKIE", .kind = K_BOOL, .off = OFF(cookie), .def = "true",
      .help = "set the io=<sid> cookie (load-balancer stickiness)"},
+    {.name = "PLAIN_WS_PATH", .kind = K_STR, .off = OFF(plain_ws_path), .check = check_plain_path,
+     .shown = "(off)", .help = "path of the plain WebSocket endpoint, e.g. /ws (README: Plain WebSocket clients)"},
+    {.name = "PLAIN_WS_NAMESPACE", .kind = K_STR, .off = OFF(plain_ws_namespace), .def = "/",
+     .check = check_namespace, .help = "the namespace plain clients are sockets of (one of NAMESPACES)"},
+    {.name = "PLAIN_WS_EVENT_FIELD", .kind = K_STR, .off = OFF(plain_ws_event_field), .def = "event",
+     .help = "plain messages' event field (e.g. action)"},
+    {.name = "PLAIN_WS_DATA_FIELD", .kind = K_STR, .off = OFF(plain_ws_data_field), .def = "data",
+     .help = "plain messages' data field"},
+    {.name = "PLAIN_WS_ID_FIELD", .kind = K_STR, .off = OFF(plain_ws_id_field), .def = "id",
+     .help = "plain messages' request / reply id field"},
+    {.name = "PLAIN_WS_BINARY_EVENT", .kind = K_STR, .off = OFF(plain_ws_binary_event), .def = "binary",
+     .help = "the event a plain client's binary message is"},
     {.name = "NAMESPACES", .kind = K_LIST, .off = OFF(namespaces), .def = "/", .min = 1,
      .item = item_namespace, .help = "allowed namespaces, each starting with '/' ('*' globs)"},
     {.name = "SUBSCRIBE_PATTERNS", .kind = K_LIST, .off = OFF(subscribe_patterns), .def = "*",
@@ -502,6 +539,35 @@ static int same_addr(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static int is_prefix(const char *a, const char *b)
+{
+    return strncmp(a, b, strlen(a)) == 0;
+}
+
+static int namespace_allowed(const gateway_config *c, const char *name)
+{
+    for (char **p = c->namespaces; p && *p; p++)
+        if (glob_match(*p, name, strlen(name)))
+            return 1;
+    return 0;
+}
+
+static int plain_check(const gateway_config *c, char *err, size_t n)
+{
+    const char *f[3] = {c->plain_ws_event_field, c->plain_ws_data_field, c->plain_ws_id_field};
+    if (!strcmp(f[0], f[1]) || !strcmp(f[0], f[2]) || !strcmp(f[1], f[2]))
+        snprintf(err, n, "PLAIN_WS_EVENT_FIELD, PLAIN_WS_DATA_FIELD, PLAIN_WS_ID_FIELD: must differ");
+    else if (sio_is_reserved_event(c->plain_ws_binary_event))
+        snprintf(err, n, "PLAIN_WS_BINARY_EVENT: '%s' is reserved", c->plain_ws_binary_event);
+    else if (c->plain_ws_path && (is_prefix(c->plain_ws_path, c->sio_path) || is_prefix(c->sio_path, c->plain_ws_path)))
+        snprintf(err, n, "PLAIN_WS_PATH: '%s' overlaps SIO_PATH '%s'", c->plain_ws_path, c->sio_path);
+    else if (!namespace_allowed(c, c->plain_ws_namespace))
+        snprintf(err, n, "PLAIN_WS_NAMESPACE: '%s' is not in NAMESPACES", c->plain_ws_namespace);
+    else
+        return 0;
+    return -1;
+}
+
 static int cross_check(const gateway_config *c, char *err, size_t n)
 {
     if (c->jwt_secret && c->jwt_public_key_file) {
@@ -524,6 +590,8 @@ static int cross_check(const gateway_config *c, char *err, size_t n)
         snprintf(err, n, "EVENT_STREAM and EVENT_PROXY_URL are mutually exclusive: set one");
         return -1;
     }
+    if (plain_check(c, err, n))
+        return -1;
     if (c->api_port == c->port && same_addr(c->bind_addr, c->api_bind_addr)) {
         snprintf(err, n, "API_PORT: must differ from PORT (%d) on the same address", c->port);
         return -1;

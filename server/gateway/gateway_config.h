@@ -26,6 +26,12 @@ typedef struct gateway_config {
     size_t max_payload;              /* MAX_PAYLOAD, 1000000 */
     char *transports;                /* TRANSPORTS, "polling,websocket" */
     int cookie;                      /* STICKY_COOKIE, 1 (sets io=<sid>) */
+    char *plain_ws_path;             /* PLAIN_WS_PATH, NULL = no plain WebSocket endpoint */
+    char *plain_ws_namespace;        /* PLAIN_WS_NAMESPACE, "/" (matches NAMESPACES) */
+    char *plain_ws_event_field;      /* PLAIN_WS_EVENT_FIELD, "event" */
+    char *plain_ws_data_field;       /* PLAIN_WS_DATA_FIELD, "data" */
+    char *plain_ws_id_field;         /* PLAIN_WS_ID_FIELD, "id" */
+    char *plain_ws_binary_event;     /* PLAIN_WS_BINARY_EVENT, "binary" */
     char **namespaces;               /* NAMESPACES, {"/"}; items start with '/'; may hold '*' */
     char **subscribe_patterns;       /* SUBSCRIBE_PATTERNS, {"*"} */
     char **publish_patterns;         /* PUBLISH_PATTERNS, {} (nobody may publish) */

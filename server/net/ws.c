@@ -84,12 +84,33 @@ int ws_send(conn *c, uint8_t opcode, const void *data, size_t len)
     return ws_writev(c, iov, len ? 2 : 1);
 }
 
-static void send_close_frame(conn *c, uint16_t code)
+/* The reason's length that fits a close frame (123 bytes), not cutting a
+ * UTF-8 sequence. */
+static size_t reason_fit(const char *reason)
+{
+    size_t n = reason ? strlen(reason) : 0;
+    if (n <= 123)
+        return n;
+    n = 123;
+    while (n && ((uint8_t)reason[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+static void send_close_frame_reason(conn *c, uint16_t code, const char *reason)
 {
     ws_state *w = ws(c);
-    uint8_t body[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-    ws_send(c, WS_OP_CLOSE, body, code == WS_CLOSE_NO_STATUS ? 0 : 2);
+    uint8_t body[125] = {(uint8_t)(code >> 8), (uint8_t)code};
+    size_t n = code == WS_CLOSE_NO_STATUS ? 0 : reason_fit(reason);
+    if (n)
+        memcpy(body + 2, reason, n);
+    ws_send(c, WS_OP_CLOSE, body, code == WS_CLOSE_NO_STATUS ? 0 : 2 + n);
     w->close_sent = 1;
+}
+
+static void send_close_frame(conn *c, uint16_t code)
+{
+    send_close_frame_reason(c, code, NULL);
 }
 
 static void report_close(conn *c, uint16_t code)
@@ -102,13 +123,18 @@ static void report_close(conn *c, uint16_t code)
         w->h->on_close(w->ctx, c, code);
 }
 
-void ws_close(conn *c, uint16_t code)
+void ws_close_reason(conn *c, uint16_t code, const char *reason)
 {
     ws_state *w = ws(c);
     if (w->close_sent || !conn_alive(c))
         return;
-    send_close_frame(c, code);
+    send_close_frame_reason(c, code, reason);
     conn_set_deadline(c, CONN_DL_CLOSE); /* the client's close frame, or we drop it */
+}
+
+void ws_close(conn *c, uint16_t code)
+{
+    ws_close_reason(c, code, NULL);
 }
 
 int ws_closing(const conn *c)
@@ -174,6 +200,8 @@ static void on_control_frame(conn *c)
         on_close_frame(c);
         break;
     default: /* pong */
+        if (!w->close_sent && w->h->on_pong)
+            w->h->on_pong(w->ctx, c);
         break;
     }
 }

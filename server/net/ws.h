@@ -34,6 +34,8 @@ typedef struct ws_handler {
     void (*on_message)(void *ctx, conn *c, int binary, uint8_t *data, size_t len);
     /* Output drained after a short write. */
     void (*on_drained)(void *ctx, conn *c);
+    /* Optional: a pong frame arrived (the answer to a ping we sent). */
+    void (*on_pong)(void *ctx, conn *c);
     /* No more messages: the client closed (`code` its status, 1005 none),
      * the protocol failed (the status we closed with), or the connection was
      * lost (1006). Called once. */
@@ -82,6 +84,9 @@ void ws_resume(conn *c);
 int ws_paused(const conn *c);
 /* Starts the closing handshake with `code` (nothing may be written after). */
 void ws_close(conn *c, uint16_t code);
+/* The same with a reason text (UTF-8; cut to the 123 bytes a close frame
+ * holds, at a character boundary). */
+void ws_close_reason(conn *c, uint16_t code, const char *reason);
 int ws_closing(const conn *c);
 
 #endif

@@ -102,6 +102,7 @@ static sio_outpacket *record(void *ctx, sio_namespace *nsp, const sio_broadcast_
     json_decref(with);
     if (!p)
         return NULL;
+    p->offset_last = 1; /* not shown to plain clients */
     uint64_t now = uv_now(m->loop);
     if (m->count == m->cap)
         drop_oldest(m);

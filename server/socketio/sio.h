@@ -76,6 +76,15 @@ typedef struct sio_config {
     uint32_t recovery_window_ms;
     uint32_t recovery_max_packets; /* 150000: 1,000 broadcasts/s over 120 s, and some */
     size_t recovery_max_bytes;     /* 64 MiB */
+    /* Plain WebSocket clients (engine.plain_path set): each is a socket of
+     * plain_namespace, admitted by its middlewares with the query string as
+     * auth; its JSON messages use these field names (README "Plain
+     * WebSocket clients"). */
+    const char *plain_namespace;    /* "/" */
+    const char *plain_event_field;  /* "event" */
+    const char *plain_data_field;   /* "data" */
+    const char *plain_id_field;     /* "id" */
+    const char *plain_binary_event; /* "binary": the event a binary message is */
 } sio_config;
 
 SIO_API void sio_config_defaults(sio_config *c);
@@ -204,6 +213,12 @@ SIO_API sio_namespace *sio_socket_namespace(const sio_socket *s);
 SIO_API sio_socket *sio_socket_find(sio_namespace *nsp, const char *id);
 SIO_API json_t *sio_socket_auth(const sio_socket *s); /* borrowed; {} when none */
 SIO_API const eio_request_info *sio_socket_request(const sio_socket *s);
+/* 1 when the socket is a plain WebSocket client (eio_config.plain_path). */
+SIO_API int sio_socket_plain(const sio_socket *s);
+/* Ends the socket's connection once what was sent to it is out: a plain
+ * client sees WebSocket close `code` with `reason`; a Socket.IO client
+ * the same as sio_disconnect(s, 1). */
+SIO_API void sio_socket_end(sio_socket *s, uint16_t code, const char *reason);
 SIO_API void sio_socket_set_user(sio_socket *s, void *user);
 SIO_API void *sio_socket_user(const sio_socket *s);
 /* Iterates the socket's rooms, O(1) a step:

@@ -143,6 +143,7 @@ static int admit(sio_socket *s, const sio_restored *res)
     sio_socket_send_packet(s, SIO_CONNECT, -1, data, NULL, 0);
     json_decref(data);
     sio_socket_touch(s);
+    sio_plain_admitted(s); /* read from the next turn: after what on_connection sends */
     if (nsp->handlers->on_connection)
         nsp->handlers->on_connection(s, nsp->handlers->connection_ud);
     return 0;

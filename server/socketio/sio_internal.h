@@ -7,6 +7,7 @@
 #include "deadline_timer.h"
 #include "eio_server.h"
 #include "hashmap.h"
+#include "plain_msg.h"
 #include "random_id.h"
 #include "room_index.h"
 #include "sio.h"
@@ -109,6 +110,7 @@ struct sio_client {
     frame **attachments;
     uint32_t n_attachments;
     sio_restore_req *restores;    /* CONNECTs waiting for their store */
+    uint8_t plain;                /* a plain WebSocket client (sio_plain.c) */
     double tokens;                /* EVENT_RATE bucket: every packet takes one */
     uint64_t refilled_ms;
 };
@@ -133,10 +135,29 @@ struct sio_server {
     size_t socket_count;
     uint64_t rate_limited;
     sio_recovery_store store;     /* zeroed: none (recovery off) */
+    plain_fields plain;           /* field names of plain clients' messages */
     sio_socket *dirty;            /* sockets whose session changed this turn */
     uv_timer_t dirty_flush;
     int closing_handles;
 };
+
+/* sio_server.c */
+/* A CONNECT of the client: namespace, recovery, middlewares. */
+void sio_client_connect(sio_client *c, sio_packet *p);
+/* One complete packet of the client (`p` and `att` borrowed). */
+void sio_client_dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att);
+
+/* sio_plain.c: plain WebSocket clients, one socket each */
+/* A new plain client: connects it to plain_namespace (input held until admitted). */
+void sio_plain_open(sio_client *c);
+/* One WebSocket message of a plain client. */
+void sio_plain_message(sio_client *c, const eio_packet *ep);
+/* sio_outpacket_send() for a plain session. */
+int sio_plain_send(sio_outpacket *p, eio_session *s, int is_volatile);
+/* Closes a plain client with WebSocket close `code` and `text`. */
+void sio_plain_end(sio_client *c, uint16_t code, const char *text, const char *reason);
+/* The socket was admitted: the client is read from now on. */
+void sio_plain_admitted(sio_socket *s);
 
 /* sio_namespace.c */
 /* The namespace a CONNECT names: exact, or a child of a matching pattern

@@ -288,6 +288,8 @@ static void mark_room(sio_namespace *nsp, const char *name, uint64_t epoch)
 int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
 {
     uint32_t i = 0;
+    if (eio_session_transport(s) == EIO_TRANSPORT_PLAIN)
+        return sio_plain_send(p, s, is_volatile);
     if (is_volatile) {
         if (eio_session_send_volatile(s, p->frames[0]))
             return 1;

@@ -19,6 +19,11 @@ void sio_config_defaults(sio_config *c)
     c->recovery_window_ms = 0;
     c->recovery_max_packets = 150000;
     c->recovery_max_bytes = (size_t)64 << 20;
+    c->plain_namespace = "/";
+    c->plain_event_field = "event";
+    c->plain_data_field = "data";
+    c->plain_id_field = "id";
+    c->plain_binary_event = "binary";
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -58,7 +63,7 @@ static void send_connect_error(sio_client *c, const char *nsp, const char *messa
     json_decref(data);
 }
 
-static void connect_namespace(sio_client *c, sio_packet *p)
+void sio_client_connect(sio_client *c, sio_packet *p)
 {
     sio_server *io = c->srv;
     sio_namespace *nsp = sio_namespace_resolve(io, p->nsp);
@@ -71,7 +76,7 @@ static void connect_namespace(sio_client *c, sio_packet *p)
         return;
     }
     json_t *auth = p->data ? json_incref(p->data) : json_object();
-    if (sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
+    if (!c->plain && sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
         json_decref(auth);
         sio_namespace_release(nsp);
         return;
@@ -111,13 +116,15 @@ static int take_token(sio_client *c)
 static void rate_limited(sio_client *c)
 {
     c->srv->rate_limited++;
+    if (c->plain)
+        sio_plain_end(c, 1008, "rate limit", "rate limit");
     for (sio_socket *s = c->sockets; s; s = s->client_next)
         sio_socket_send_packet(s, SIO_DISCONNECT, -1, NULL, NULL, 0);
     client_close(c, "rate limit");
 }
 
 /* What socket.io's Client.ondecoded does with one complete packet. */
-static void dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att)
+void sio_client_dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att)
 {
     if (!take_token(c)) {
         rate_limited(c);
@@ -125,7 +132,7 @@ static void dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_att)
     }
     sio_socket *s = client_socket(c, p->nsp);
     if (!s && p->type == SIO_CONNECT) {
-        connect_namespace(c, p);
+        sio_client_connect(c, p);
     } else if (s && p->type != SIO_CONNECT && p->type != SIO_CONNECT_ERROR) {
         sio_socket_on_packet(s, p, att, n_att);
     } else {
@@ -155,7 +162,7 @@ static void on_text(sio_client *c, const eio_packet *ep)
         }
         return;
     }
-    dispatch(c, &p, NULL, 0);
+    sio_client_dispatch(c, &p, NULL, 0);
     sio_packet_clear(&p);
 }
 
@@ -181,7 +188,7 @@ static void on_binary(sio_client *c, const eio_packet *ep)
     c->has_pending = 0;
     c->attachments = NULL;
     c->n_attachments = 0;
-    dispatch(c, &p, att, n);
+    sio_client_dispatch(c, &p, att, n);
     sio_packet_clear(&p);
     for (uint32_t i = 0; i < n; i++)
         frame_unref(att[i]);
@@ -202,6 +209,8 @@ static void on_open(void *ctx, eio_session *conn)
     c->refilled_ms = uv_now(io->loop);
     eio_session_set_user(conn, c);
     deadline_timer_arm(&io->timer, &io->connect_due, &c->connect_timer);
+    if (eio_session_transport(conn) == EIO_TRANSPORT_PLAIN)
+        sio_plain_open(c);
 }
 
 static void on_message(void *ctx, eio_session *conn, const eio_packet *ep)
@@ -209,7 +218,9 @@ static void on_message(void *ctx, eio_session *conn, const eio_packet *ep)
     sio_client *c = eio_session_user(conn);
     if (!c)
         return;
-    if (ep->binary)
+    if (c->plain)
+        sio_plain_message(c, ep);
+    else if (ep->binary)
         on_binary(c, ep);
     else
         on_text(c, ep);
@@ -246,6 +257,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
         return NULL;
     io->loop = loop;
     io->cfg = *cfg;
+    io->plain = (plain_fields){cfg->plain_event_field, cfg->plain_data_field, cfg->plain_id_field};
     hashmap_init(&io->namespaces);
     hashmap_init(&io->by_id);
     hashmap_init(&io->pending);

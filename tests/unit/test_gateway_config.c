@@ -16,7 +16,8 @@ CHECK_STATE;
 static const char *const ALL_VARS[] = {
     "PORT", "API_PORT", "BIND_ADDR", "API_BIND_ADDR", "SIO_PATH", "CORS_ORIGINS",
     "PING_INTERVAL", "PING_TIMEOUT", "UPGRADE_TIMEOUT", "CONNECT_TIMEOUT", "MAX_PAYLOAD", "TRANSPORTS",
-    "STICKY_COOKIE", "NAMESPACES", "SUBSCRIBE_PATTERNS", "PUBLISH_PATTERNS", "JWT_SECRET",
+    "STICKY_COOKIE", "PLAIN_WS_PATH", "PLAIN_WS_NAMESPACE", "PLAIN_WS_EVENT_FIELD", "PLAIN_WS_DATA_FIELD",
+    "PLAIN_WS_ID_FIELD", "PLAIN_WS_BINARY_EVENT", "NAMESPACES", "SUBSCRIBE_PATTERNS", "PUBLISH_PATTERNS", "JWT_SECRET",
     "JWT_PUBLIC_KEY_FILE", "API_TOKEN", "API_MAX_BODY", "API_REQUEST_TIMEOUT_MS", "REDIS_URL", "REDIS_PREFIX",
     "REDIS_TLS_CA_FILE", "REDIS_TLS_SNI", "REDIS_SUBSCRIBE_MODE", "REDIS_ADAPTER", "REDIS_SHARDED_SUBSCRIPTION_MODE",
     "REDIS_CLUSTER", "REDIS_CLUSTER_SEEDS", "REDIS_STREAM_MAXLEN",
@@ -330,6 +331,40 @@ static void test_secrets_not_echoed(void)
     CHECK(strncmp(got, "JWT_SECRET: ", 12) == 0);
 }
 
+/* The plain WebSocket endpoint: an exact path apart from SIO_PATH, a
+ * namespace clients may use, three distinct field names. */
+static void test_plain_ws(void)
+{
+    char err[256];
+    gateway_config c;
+    const char *const ok[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_EVENT_FIELD", "action",
+                              "NAMESPACES", "/,/audio*", "PLAIN_WS_NAMESPACE", "/audio-1", NULL};
+    CHECK(load(&c, ok, err, sizeof err) == 0);
+    CHECK(strcmp(c.plain_ws_path, "/ws") == 0 && strcmp(c.plain_ws_event_field, "action") == 0);
+    CHECK(strcmp(c.plain_ws_data_field, "data") == 0 && strcmp(c.plain_ws_binary_event, "binary") == 0);
+    gateway_config_free(&c);
+    const char *const off[] = {NULL};
+    CHECK(load(&c, off, err, sizeof err) == 0 && c.plain_ws_path == NULL);
+    CHECK(strcmp(c.plain_ws_namespace, "/") == 0);
+    gateway_config_free(&c);
+    const char *const overlap[] = {"PLAIN_WS_PATH", "/socket.io/ws", NULL};
+    CHECK(load(&c, overlap, err, sizeof err) == -1 && strncmp(err, "PLAIN_WS_PATH: ", 15) == 0);
+    const char *const overlap2[] = {"PLAIN_WS_PATH", "/s", "SIO_PATH", "/s/", NULL};
+    CHECK(load(&c, overlap2, err, sizeof err) == -1 && strstr(err, "overlaps"));
+    const char *const health[] = {"PLAIN_WS_PATH", "/health", NULL};
+    CHECK(load(&c, health, err, sizeof err) == -1);
+    const char *const query[] = {"PLAIN_WS_PATH", "/ws?x", NULL};
+    CHECK(load(&c, query, err, sizeof err) == -1);
+    const char *const nsp[] = {"PLAIN_WS_NAMESPACE", "/other", NULL};
+    CHECK(load(&c, nsp, err, sizeof err) == -1 && strncmp(err, "PLAIN_WS_NAMESPACE: ", 20) == 0);
+    const char *const glob[] = {"PLAIN_WS_NAMESPACE", "/*", "NAMESPACES", "/*", NULL};
+    CHECK(load(&c, glob, err, sizeof err) == -1);
+    const char *const same[] = {"PLAIN_WS_DATA_FIELD", "id", NULL};
+    CHECK(load(&c, same, err, sizeof err) == -1 && strstr(err, "must differ"));
+    const char *const reserved[] = {"PLAIN_WS_BINARY_EVENT", "connect", NULL};
+    CHECK(load(&c, reserved, err, sizeof err) == -1 && strstr(err, "reserved"));
+}
+
 static void test_cross_rules(void)
 {
     char err[256];
@@ -430,6 +465,7 @@ int main(void)
     test_invalid_values();
     test_secrets_not_echoed();
     test_cross_rules();
+    test_plain_ws();
     test_help();
     return CHECK_DONE("test_gateway_config");
 }

@@ -17,6 +17,8 @@
 
 #define EIO_TRANSPORT_POLLING 1u
 #define EIO_TRANSPORT_WEBSOCKET 2u
+/* A plain WebSocket client (eio_config.plain_path): no Engine.IO framing. */
+#define EIO_TRANSPORT_PLAIN 4u
 
 /* Engine.IO server options, with the defaults of npm engine.io 6.x (plus sio's
  * own bounds on send queues). Plain data, owned by whoever embeds it. */
@@ -37,6 +39,11 @@ typedef struct eio_config {
     uint32_t max_sessions;       /* 0: unlimited; handshakes beyond get 503 */
     uint32_t max_sessions_per_ip;/* 0: unlimited; by remote address (see eio_request_info) */
     int keep_headers;            /* 0: eio_request_info.headers is "" (it costs memory per session) */
+    /* NULL: off. Else the exact path (e.g. "/ws") where plain WebSocket
+     * clients connect: each WebSocket message is one MESSAGE of the session
+     * (no Engine.IO packets), heartbeats are WebSocket ping frames, the same
+     * limits, queues and drain apply. */
+    const char *plain_path;
 } eio_config;
 
 SIO_API void eio_config_defaults(eio_config *c);
@@ -60,7 +67,7 @@ typedef struct eio_request_info {
     int64_t issued_ms;         /* wall clock at handshake */
 } eio_request_info;
 
-/* Routes the config's path on `e` (sio_edge.h) to this server. */
+/* Routes the config's path (and plain_path, when set) on `e` (sio_edge.h) to this server. */
 struct edge;
 SIO_API int eio_server_mount(eio_server *srv, struct edge *e);
 
