@@ -43,14 +43,15 @@ echo "== official protocol suites (release and ASan + UBSan builds) =="
 scripts/conformance.sh build build-asan
 
 echo "== ThreadSanitizer: the suites where the two threads meet =="
-# the API, Redis fan-out and requests, the bounded mailboxes, /metrics and recovery cross
-# the edge/cluster boundary; a data race report ends the server (exit 66). (The
+# the API, Redis fan-out and requests, the bounded mailboxes, /metrics, EMF, the ECS drain
+# and recovery cross the edge/cluster boundary; a data race report ends the server (exit 66). (The
 # haproxy drain suite runs in the release and ASan builds: at TSan's speed its
 # timing is not the product's.)
 scripts/build.sh build-tsan -DSIO_TSAN=ON -DSIO_WERROR=ON -DSIO_BUILD_LOADTEST=OFF
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
   npx mocha --no-config --timeout 30000 --exit integration/cluster.test.js integration/overload.test.js \
-  integration/observability.test.js integration/recovery.test.js integration/backend.test.js)
+  integration/observability.test.js integration/recovery.test.js integration/backend.test.js \
+  integration/aws.test.js)
 # plain WebSocket clients: their broadcasts, backend calls and stream entries cross both threads
 # (the 30 s upstream load test runs in the release and ASan builds)
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \

@@ -154,17 +154,10 @@ static void on_broadcast(struct evhttp_request *req, void *arg)
 static void on_health(struct evhttp_request *req, void *arg)
 {
     cluster *c = arg;
-    int redis_down = c->redis && !redis_adapter_is_up(c->redis);
-    health_view v = {EDGE_STAT_GET(c->stats, draining), EDGE_STAT_GET(c->stats, connections),
-                     EDGE_STAT_GET(c->stats, sockets), c->cfg.node_id,
-                     !c->redis ? "none" : redis_down ? "down" : "up", -1, -1};
-    if (c->redis) {
-        v.redis_publish_failed = (long long)redis_adapter_get_stats(c->redis)->publish_failed;
-        v.redis_reconnects = (long long)redis_adapter_reconnects(c->redis);
-    }
-    int status = v.draining ? 503 : redis_down ? c->cfg.health_redis_down_status : 200;
+    cluster_publish_stats(c); /* what the edge's /health reads too, fresh */
     bytebuf body = BYTEBUF_INIT;
-    if (health_body(&body, &v)) {
+    int status = health_answer(c->stats, c->cfg.node_id, c->cfg.health_redis_down_status, &body);
+    if (status < 0) {
         bytebuf_free(&body);
         return api_reply_error(c, req, 500, "Internal Server Error", "out of memory");
     }
@@ -172,7 +165,7 @@ static void on_health(struct evhttp_request *req, void *arg)
     if (out)
         evbuffer_add(out, body.data, body.len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, status, status == 200 ? "OK" : "Service Unavailable", out);
+    evhttp_send_reply(req, status, status == 200 ? "OK" : status == 503 ? "Service Unavailable" : "Health", out);
     if (out)
         evbuffer_free(out);
     bytebuf_free(&body);

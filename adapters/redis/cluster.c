@@ -6,6 +6,8 @@
 
 #include <event2/thread.h>
 
+#include "cluster_emf.h"
+#include "ecs_watch.h"
 #include "log.h"
 
 static void on_inbox(evutil_socket_t fd, short what, void *arg)
@@ -63,8 +65,60 @@ static void *cluster_main(void *arg)
     return NULL;
 }
 
+void cluster_publish_stats(cluster *c)
+{
+    edge_stats *st = c->stats;
+    int state = !c->redis ? STATS_REDIS_NONE
+                : redis_adapter_is_up(c->redis) ? STATS_REDIS_UP
+                                                : STATS_REDIS_DOWN;
+    EDGE_STAT_SET(st, redis_state, state);
+    if (c->redis) {
+        EDGE_STAT_SET(st, redis_publish_failed,
+                      (unsigned long)redis_adapter_get_stats(c->redis)->publish_failed);
+        EDGE_STAT_SET(st, redis_reconnects, (unsigned long)redis_adapter_reconnects(c->redis));
+    }
+}
+
+static void on_stats_tick(evutil_socket_t fd, short what, void *arg)
+{
+    cluster_publish_stats(arg);
+}
+
+/* The platform stops this task (ecs_watch): the edge starts its drain. */
+static void on_task_stopping(void *ctx)
+{
+    cluster *c = ctx;
+    cluster_msg *m = token_msg_new(MSG_DRAIN, 0);
+    log_write(LOG_INFO, "the ECS task is stopping: draining", NULL);
+    if (m)
+        mailbox_push(c->to_edge, m); /* a full mailbox drops it: SIGTERM still drains */
+}
+
+/* Timers of the thread: stats for the edge, EMF lines, the ECS task watch. */
+static int start_timers(cluster *c)
+{
+    const cluster_config *cfg = &c->cfg;
+    struct timeval tv = {0, 200000};
+    cluster_publish_stats(c);
+    if (!(c->stats_timer = event_new(c->base, -1, EV_PERSIST, on_stats_tick, c)) ||
+        event_add(c->stats_timer, &tv))
+        return -1;
+    emf_dims d = {cfg->metrics_emf_namespace, cfg->metrics_emf_cluster, cfg->metrics_emf_service};
+    if (cfg->metrics_emf && !(c->emf = cluster_emf_new(c->base, &d, cfg->metrics_emf_interval_ms, c->stats)))
+        return -1;
+    if (cfg->ecs_metadata_uri &&
+        !(c->ecs = ecs_watch_new(c->base, cfg->ecs_metadata_uri, cfg->ecs_metadata_poll_ms,
+                                 on_task_stopping, c)))
+        return -1;
+    return 0;
+}
+
 static void cluster_free(cluster *c)
 {
+    ecs_watch_free(c->ecs);
+    cluster_emf_free(c->emf);
+    if (c->stats_timer)
+        event_free(c->stats_timer);
     api_http_stop(c);
     backend_proxy_free(c->backend); /* answers serverSideEmits through the adapter */
     redis_adapter_free(c->redis);
@@ -144,7 +198,7 @@ cluster *cluster_start(const cluster_config *cfg, mailbox *to_edge, edge_stats *
         api_query_hooks(c, &hooks);
         redis_adapter_set_query_hooks(c->redis, &hooks);
     }
-    if (start_backend(c))
+    if (start_backend(c) || start_timers(c))
         goto fail;
     if (cfg->api_port && api_http_start(c))
         goto fail;

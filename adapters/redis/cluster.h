@@ -30,8 +30,7 @@ typedef struct cluster_config {
     const char *redis_ca_file;
     const char *redis_sni;
     int redis_pattern_mode;
-    int health_redis_down_status;   /* API_PORT /health status while Redis is down (200);
-                                     * the edge port's /health ignores Redis */
+    int health_redis_down_status;   /* /health status while Redis is down (200), both ports */
     mailbox_limits inbox;           /* bounds of the cluster thread's inbox */
     uint32_t recovery_window_ms;    /* 0: recovery off; else history and sessions in Redis */
     size_t redis_buffer_max_messages; /* broadcasts kept while Redis is down */
@@ -52,6 +51,14 @@ typedef struct cluster_config {
     size_t proxy_max_response_bytes;
     const char *proxy_ca_file;
     uint32_t max_rooms_per_socket;
+    /* METRICS_EMF (cluster_emf.h): 0 off */
+    int metrics_emf;
+    uint32_t metrics_emf_interval_ms;
+    const char *metrics_emf_namespace, *metrics_emf_cluster, *metrics_emf_service;
+    /* the ECS task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4), NULL: not
+     * watched; when the task is stopping the edge is told (MSG_DRAIN) */
+    const char *ecs_metadata_uri;
+    uint32_t ecs_metadata_poll_ms;
 } cluster_config;
 
 /* `to_edge` and `stats` must outlive the cluster. Returns NULL with a message

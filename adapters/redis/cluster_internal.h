@@ -22,6 +22,9 @@ struct cluster {
     int api_port;
     struct event *inbox_event;
     struct event *stop_event;
+    struct event *stats_timer; /* cluster_publish_stats every 200 ms */
+    struct cluster_emf *emf;   /* METRICS_EMF lines, NULL: off */
+    struct ecs_watch *ecs;     /* the ECS task metadata, NULL: not on ECS */
     unsigned stop_polls;  /* 10 ms waits for Redis to settle at stop */
     mailbox inbox;        /* from the edge */
     mailbox *to_edge;
@@ -40,6 +43,10 @@ struct cluster {
     unsigned long api_overloaded;
     unsigned long api_errors;
 };
+
+/* cluster.c: writes the cluster thread's fields of edge_stats (Redis state
+ * and counters); also on a 200 ms timer. */
+void cluster_publish_stats(cluster *c);
 
 /* api_http.c */
 /* A JSON answer (takes `body`); {"ok":false,"error":message}; 503 with

@@ -55,6 +55,7 @@ struct request {
     char *resp;               /* the body so far, NUL-terminated */
     size_t resp_len, resp_cap, header_bytes;
     int too_big, headers_too_big;
+    int get;                  /* a GET (http_client_get), else a POST of body */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -342,9 +343,13 @@ static int setup_easy(request *r, CURL *e, uint32_t remaining_ms)
     rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
     rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
-    rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+    if (r->get) {
+        rc |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+    }
     rc |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "sio");
     rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)remaining_ms);
@@ -605,8 +610,8 @@ static int check_headers(const char *const *headers)
     return 0;
 }
 
-int http_client_post(http_client *c, const char *url, const char *const *headers,
-                     const char *body, size_t len, uint32_t timeout_ms, http_done_fn fn, void *ud)
+static int submit(http_client *c, const char *url, const char *const *headers, const char *body,
+                  size_t len, int get, uint32_t timeout_ms, http_done_fn fn, void *ud)
 {
     if (!c || !url || !fn || (!body && len))
         return -EINVAL;
@@ -623,6 +628,7 @@ int http_client_post(http_client *c, const char *url, const char *const *headers
     request *r = request_new(c, url, headers, body, len, timeout_ms);
     if (!r)
         return -ENOMEM;
+    r->get = get;
     r->fn = fn;
     r->ud = ud;
     rc = now ? request_start(r) : request_enqueue(r);
@@ -632,6 +638,18 @@ int http_client_post(http_client *c, const char *url, const char *const *headers
     }
     c->stats.requests++;
     return 0;
+}
+
+int http_client_post(http_client *c, const char *url, const char *const *headers,
+                     const char *body, size_t len, uint32_t timeout_ms, http_done_fn fn, void *ud)
+{
+    return submit(c, url, headers, body, len, 0, timeout_ms, fn, ud);
+}
+
+int http_client_get(http_client *c, const char *url, const char *const *headers,
+                    uint32_t timeout_ms, http_done_fn fn, void *ud)
+{
+    return submit(c, url, headers, NULL, 0, 1, timeout_ms, fn, ud);
 }
 
 const http_client_stats *http_client_get_stats(const http_client *c)

@@ -1,4 +1,4 @@
-/* http_client: HTTP/1.1 POSTs of JSON from a libevent loop (libcurl multi). One thread.
+/* http_client: HTTP/1.1 POSTs of JSON (and GETs) from a libevent loop (libcurl multi). One thread.
  *
  * Used by the cluster thread's backend proxies: each connect / client event is
  * POSTed to the application backend and its JSON answer used. libcurl's multi
@@ -68,6 +68,10 @@ void http_client_free(http_client *c);
  * without a ':' or with CR / LF, or a NULL fn), -ENOMEM. */
 int http_client_post(http_client *c, const char *url, const char *const *headers,
                      const char *body, size_t len, uint32_t timeout_ms, http_done_fn fn, void *ud);
+
+/* The same for a GET of `url` (no body), e.g. the ECS task metadata. */
+int http_client_get(http_client *c, const char *url, const char *const *headers,
+                    uint32_t timeout_ms, http_done_fn fn, void *ud);
 
 /* Counters for /metrics. requests: accepted by http_client_post; failures:
  * results with error != 0 (timeouts and cancellations included) and posts

@@ -2,11 +2,14 @@
  * (`sio-server --help` lists them); clients on PORT, the internal API on
  * API_PORT served by the cluster thread.
  *
- * SIGTERM (how ECS stops a task) starts a drain: /health turns 503, new
- * handshakes get 503, connected clients are closed in batches spread over
- * DRAIN_SECONDS (WebSocket close 1001, polling a close packet, so that
- * socket.io-client reconnects at once, to another task), then Redis is left
- * and the process exits 0. A second SIGTERM or SIGINT exits at once. */
+ * The drain: /health turns 503, new handshakes get 503, connected clients
+ * are closed in batches spread over DRAIN_SECONDS (WebSocket close 1001,
+ * polling a close packet, so that socket.io-client reconnects at once, to
+ * another task), then Redis is left and the process exits 0. SIGTERM starts
+ * it; on ECS it starts earlier, when the task metadata says the task is
+ * stopping (ECS_DRAIN), and the process then exits when SIGTERM comes (at
+ * once if the drain is over, else when it is). A second SIGTERM or SIGINT
+ * exits at once. */
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "edge_lws.h"
 #include "gateway.h"
 #include "gateway_config.h"
+#include "health.h"
 #include "log.h"
 
 #define DRAIN_TICK_MS 100
@@ -34,6 +38,7 @@ typedef struct app {
     uv_signal_t sigterm, sigint;
     uv_timer_t drain_timer;
     int draining, stopped;
+    int signalled;           /* SIGTERM came: exit once drained */
     size_t drain_total;      /* sessions when the drain started */
     uint64_t drain_started_ms;
 } app;
@@ -75,7 +80,10 @@ static void drain_tick(uv_timer_t *t)
     uint64_t elapsed = uv_now(&a->loop) - a->drain_started_ms;
     uint64_t window = (uint64_t)a->cfg.drain_seconds * 1000;
     if (left == 0 || elapsed >= window + 2000) { /* all gone, or stragglers: stop */
-        shutdown_app(a);
+        if (a->signalled)
+            shutdown_app(a);
+        else /* drained early (ECS): wait for SIGTERM, refusing newcomers */
+            uv_timer_stop(&a->drain_timer);
         return;
     }
     /* close the share of the initial population due by now: an even spread
@@ -88,7 +96,7 @@ static void drain_tick(uv_timer_t *t)
         eio_server_close_some(eng, due - closed, 1001, "server shutting down");
 }
 
-static void start_drain(app *a)
+static void start_drain(app *a, const char *why)
 {
     a->draining = 1;
     EDGE_STAT_SET(&a->stats, draining, 1);
@@ -97,8 +105,8 @@ static void start_drain(app *a)
     a->drain_total = eio_server_session_count(eng);
     a->drain_started_ms = uv_now(&a->loop);
     char fields[96];
-    snprintf(fields, sizeof(fields), "\"connections\":%zu,\"drain_seconds\":%u", a->drain_total,
-             a->cfg.drain_seconds);
+    snprintf(fields, sizeof(fields), "\"connections\":%zu,\"drain_seconds\":%u,\"by\":\"%s\"",
+             a->drain_total, a->cfg.drain_seconds, why);
     log_write(LOG_INFO, "draining", fields);
     uv_timer_start(&a->drain_timer, drain_tick, 0, DRAIN_TICK_MS);
 }
@@ -106,12 +114,23 @@ static void start_drain(app *a)
 static void on_signal(uv_signal_t *h, int signum)
 {
     app *a = h->data;
-    if (signum == SIGTERM && !a->draining) {
-        start_drain(a);
+    if (signum == SIGTERM && !a->signalled) {
+        a->signalled = 1;
+        if (!a->draining)
+            start_drain(a, "SIGTERM");
+        else if (!uv_is_active((uv_handle_t *)&a->drain_timer))
+            shutdown_app(a); /* the ECS drain is over */
         return;
     }
     log_write(LOG_INFO, "stopping at once", signum == SIGINT ? "\"signal\":\"SIGINT\"" : "\"signal\":\"SIGTERM\"");
     shutdown_app(a);
+}
+
+static void on_task_stopping(void *ctx)
+{
+    app *a = ctx;
+    if (!a->draining)
+        start_drain(a, "ECS task stopping");
 }
 
 #ifdef SIO_TEST_HOOKS
@@ -144,6 +163,7 @@ static int sharded_mode(const char *mode)
 static int start(app *a)
 {
     const char *why = NULL, *variable = NULL;
+    a->stats.started_ms = health_now_ms();
     a->gw = gateway_new(&a->loop, &a->cfg, &a->stats, &why, &variable);
     if (!a->gw) { /* a configuration error exits 2, like the checks at load */
         fprintf(stderr, "sio-server: %s%s%s\n", variable ? variable : "", variable ? ": " : "",
@@ -199,6 +219,13 @@ static int start(app *a)
         .proxy_max_response_bytes = a->cfg.proxy_max_response_bytes,
         .proxy_ca_file = a->cfg.proxy_tls_ca_file,
         .max_rooms_per_socket = a->cfg.max_rooms_per_socket,
+        .metrics_emf = a->cfg.metrics_emf,
+        .metrics_emf_interval_ms = a->cfg.metrics_emf_interval_ms,
+        .metrics_emf_namespace = a->cfg.metrics_emf_namespace,
+        .metrics_emf_cluster = a->cfg.metrics_emf_cluster,
+        .metrics_emf_service = a->cfg.metrics_emf_service,
+        .ecs_metadata_uri = a->cfg.ecs_drain ? getenv("ECS_CONTAINER_METADATA_URI_V4") : NULL,
+        .ecs_metadata_poll_ms = a->cfg.ecs_metadata_poll_ms,
     };
     if (a->cfg.recovery_unavailable)
         log_write(LOG_WARN, "connection state recovery is off: REDIS_ADAPTER=sharded has no history to "
@@ -212,6 +239,7 @@ static int start(app *a)
     /* the application backend: requests to the cluster thread, answers back */
     gateway_set_backend_link(a->gw, cluster_bridge_send, a->bridge);
     cluster_bridge_on_backend(a->bridge, gateway_on_backend_answer, a->gw);
+    cluster_bridge_on_drain(a->bridge, on_task_stopping, a);
     if (a->cfg.redis_url) { /* subscribe acks wait for Redis; sessions live there */
         gateway_set_barrier(a->gw, cluster_bridge_barrier, a->bridge);
         cluster_bridge_recover_in_cluster(a->bridge);

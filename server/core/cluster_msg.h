@@ -35,6 +35,8 @@
  *   subscription asked for before the barrier is active on Redis (`token`).
  * MSG_RESYNC (cluster -> edge): Redis came back (maybe empty): report every
  *   live session again.
+ * MSG_DRAIN (cluster -> edge): the platform is stopping this task (the ECS
+ *   task metadata says so): start the drain now, before SIGTERM comes.
  * MSG_BACKEND (edge -> cluster): something for the application's backend (a
  *   connect to decide, a client event, a lifecycle event): its plain fields
  *   and attachments (backend_msg); the cluster thread POSTs it or XADDs it.
@@ -71,6 +73,7 @@ typedef enum cluster_msg_type {
     MSG_RESYNC,
     MSG_BACKEND,
     MSG_BACKEND_DONE,
+    MSG_DRAIN,
 } cluster_msg_type;
 
 /* What another node asks of this node's sockets (MSG_REQUEST). */
@@ -266,7 +269,7 @@ void session_msg_set_data(session_msg *m, json_t *data);
 /* Appends a packet (takes the caller's reference). 0, or -1 (released). */
 int session_msg_add_packet(session_msg *m, sio_outpacket *p);
 
-/* A message that is only its type and token: MSG_BARRIER, MSG_BARRIER_DONE, MSG_RESYNC. */
+/* A message that is only its type and token: MSG_BARRIER, MSG_BARRIER_DONE, MSG_RESYNC, MSG_DRAIN. */
 cluster_msg *token_msg_new(cluster_msg_type type, uint64_t token);
 uint64_t token_msg_token(const cluster_msg *m);
 

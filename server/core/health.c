@@ -2,29 +2,63 @@
 #include "health.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <jansson.h>
 
-static int set_count(json_t *o, const char *key, long long v)
+long long health_now_ms(void)
 {
-    return v < 0 ? 0 : json_object_set_new(o, key, json_integer((json_int_t)v));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int health_body(bytebuf *out, const health_view *v)
+/* ISO 8601 in UTC with milliseconds, as JavaScript's toISOString(). */
+static void iso_time(long long ms, char out[32])
 {
-    json_t *o = json_pack("{sssIsIss}", "status", v->draining ? "draining" : "ok", "connections",
-                          (json_int_t)v->connections, "sockets", (json_int_t)v->sockets, "node",
-                          v->node ? v->node : "");
-    int rc = o ? 0 : -1;
-    if (!rc && v->redis)
-        rc = json_object_set_new(o, "redis", json_string(v->redis));
-    if (!rc)
-        rc = set_count(o, "redis_publish_failed", v->redis_publish_failed) ||
-             set_count(o, "redis_reconnects", v->redis_reconnects);
-    char *text = rc ? NULL : json_dumps(o, JSON_COMPACT);
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static const char *redis_name(int state)
+{
+    return state == STATS_REDIS_UP ? "up" : state == STATS_REDIS_DOWN ? "down" : "none";
+}
+
+static json_t *body_of(const edge_stats *st, const char *node, const char *status, int redis)
+{
+    char ts[32];
+    long long now = health_now_ms();
+    iso_time(now, ts);
+    json_t *o = json_pack("{sssssfsssssIsIss}", "status", status, "timestamp", ts, "uptime",
+                          (double)(now - st->started_ms) / 1000.0, "version", SIO_VERSION, "node",
+                          node ? node : "", "connections", (json_int_t)EDGE_STAT_GET(st, connections),
+                          "sockets", (json_int_t)EDGE_STAT_GET(st, sockets), "redis", redis_name(redis));
+    if (o && redis != STATS_REDIS_NONE) {
+        json_object_set_new(o, "redis_publish_failed",
+                            json_integer((json_int_t)EDGE_STAT_GET(st, redis_publish_failed)));
+        json_object_set_new(o, "redis_reconnects",
+                            json_integer((json_int_t)EDGE_STAT_GET(st, redis_reconnects)));
+    }
+    return o;
+}
+
+int health_answer(const edge_stats *st, const char *node, int redis_down_status, bytebuf *out)
+{
+    int redis = EDGE_STAT_GET(st, redis_state);
+    int draining = EDGE_STAT_GET(st, draining);
+    const char *status = draining ? "draining" : redis == STATS_REDIS_DOWN ? "degraded" : "ok";
+    json_t *o = body_of(st, node, status, redis);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(o);
-    rc = text ? bytebuf_append_str(out, text) : -1;
+    int rc = text ? bytebuf_append_str(out, text) : -1;
     free(text);
-    return rc ? -ENOMEM : 0;
+    if (rc)
+        return -ENOMEM;
+    return draining ? 503 : redis == STATS_REDIS_DOWN ? redis_down_status : 200;
 }

@@ -20,17 +20,15 @@ struct cluster_bridge {
     cluster_recovery *recovery; /* NULL: recovery off, or in memory */
     hashmap barriers;           /* token -> pending_barrier */
     void (*on_backend)(void *ctx, backend_msg *m); /* MSG_BACKEND_DONE, NULL: dropped */
+    void (*on_drain)(void *ctx);                   /* MSG_DRAIN, NULL: ignored */
+    void *drain_ctx;
     void *backend_ctx;
     uint64_t next_barrier;
-    /* publish-to-delivery latency of stamped broadcasts, at fan-out */
-    uint64_t latency_buckets[16];
-    uint64_t latency_count;
-    double latency_sum_s;
 };
 
-static const double latency_bounds_s[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-                                          0.1,    0.25,  0.5,   1,     2.5,  5,     10};
-#define N_BOUNDS (sizeof(latency_bounds_s) / sizeof(latency_bounds_s[0]))
+/* publish-to-delivery latency of stamped broadcasts, at fan-out: in b->stats */
+static const double latency_bounds_s[EDGE_LATENCY_N] = EDGE_LATENCY_BOUNDS_S;
+#define N_BOUNDS EDGE_LATENCY_N
 
 static int64_t wall_us(void)
 {
@@ -47,9 +45,9 @@ static void observe_latency(cluster_bridge *b, int64_t publish_us)
     size_t i = 0;
     while (i < N_BOUNDS && s > latency_bounds_s[i])
         i++;
-    b->latency_buckets[i]++;
-    b->latency_count++;
-    b->latency_sum_s += s;
+    EDGE_STAT_ADD(b->stats, latency_buckets[i], 1);
+    EDGE_STAT_ADD(b->stats, latency_count, 1);
+    EDGE_STAT_ADD(b->stats, latency_sum_us, (unsigned long)(s * 1e6));
 }
 
 /* ---- requests from other nodes ------------------------------------------- */
@@ -443,14 +441,16 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
                 "publish (API or Redis receipt) to fan-out, for stamped broadcasts");
     uint64_t cum = 0;
     for (size_t i = 0; i <= N_BOUNDS; i++) {
-        cum += b->latency_buckets[i];
+        cum += EDGE_STAT_GET(b->stats, latency_buckets[i]);
         char le[32] = "+Inf";
         if (i < N_BOUNDS)
             snprintf(le, sizeof(le), "%g", latency_bounds_s[i]);
         sample(out, "sio_delivery_latency_seconds_bucket", node, "le", le, (double)cum);
     }
-    sample(out, "sio_delivery_latency_seconds_sum", node, NULL, NULL, b->latency_sum_s);
-    sample(out, "sio_delivery_latency_seconds_count", node, NULL, NULL, (double)b->latency_count);
+    sample(out, "sio_delivery_latency_seconds_sum", node, NULL, NULL,
+           (double)EDGE_STAT_GET(b->stats, latency_sum_us) / 1e6);
+    sample(out, "sio_delivery_latency_seconds_count", node, NULL, NULL,
+           (double)EDGE_STAT_GET(b->stats, latency_count));
 }
 
 static void answer_metrics(cluster_bridge *b, response_msg *req)
@@ -483,6 +483,8 @@ static void on_async(uv_async_t *h)
             cluster_recovery_on_msg(b->recovery, m);
         else if (m->type == MSG_BACKEND_DONE && b->on_backend)
             b->on_backend(b->backend_ctx, (backend_msg *)m);
+        else if (m->type == MSG_DRAIN && b->on_drain)
+            b->on_drain(b->drain_ctx);
         cluster_msg_unref(m);
         m = next;
     }
@@ -527,6 +529,12 @@ void cluster_bridge_on_backend(cluster_bridge *b, void (*fn)(void *ctx, backend_
 {
     b->on_backend = fn;
     b->backend_ctx = ctx;
+}
+
+void cluster_bridge_on_drain(cluster_bridge *b, void (*fn)(void *ctx), void *ctx)
+{
+    b->on_drain = fn;
+    b->drain_ctx = ctx;
 }
 
 int cluster_bridge_send(void *bridge, cluster_msg *m)

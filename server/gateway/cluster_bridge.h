@@ -38,6 +38,8 @@ void cluster_bridge_recover_in_cluster(cluster_bridge *b);
 void cluster_bridge_barrier(void *bridge, void (*done)(void *ud), void *ud);
 /* Where MSG_BACKEND_DONE answers go (borrowed for the call; edge thread). */
 void cluster_bridge_on_backend(cluster_bridge *b, void (*fn)(void *ctx, backend_msg *m), void *ctx);
+/* What to call when the cluster thread says the platform stops the task (MSG_DRAIN). */
+void cluster_bridge_on_drain(cluster_bridge *b, void (*fn)(void *ctx), void *ctx);
 /* Hands a message to the cluster thread (taking the reference): 0, -ENOBUFS
  * (its inbox is full) or -ENOTCONN (not attached, or detached); on error the
  * message is released. */

@@ -359,12 +359,20 @@ void gateway_on_backend_answer(void *gw, struct backend_msg *m)
 
 /* ---- health and stats ------------------------------------------------------- */
 
+static void publish_stats(gateway *g)
+{
+    eio_server *eng = sio_server_engine(g->io);
+    const eio_counters *c = eio_server_counters(eng);
+    EDGE_STAT_SET(g->stats, connections, (unsigned long)eio_server_session_count(eng));
+    EDGE_STAT_SET(g->stats, sockets, (unsigned long)sio_server_socket_count(g->io));
+    EDGE_STAT_SET(g->stats, handshakes, (unsigned long)c->handshakes);
+    EDGE_STAT_SET(g->stats, slow_consumer_closes, (unsigned long)c->slow_consumer_closes);
+    EDGE_STAT_SET(g->stats, rate_limited, (unsigned long)sio_server_rate_limited(g->io));
+}
+
 static void refresh_stats(uv_timer_t *t)
 {
-    gateway *g = t->data;
-    EDGE_STAT_SET(g->stats, connections,
-                  (unsigned long)eio_server_session_count(sio_server_engine(g->io)));
-    EDGE_STAT_SET(g->stats, sockets, (unsigned long)sio_server_socket_count(g->io));
+    publish_stats(t->data);
 }
 
 static void not_found(conn *c)
@@ -382,12 +390,11 @@ static void on_http(void *ctx, conn *c, const http_request *req)
         not_found(c);
         return;
     }
-    health_view v = {EDGE_STAT_GET(g->stats, draining),
-                     (unsigned long)eio_server_session_count(sio_server_engine(g->io)),
-                     (unsigned long)sio_server_socket_count(g->io), g->cfg->node_id, NULL, -1, -1};
+    publish_stats(g); /* this thread's figures, fresh */
     bytebuf body = BYTEBUF_INIT;
-    int oom = health_body(&body, &v) != 0;
-    http_response r = {oom ? 500 : v.draining ? 503 : 200, "Content-Type: application/json\r\n",
+    int status = health_answer(g->stats, g->cfg->node_id, g->cfg->health_redis_down_status, &body);
+    int oom = status < 0;
+    http_response r = {oom ? 500 : (unsigned)status, "Content-Type: application/json\r\n",
                        oom ? "{}" : (const char *)body.data, oom ? 2 : body.len, 0};
     http1_respond(c, &r);
     bytebuf_free(&body);
@@ -425,10 +432,14 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
         g->jwt = jwt_verifier_hs256(cfg->jwt_secret, strlen(cfg->jwt_secret));
     else if (cfg->jwt_public_key_file)
         g->jwt = jwt_verifier_rs256_file(cfg->jwt_public_key_file, err);
-    if ((cfg->jwt_secret || cfg->jwt_public_key_file) && !g->jwt) {
+    else if (cfg->jwt_public_key)
+        g->jwt = jwt_verifier_rs256_pem(cfg->jwt_public_key, strlen(cfg->jwt_public_key), err);
+    if ((cfg->jwt_secret || cfg->jwt_public_key_file || cfg->jwt_public_key) && !g->jwt) {
         if (!*err)
             *err = "the key could not be loaded";
-        *config_error = cfg->jwt_secret ? "JWT_SECRET" : "JWT_PUBLIC_KEY_FILE";
+        *config_error = cfg->jwt_secret            ? "JWT_SECRET"
+                        : cfg->jwt_public_key_file ? "JWT_PUBLIC_KEY_FILE"
+                                                   : "JWT_PUBLIC_KEY";
         free(g);
         return NULL;
     }

@@ -209,6 +209,8 @@ static const var_desc VARS[] = {
     {.name = "JWT_PUBLIC_KEY_FILE", .kind = K_STR, .off = OFF(jwt_public_key_file),
      .check = check_readable_file, .shown = "(no auth)",
      .help = "RS256 public key or certificate PEM file (not with JWT_SECRET)"},
+    {.name = "JWT_PUBLIC_KEY", .kind = K_STR, .off = OFF(jwt_public_key), .shown = "(no auth)",
+     .help = "RS256 public key or certificate, the PEM text itself (e.g. from a secret)"},
     {.name = "API_TOKEN", .kind = K_STR, .off = OFF(api_token), .secret = 1, .shown = "(API open)",
      .help = "bearer token required by the HTTP API"},
     {.name = "API_MAX_BODY", .kind = K_SIZE, .off = OFF(api_max_body), .def = "1048576", .min = 1,
@@ -312,6 +314,20 @@ static const var_desc VARS[] = {
      .def = "1048576", .min = 64, .max = 100000000, .help = "largest backend answer, bytes"},
     {.name = "PROXY_TLS_CA_FILE", .kind = K_STR, .off = OFF(proxy_tls_ca_file),
      .check = check_readable_file, .shown = "(system CAs)", .help = "CA bundle for https backends"},
+    {.name = "METRICS_EMF", .kind = K_BOOL, .off = OFF(metrics_emf), .def = "false",
+     .help = "write CloudWatch Embedded Metric Format lines to stdout (README: Metrics)"},
+    {.name = "METRICS_EMF_INTERVAL_MS", .kind = K_U32, .off = OFF(metrics_emf_interval_ms), .def = "60000",
+     .min = 1000, .max = MS_MAX, .help = "one EMF line every this many ms"},
+    {.name = "METRICS_EMF_NAMESPACE", .kind = K_STR, .off = OFF(metrics_emf_namespace), .def = "sio",
+     .help = "the CloudWatch namespace of the EMF metrics"},
+    {.name = "METRICS_EMF_CLUSTER_NAME", .kind = K_STR, .off = OFF(metrics_emf_cluster), .def = "default",
+     .help = "the ClusterName dimension (the ECS cluster)"},
+    {.name = "METRICS_EMF_SERVICE_NAME", .kind = K_STR, .off = OFF(metrics_emf_service), .def = "sio",
+     .help = "the ServiceName dimension (the ECS service)"},
+    {.name = "ECS_DRAIN", .kind = K_BOOL, .off = OFF(ecs_drain), .def = "true",
+     .help = "drain when the ECS task metadata says the task is stopping (ECS_CONTAINER_METADATA_URI_V4)"},
+    {.name = "ECS_METADATA_POLL_MS", .kind = K_U32, .off = OFF(ecs_metadata_poll_ms), .def = "1000",
+     .min = 100, .max = MS_MAX, .help = "how often the task metadata is read, ms"},
     {.name = "LOG_LEVEL", .kind = K_ENUM, .off = OFF(log_level), .def = "info",
      .choices = LOG_LEVELS, .help = "least severe level logged"},
     {.name = "NODE_ID", .kind = K_STR, .off = OFF(node_id), .shown = "<hostname>-<pid>",
@@ -555,11 +571,13 @@ static int namespace_allowed(const gateway_config *c, const char *name)
 static int plain_check(const gateway_config *c, char *err, size_t n)
 {
     const char *f[3] = {c->plain_ws_event_field, c->plain_ws_data_field, c->plain_ws_id_field};
+    if (!c->plain_ws_path)
+        return 0; /* off: nothing of it is used */
     if (!strcmp(f[0], f[1]) || !strcmp(f[0], f[2]) || !strcmp(f[1], f[2]))
         snprintf(err, n, "PLAIN_WS_EVENT_FIELD, PLAIN_WS_DATA_FIELD, PLAIN_WS_ID_FIELD: must differ");
     else if (sio_is_reserved_event(c->plain_ws_binary_event))
         snprintf(err, n, "PLAIN_WS_BINARY_EVENT: '%s' is reserved", c->plain_ws_binary_event);
-    else if (c->plain_ws_path && (is_prefix(c->plain_ws_path, c->sio_path) || is_prefix(c->sio_path, c->plain_ws_path)))
+    else if (is_prefix(c->plain_ws_path, c->sio_path) || is_prefix(c->sio_path, c->plain_ws_path))
         snprintf(err, n, "PLAIN_WS_PATH: '%s' overlaps SIO_PATH '%s'", c->plain_ws_path, c->sio_path);
     else if (!namespace_allowed(c, c->plain_ws_namespace))
         snprintf(err, n, "PLAIN_WS_NAMESPACE: '%s' is not in NAMESPACES", c->plain_ws_namespace);
@@ -570,8 +588,8 @@ static int plain_check(const gateway_config *c, char *err, size_t n)
 
 static int cross_check(const gateway_config *c, char *err, size_t n)
 {
-    if (c->jwt_secret && c->jwt_public_key_file) {
-        snprintf(err, n, "JWT_SECRET and JWT_PUBLIC_KEY_FILE are mutually exclusive: set one");
+    if (!!c->jwt_secret + !!c->jwt_public_key_file + !!c->jwt_public_key > 1) {
+        snprintf(err, n, "JWT_SECRET, JWT_PUBLIC_KEY_FILE and JWT_PUBLIC_KEY are mutually exclusive: set one");
         return -1;
     }
     if (c->redis_cluster && c->redis_adapter && strcmp(c->redis_adapter, "streams") == 0) {

@@ -37,6 +37,7 @@ typedef struct gateway_config {
     char **publish_patterns;         /* PUBLISH_PATTERNS, {} (nobody may publish) */
     char *jwt_secret;                /* JWT_SECRET, HS256 */
     char *jwt_public_key_file;       /* JWT_PUBLIC_KEY_FILE, RS256 (exclusive with JWT_SECRET) */
+    char *jwt_public_key;            /* JWT_PUBLIC_KEY, RS256 PEM text (exclusive with both above) */
     char *api_token;                 /* API_TOKEN, NULL = API open (bind it privately!) */
     size_t api_max_body;             /* API_MAX_BODY, 1048576 */
     uint32_t api_request_timeout_ms; /* API_REQUEST_TIMEOUT_MS, 5000 (the Node adapter's requestsTimeout) */
@@ -53,7 +54,7 @@ typedef struct gateway_config {
     uint32_t redis_stream_maxlen;    /* REDIS_STREAM_MAXLEN, 10000 */
     uint32_t redis_buffer_max_messages; /* REDIS_BUFFER_MAX_MESSAGES, 10000 */
     size_t redis_buffer_max_bytes;   /* REDIS_BUFFER_MAX_BYTES, 16777216 */
-    int health_redis_down_status;    /* HEALTH_REDIS_DOWN_STATUS, 200 (API_PORT /health only) */
+    int health_redis_down_status;    /* HEALTH_REDIS_DOWN_STATUS, 200 (/health on both ports) */
     uint32_t drain_seconds;          /* DRAIN_SECONDS, 30 */
     uint32_t max_connections;        /* MAX_CONNECTIONS, 0 = unlimited */
     uint32_t max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP, 0 = unlimited */
@@ -82,6 +83,13 @@ typedef struct gateway_config {
     uint32_t proxy_socket_queue;     /* PROXY_SOCKET_QUEUE, 64 */
     size_t proxy_max_response_bytes; /* PROXY_MAX_RESPONSE_BYTES, 1048576 */
     char *proxy_tls_ca_file;         /* PROXY_TLS_CA_FILE */
+    int metrics_emf;                 /* METRICS_EMF, 0 */
+    uint32_t metrics_emf_interval_ms;/* METRICS_EMF_INTERVAL_MS, 60000 */
+    char *metrics_emf_namespace;     /* METRICS_EMF_NAMESPACE, "sio" */
+    char *metrics_emf_cluster;       /* METRICS_EMF_CLUSTER_NAME, "default" */
+    char *metrics_emf_service;       /* METRICS_EMF_SERVICE_NAME, "sio" */
+    int ecs_drain;                   /* ECS_DRAIN, 1 (only with ECS_CONTAINER_METADATA_URI_V4) */
+    uint32_t ecs_metadata_poll_ms;   /* ECS_METADATA_POLL_MS, 1000 */
     char *log_level;                 /* LOG_LEVEL, "info": debug|info|warn|error */
     char *node_id;                   /* NODE_ID, default: hostname-pid */
 } gateway_config;

@@ -18,6 +18,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "bytebuf.h" /* SIO_UNCONST */
+
 #define JWT_MAX_TOKEN 8192
 /* Decoded size bound of one segment: 3 bytes per 4 characters, padding included. */
 #define JWT_MAX_DECODED (JWT_MAX_TOKEN / 4 * 3 + 3)
@@ -81,21 +83,14 @@ static const char *check_rsa_key(EVP_PKEY *k)
     return NULL;
 }
 
-jwt_verifier *jwt_verifier_rs256_file(const char *pem_path, const char **err)
+/* The verifier of the key read from `f` (closed here). */
+static jwt_verifier *rs256_from(FILE *f, const char *missing, const char **err)
 {
-    const char *unused;
-    if (!err)
-        err = &unused;
-    FILE *f = pem_path ? fopen(pem_path, "r") : NULL;
-    if (!f) {
-        *err = "cannot open key file";
-        return NULL;
-    }
     EVP_PKEY *k = read_pubkey(f);
     fclose(f);
     ERR_clear_error(); /* leave no failed PEM attempt in the thread's queue */
     if (!k) {
-        *err = "no PEM public key or certificate in key file";
+        *err = missing;
         return NULL;
     }
     const char *why = check_rsa_key(k);
@@ -108,6 +103,32 @@ jwt_verifier *jwt_verifier_rs256_file(const char *pem_path, const char **err)
     v->alg = JWT_RS256;
     v->pkey = k;
     return v;
+}
+
+jwt_verifier *jwt_verifier_rs256_file(const char *pem_path, const char **err)
+{
+    const char *unused;
+    if (!err)
+        err = &unused;
+    FILE *f = pem_path ? fopen(pem_path, "r") : NULL;
+    if (!f) {
+        *err = "cannot open key file";
+        return NULL;
+    }
+    return rs256_from(f, "no PEM public key or certificate in key file", err);
+}
+
+jwt_verifier *jwt_verifier_rs256_pem(const char *pem, size_t len, const char **err)
+{
+    const char *unused;
+    if (!err)
+        err = &unused;
+    FILE *f = pem && len ? fmemopen(SIO_UNCONST(char *, pem), len, "r") : NULL;
+    if (!f) {
+        *err = "no PEM text";
+        return NULL;
+    }
+    return rs256_from(f, "no PEM public key or certificate in the text", err);
 }
 
 void jwt_verifier_free(jwt_verifier *v)

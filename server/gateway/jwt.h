@@ -19,6 +19,9 @@ typedef struct jwt_verifier jwt_verifier;
 jwt_verifier *jwt_verifier_hs256(const void *secret, size_t len);
 /* Reads a PEM public key (or certificate) file; NULL with *err on failure. */
 jwt_verifier *jwt_verifier_rs256_file(const char *pem_path, const char **err);
+/* The same from the PEM text itself (e.g. an environment variable filled from
+ * a secret), `len` bytes. */
+jwt_verifier *jwt_verifier_rs256_pem(const char *pem, size_t len, const char **err);
 void jwt_verifier_free(jwt_verifier *v);
 
 int jwt_verify(const jwt_verifier *v, const char *token, size_t len, int64_t now,

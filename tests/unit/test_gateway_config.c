@@ -18,7 +18,7 @@ static const char *const ALL_VARS[] = {
     "PING_INTERVAL", "PING_TIMEOUT", "UPGRADE_TIMEOUT", "CONNECT_TIMEOUT", "MAX_PAYLOAD", "TRANSPORTS",
     "STICKY_COOKIE", "PLAIN_WS_PATH", "PLAIN_WS_NAMESPACE", "PLAIN_WS_EVENT_FIELD", "PLAIN_WS_DATA_FIELD",
     "PLAIN_WS_ID_FIELD", "PLAIN_WS_BINARY_EVENT", "NAMESPACES", "SUBSCRIBE_PATTERNS", "PUBLISH_PATTERNS", "JWT_SECRET",
-    "JWT_PUBLIC_KEY_FILE", "API_TOKEN", "API_MAX_BODY", "API_REQUEST_TIMEOUT_MS", "REDIS_URL", "REDIS_PREFIX",
+    "JWT_PUBLIC_KEY_FILE", "JWT_PUBLIC_KEY", "API_TOKEN", "API_MAX_BODY", "API_REQUEST_TIMEOUT_MS", "REDIS_URL", "REDIS_PREFIX",
     "REDIS_TLS_CA_FILE", "REDIS_TLS_SNI", "REDIS_SUBSCRIBE_MODE", "REDIS_ADAPTER", "REDIS_SHARDED_SUBSCRIPTION_MODE",
     "REDIS_CLUSTER", "REDIS_CLUSTER_SEEDS", "REDIS_STREAM_MAXLEN",
     "REDIS_BUFFER_MAX_MESSAGES", "REDIS_BUFFER_MAX_BYTES", "HEALTH_REDIS_DOWN_STATUS",
@@ -28,7 +28,8 @@ static const char *const ALL_VARS[] = {
     "CONNECT_PROXY_URL", "CONNECT_PROXY_FAIL", "EVENT_PROXY_URL", "EVENT_STREAM", "EVENT_STREAM_MAXLEN",
     "PROXY_EVENTS", "PROXY_LIFECYCLE", "PROXY_HEADERS", "PROXY_TIMEOUT_MS", "PROXY_MAX_INFLIGHT",
     "PROXY_MAX_QUEUED", "PROXY_SOCKET_CONCURRENCY", "PROXY_SOCKET_QUEUE", "PROXY_MAX_RESPONSE_BYTES",
-    "PROXY_TLS_CA_FILE", "LOG_LEVEL", "NODE_ID",
+    "PROXY_TLS_CA_FILE", "METRICS_EMF", "METRICS_EMF_INTERVAL_MS", "METRICS_EMF_NAMESPACE", "METRICS_EMF_CLUSTER_NAME",
+    "METRICS_EMF_SERVICE_NAME", "ECS_DRAIN", "ECS_METADATA_POLL_MS", "LOG_LEVEL", "NODE_ID",
 };
 #define NVARS (sizeof ALL_VARS / sizeof ALL_VARS[0])
 
@@ -355,13 +356,16 @@ static void test_plain_ws(void)
     CHECK(load(&c, health, err, sizeof err) == -1);
     const char *const query[] = {"PLAIN_WS_PATH", "/ws?x", NULL};
     CHECK(load(&c, query, err, sizeof err) == -1);
-    const char *const nsp[] = {"PLAIN_WS_NAMESPACE", "/other", NULL};
+    const char *const unused[] = {"NAMESPACES", "/chat", NULL}; /* off: "/" need not be allowed */
+    CHECK(load(&c, unused, err, sizeof err) == 0);
+    gateway_config_free(&c);
+    const char *const nsp[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_NAMESPACE", "/other", NULL};
     CHECK(load(&c, nsp, err, sizeof err) == -1 && strncmp(err, "PLAIN_WS_NAMESPACE: ", 20) == 0);
-    const char *const glob[] = {"PLAIN_WS_NAMESPACE", "/*", "NAMESPACES", "/*", NULL};
+    const char *const glob[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_NAMESPACE", "/*", "NAMESPACES", "/*", NULL};
     CHECK(load(&c, glob, err, sizeof err) == -1);
-    const char *const same[] = {"PLAIN_WS_DATA_FIELD", "id", NULL};
+    const char *const same[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_DATA_FIELD", "id", NULL};
     CHECK(load(&c, same, err, sizeof err) == -1 && strstr(err, "must differ"));
-    const char *const reserved[] = {"PLAIN_WS_BINARY_EVENT", "connect", NULL};
+    const char *const reserved[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_BINARY_EVENT", "connect", NULL};
     CHECK(load(&c, reserved, err, sizeof err) == -1 && strstr(err, "reserved"));
 }
 
