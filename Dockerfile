@@ -1,9 +1,14 @@
-# syntax=docker/dockerfile:1
-#
 # sio-server image: build on debian:bookworm, run on debian:bookworm-slim.
+# No `# syntax=` line: the builder's own Dockerfile frontend is used, so a build
+# needs no registry beyond the two debian base images (scripts/docker-test.sh
+# builds and runs it where not even those can be pulled).
 #
 #   docker build -t sio-server .
-#   docker run --rm -p 3000:3000 -p 3001:3001 -e REDIS_URL=redis://redis:6379 sio-server
+#   docker run --rm --stop-timeout 40 -p 3000:3000 -p 3001:3001 \
+#     -e REDIS_URL=redis://redis:6379 sio-server
+#
+# --stop-timeout (or `docker stop -t 40`) must exceed DRAIN_SECONDS (30 s by
+# default): a plain `docker stop` sends SIGKILL after 10 s, in the middle of the drain.
 #
 # Configuration is by environment variable only: `docker run --rm sio-server --help`
 # lists them with their defaults. See docs/DEPLOY.md.
@@ -27,7 +32,7 @@ RUN apt-get update \
       libjansson-dev \
       libmsgpack-dev \
       libssl-dev \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 # No libwslay-dev: only the load generator (loadtest/, sio-bench) uses it, and
 # SIO_BUILD_LOADTEST=OFF leaves it out (SIO_BUILD_TESTS=OFF: no test servers).
 
@@ -80,7 +85,7 @@ RUN apt-get update \
       libssl3 \
       libcap2 \
       zlib1g \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 
 # An unprivileged user with a fixed numeric id (ECS / Kubernetes runAsNonRoot).
 RUN groupadd --system --gid 10001 sio \
@@ -99,13 +104,15 @@ USER 10001:10001
 # 3000: Socket.IO (PORT), 3001: internal HTTP API and /health (API_PORT).
 EXPOSE 3000 3001
 
-# /health answers 200 while serving and 503 while draining after SIGTERM.
-# Shell form so that a changed API_PORT is followed.
+# /health answers 200 while serving and 503 while draining after SIGTERM, on the
+# API port and on the Socket.IO port alike. Shell form so that the container's
+# API_PORT and PORT are followed: the API port, or PORT when API_PORT=0 (API off).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${API_PORT:-3001}/health" || exit 1
+  CMD port="${API_PORT:-3001}"; [ "$port" != 0 ] || port="${PORT:-3000}"; \
+      curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" || exit 1
 
-# SIGTERM starts the drain (DRAIN_SECONDS); give the container at least
-# DRAIN_SECONDS + 15 s before SIGKILL (docker stop -t, compose stop_grace_period,
-# ECS stopTimeout).
+# SIGTERM starts the drain (DRAIN_SECONDS); give the container more than
+# DRAIN_SECONDS before SIGKILL (docker run --stop-timeout / docker stop -t: 40 for
+# the default 30 s; compose stop_grace_period; ECS stopTimeout DRAIN_SECONDS + 15 s).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/sio-server"]

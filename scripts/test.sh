@@ -9,7 +9,11 @@
 #   4. the same integration suites against the ASan/UBSan build;
 #   5. the official Engine.IO and Socket.IO suites against both builds;
 #   6. the suites where the two threads meet, under ThreadSanitizer;
-#   7. cmake --install into a temporary prefix and examples/chat.c built
+#   7. the Docker image built and run (scripts/docker-test.sh: health, a
+#      client round trip, two containers on one Redis, the drain at docker
+#      stop, non-root, read-only root; a debootstrapped base where Docker Hub
+#      is out of reach);
+#   8. cmake --install into a temporary prefix and examples/chat.c built
 #      against it out of tree (tests/install/check.sh).
 # Every build treats warnings as errors (SIO_WERROR).
 set -euo pipefail
@@ -61,6 +65,9 @@ scripts/build.sh build-tsan -DSIO_TSAN=ON -DSIO_WERROR=ON -DSIO_BUILD_LOADTEST=O
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
   npx mocha --no-config --timeout 90000 --exit --grep "drain" --invert integration/recovery-cluster.test.js \
   integration/recovery-streams.test.js integration/sharded.test.js)
+
+echo "== docker: image built and run (scripts/docker-test.sh) =="
+scripts/docker-test.sh
 
 echo "== install: libsio, sio.pc, examples/chat.c built out of tree =="
 tests/install/check.sh "$PWD/build-install"
