@@ -243,7 +243,7 @@ describe('deployment artifacts', function () {
 
       const hc = ins('HEALTHCHECK');
       assert.equal(hc.length, 1, 'one HEALTHCHECK');
-      assert.match(hc[0].args, /CMD\s+.*(curl|wget).*http:\/\/127\.0\.0\.1:(3001|\$\{API_PORT:-3001\})\/health/);
+      assert.match(hc[0].args, /CMD\s+.*(curl|wget).*http:\/\/127\.0\.0\.1:\S*\/health/);
 
       assert.deepEqual(ins('STOPSIGNAL').map((i) => i.args), ['SIGTERM']);
       const ep = ins('ENTRYPOINT');
@@ -307,6 +307,99 @@ describe('deployment artifacts', function () {
         assert.ok(!lines.includes(keep), `.dockerignore must not exclude ${keep} (the CMake build needs it)`);
       }
     });
+
+    it('needs no registry but the base images: no `# syntax=` frontend line; apt lists and cache removed', function () {
+      const text = fs.readFileSync(DOCKERFILE, 'utf8');
+      // BuildKit would pull the docker/dockerfile frontend image named there before building.
+      assert.doesNotMatch(text, /^\s*#\s*syntax\s*=/im, 'a `# syntax=` directive');
+      for (const st of stages) {
+        for (const ins of st.instructions.filter((i) => i.cmd === 'RUN' && /apt-get\s+install/.test(i.args))) {
+          assert.match(ins.args, /rm -rf\b.*\/var\/lib\/apt\/lists\//, `${st.as}: the apt lists are removed in the same RUN`);
+          assert.match(ins.args, /rm -rf\b.*\/var\/cache\/apt\//, `${st.as}: /var/cache/apt is cleaned in the same RUN`);
+        }
+      }
+    });
+
+    describe('the HEALTHCHECK command, run by sh against a real sio-server', function () {
+      let check;
+      const servers = [];
+      before(function () {
+        const hc = stages[1].instructions.find((i) => i.cmd === 'HEALTHCHECK');
+        const m = /^(?:--\S+\s+)*CMD\s+(.*)$/.exec(hc.args);
+        assert.ok(m && !m[1].startsWith('['), `shell-form HEALTHCHECK CMD (follows the container's variables): ${hc.args}`);
+        check = m[1];
+      });
+      afterEach(async function () {
+        await Promise.all(servers.splice(0).map((n) => stopServer(n)));
+      });
+      const start = async (api) => {
+        const port = await freePort();
+        const apiPort = api ? await freePort() : 0;
+        const node = await startServer({
+          command: binPath('sio-server'), port,
+          env: { PORT: String(port), API_PORT: String(apiPort), BIND_ADDR: '127.0.0.1', API_BIND_ADDR: '127.0.0.1',
+            DRAIN_SECONDS: '0', LOG_LEVEL: 'warn' },
+        });
+        servers.push(node);
+        return { port, apiPort };
+      };
+      /** Exit status of the check in a container environment of these variables (retried 3 s while non-zero when expecting 0). */
+      const runCheck = async (env, want) => {
+        let r;
+        for (const until = Date.now() + 3000; ;) {
+          r = spawnSync('/bin/sh', ['-c', check], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 10000 });
+          if (r.status === want || want !== 0 || Date.now() > until) break;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        return r;
+      };
+
+      it('with the API on it checks API_PORT', async function () {
+        const { port, apiPort } = await start(true);
+        const dead = await freePort();
+        let r = await runCheck({ PORT: String(port), API_PORT: String(apiPort) }, 0);
+        assert.equal(r.status, 0, `PORT=${port} API_PORT=${apiPort}: ${r.stderr}`);
+        r = await runCheck({ PORT: String(dead), API_PORT: String(apiPort) }, 0);
+        assert.equal(r.status, 0, `the API port is the one checked: ${r.stderr}`);
+        r = await runCheck({ PORT: String(port), API_PORT: String(dead) }, 1);
+        assert.notEqual(r.status, 0, 'nothing on API_PORT: unhealthy (PORT is not a fallback while the API is configured)');
+      });
+
+      it('with API_PORT=0 (API off) it checks PORT', async function () {
+        const { port } = await start(false);
+        let r = await runCheck({ PORT: String(port), API_PORT: '0' }, 0);
+        assert.equal(r.status, 0, `PORT=${port} API_PORT=0: ${r.stderr}`);
+        const dead = await freePort();
+        r = await runCheck({ PORT: String(dead), API_PORT: '0' }, 1);
+        assert.notEqual(r.status, 0, 'nothing on PORT: unhealthy');
+      });
+    });
+
+    it('the documented `docker run` lines give the drain time to finish (--stop-timeout > DRAIN_SECONDS)', function () {
+      const drain = Number(serverHelp().DRAIN_SECONDS);
+      const docs = { README: path.join(REPO_ROOT, 'README.md'), Dockerfile: DOCKERFILE };
+      let seen = 0;
+      for (const [name, file] of Object.entries(docs)) {
+        // a `docker run` command, continuation lines (and the comment marks of the Dockerfile) joined
+        const text = fs.readFileSync(file, 'utf8').replace(/\\\n\s*#?\s*/g, ' ');
+        for (const line of text.split('\n').filter((l) => /^\s*(#\s*)?docker run\s/.test(l) && !/--help/.test(l))) {
+          seen++;
+          const m = /--stop-timeout[ =](\d+)/.exec(line);
+          assert.ok(m, `${name}: \`docker run\` without --stop-timeout (docker stop SIGKILLs at 10 s): ${line.trim()}`);
+          assert.ok(Number(m[1]) > drain, `${name}: --stop-timeout ${m[1]} > DRAIN_SECONDS ${drain}: ${line.trim()}`);
+        }
+      }
+      assert.ok(seen >= 2, 'a `docker run` line in the README and in the Dockerfile');
+    });
+
+    it('scripts/docker-test.sh (the image built and run) parses and is a stage of scripts/test.sh', function () {
+      const script = path.join(REPO_ROOT, 'scripts', 'docker-test.sh');
+      fs.accessSync(script, fs.constants.X_OK);
+      const r = spawnSync('bash', ['-n', script], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const ci = fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'test.sh'), 'utf8');
+      assert.match(ci, /^scripts\/docker-test\.sh\s*$/m, 'scripts/test.sh runs scripts/docker-test.sh');
+    });
   });
 
   describe('docker-compose.yml', function () {
@@ -314,6 +407,27 @@ describe('deployment artifacts', function () {
     before(function () {
       compose = yaml.load(fs.readFileSync(COMPOSE, 'utf8'));
     });
+
+    it('uses only top-level keys that docker-compose 1.29 accepts too (no `name:`)', function () {
+      // 1.29 validates a version-less file against its own schema: services, networks,
+      // volumes, configs, secrets and x-* extensions (a top-level `name:` is Compose v2 only).
+      const allowed = new Set(['version', 'services', 'networks', 'volumes', 'configs', 'secrets']);
+      const extra = Object.keys(compose).filter((k) => !allowed.has(k) && !k.startsWith('x-'));
+      assert.deepEqual(extra, [], 'top-level keys docker-compose 1.29 rejects');
+    });
+
+    for (const [label, argv] of [['docker-compose (1.x)', ['docker-compose']], ['docker compose (v2)', ['docker', 'compose']]]) {
+      it(`${label} config accepts it (skipped when not installed)`, function () {
+        const v = spawnSync(argv[0], [...argv.slice(1), 'version'], { encoding: 'utf8', timeout: 20000 });
+        if (v.error || v.status !== 0) {
+          console.log(`      (skipped: ${argv.join(' ')} is not installed)`);
+          this.skip();
+        }
+        // `config` reads and validates the file only: no daemon is contacted.
+        const r = spawnSync(argv[0], [...argv.slice(1), '-f', COMPOSE, 'config', '-q'], { encoding: 'utf8', timeout: 30000 });
+        assert.equal(r.status, 0, `${argv.join(' ')} config: ${r.stderr}${r.stdout}`);
+      });
+    }
 
     it('has redis, sio1..sio3 built from the Dockerfile, and haproxy on port 3000', function () {
       const s = compose.services;
@@ -573,15 +687,27 @@ describe('deployment artifacts', function () {
   });
 
   describe('cloudformation/sio.yaml', function () {
+    /*
+     * The template is validated against the CloudFormation resource specification of
+     * @aws-cdk/cfnspec (tests/lib/cfnspec.js) and its references checked (every Ref /
+     * GetAtt / Sub target exists, every parameter and condition is used); then the settings
+     * that must agree are checked for the parameter values that matter (cfn.evaluate
+     * resolves the intrinsics for given parameters): HTTPS or HTTP only, WAF, Fargate Spot,
+     * Redis cluster mode, the sio-server variables, the EMF metrics that the scaling policy,
+     * the alarms and the dashboard read (against a live sio-server with METRICS_EMF=true
+     * when the binary has it), the timeouts of the drain.
+     */
     let t;
     const ev = (v, parameters) => cfn.evaluate(v, t, { parameters });
     const res = (name) => {
       assert.ok(t.Resources[name], `resource ${name}`);
       return t.Resources[name];
     };
-    const attrs = (list) => Object.fromEntries(ev(list).map((a) => [a.Key, String(a.Value)]));
+    const attrs = (list, parameters) => Object.fromEntries(ev(list, parameters).map((a) => [a.Key, String(a.Value)]));
     const container = () => res('TaskDefinition').Properties.ContainerDefinitions.find((c) => c.Name === 'sio');
     const CLUSTER = { RedisClusterMode: 'enabled' };
+    const SPOT = { FargateSpotEnabled: 'true' };
+    const HTTPS = { CertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000' };
     const NO_VALUE = { Ref: 'AWS::NoValue' };
     /** Whether condition `name` holds for these parameter values (the Defaults otherwise). */
     const cond = (name, parameters) => {
@@ -590,6 +716,51 @@ describe('deployment artifacts', function () {
     };
     /** Whether a resource or output exists for these parameter values. */
     const included = (r, parameters) => r.Condition === undefined || cond(r.Condition, parameters);
+    /** The task's environment / secrets for these parameter values: {NAME: value}. */
+    const envOf = (parameters) => Object.fromEntries(ev(container().Environment, parameters).map((e) => [e.Name, String(e.Value)]));
+    const secretsOf = (parameters) => Object.fromEntries(ev(container().Secrets, parameters).map((s) => [s.Name, s.ValueFrom]));
+    /** '<Ref X>' (evaluate's placeholder) and '${X}' (kept by Fn::Sub) name the same thing. */
+    const same = (v) => String(v).replace(/<Ref ([^>]+)>/g, '${$1}').replace(/<(AWS::[A-Za-z]+)>/g, '${$1}');
+    /**
+     * Variables of the issue-16 contract that build/sio-server may not list yet (they are
+     * being added to it): accepted while --help lacks them, and checked like every other
+     * variable once it lists them.
+     */
+    const PENDING_VARS = ['JWT_PUBLIC_KEY', 'METRICS_EMF', 'METRICS_EMF_INTERVAL_MS', 'METRICS_EMF_NAMESPACE',
+      'METRICS_EMF_CLUSTER_NAME', 'METRICS_EMF_SERVICE_NAME'];
+    let pendingNoted = false;
+    const knownVars = () => {
+      const help = serverHelp();
+      const missing = PENDING_VARS.filter((v) => !(v in help));
+      if (missing.length && !pendingNoted) {
+        pendingNoted = true;
+        console.log(`      (note: ${binPath('sio-server')} --help does not list ${missing.join(', ')} yet; accepted as the issue-16 contract)`);
+      }
+      return new Set([...Object.keys(help), ...missing]);
+    };
+    /**
+     * The EMF contract of sio-server (METRICS_EMF=true): one JSON line per interval with this
+     * directive. Hard-coded here; the live test below checks a running sio-server against it.
+     */
+    const EMF = {
+      defaultNamespace: 'sio',
+      dimensions: ['ClusterName', 'ServiceName'],
+      metrics: {
+        Connections: 'Count', Sockets: 'Count', Handshakes: 'Count', Deliveries: 'Count',
+        DeliveryLatencyP50: 'Milliseconds', DeliveryLatencyP95: 'Milliseconds', DeliveryLatencyP99: 'Milliseconds',
+        SlowConsumerDisconnects: 'Count', RateLimitDisconnects: 'Count', RedisUp: 'None', Draining: 'None',
+      },
+    };
+    /** A parameter value the template accepts (AllowedValues, AllowedPattern, Min/MaxValue). */
+    const assertAllowed = (name, value) => {
+      const p = t.Parameters[name];
+      assert.ok(p, `parameter ${name}`);
+      const v = String(value);
+      if (p.AllowedValues) assert.ok(p.AllowedValues.map(String).includes(v), `${name}=${v} is one of ${p.AllowedValues}`);
+      if (p.AllowedPattern) assert.match(v, new RegExp(`^(?:${p.AllowedPattern})$`), `${name}=${v} matches ${p.AllowedPattern}`);
+      if (p.MinValue !== undefined) assert.ok(Number(v) >= Number(p.MinValue), `${name}=${v} >= ${p.MinValue}`);
+      if (p.MaxValue !== undefined) assert.ok(Number(v) <= Number(p.MaxValue), `${name}=${v} <= ${p.MaxValue}`);
+    };
     /**
      * The attributes of RedisReplicationGroup that `v` reads (Fn::GetAtt, ${RedisReplicationGroup.X}
      * in Fn::Sub) for these parameter values: only the branch of each Fn::If that is taken.
@@ -622,6 +793,59 @@ describe('deployment artifacts', function () {
       return range('RedisNodeGroups').flatMap((n) => range('RedisReplicasPerNodeGroup').map((r) => (
         { RedisClusterMode: 'enabled', RedisNodeGroups: n, RedisReplicasPerNodeGroup: r })));
     };
+    /** The dashboard body for these parameters, parsed (the ${Resource} placeholders as strings). */
+    const dashboard = (parameters) => {
+      const body = ev(res('Dashboard').Properties.DashboardBody, parameters);
+      assert.equal(typeof body, 'string');
+      let parsed;
+      assert.doesNotThrow(() => { parsed = JSON.parse(body); }, `the dashboard body is JSON after substitution (${JSON.stringify(parameters)})`);
+      return parsed;
+    };
+    /** [{widget, namespace, name, dims: {Name: value}, opts}] of a dashboard's metric widgets. */
+    const dashboardMetrics = (body) => {
+      const out = [];
+      for (const w of body.widgets.filter((x) => x.type === 'metric')) {
+        for (const m of w.properties.metrics) {
+          if (m.length === 1 && typeof m[0] === 'object') continue; // a metric-math expression
+          assert.ok(!m.includes('...') && !m.includes('.'), `${w.properties.title}: no "..." shorthand`);
+          const opts = typeof m[m.length - 1] === 'object' ? m[m.length - 1] : {};
+          const plain = typeof m[m.length - 1] === 'object' ? m.slice(0, -1) : m;
+          const [namespace, name, ...pairs] = plain;
+          assert.equal(pairs.length % 2, 0, `${w.properties.title}: dimension name/value pairs`);
+          const dims = {};
+          for (let i = 0; i < pairs.length; i += 2) dims[pairs[i]] = pairs[i + 1];
+          out.push({ widget: w.properties.title, namespace, name, dims, opts });
+        }
+      }
+      return out;
+    };
+    /**
+     * Every metric of MetricsNamespace the stack reads (scaling policies, alarms, dashboard)
+     * for these parameters: [{where, name, dims: {Name: value}}], values as '${X}' forms.
+     */
+    const emfReads = (parameters) => {
+      const ns = String(ev({ Ref: 'MetricsNamespace' }, parameters));
+      const out = [];
+      const dimsOf = (list) => Object.fromEntries(ev(list, parameters).map((d) => [d.Name, same(d.Value)]));
+      for (const [n, p] of resourcesOfType(t, 'AWS::ApplicationAutoScaling::ScalingPolicy')) {
+        const c = p.Properties.TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification;
+        if (c && ev(c.Namespace, parameters) === ns) out.push({ where: n, name: c.MetricName, dims: dimsOf(c.Dimensions), stat: c.Statistic });
+      }
+      for (const [n, a] of resourcesOfType(t, 'AWS::CloudWatch::Alarm')) {
+        if (!included(a, parameters)) continue;
+        const p = a.Properties;
+        if (p.MetricName && ev(p.Namespace, parameters) === ns) out.push({ where: n, name: p.MetricName, dims: dimsOf(p.Dimensions), stat: p.Statistic });
+        for (const q of p.Metrics || []) {
+          const m = q.MetricStat?.Metric;
+          if (m && ev(m.Namespace, parameters) === ns) out.push({ where: `${n}.${q.Id}`, name: m.MetricName, dims: dimsOf(m.Dimensions), stat: q.MetricStat.Stat });
+        }
+      }
+      for (const m of dashboardMetrics(dashboard(parameters))) {
+        if (m.namespace === ns) out.push({ where: `Dashboard "${m.widget}"`, name: m.name, dims: Object.fromEntries(Object.entries(m.dims).map(([k, v]) => [k, same(v)])), stat: m.opts.stat });
+      }
+      return out;
+    };
+    const serviceNameOf = (parameters) => same(ev(res('Service').Properties.ServiceName, parameters));
 
     before(function () {
       t = cfn.parseTemplateFile(TEMPLATE);
@@ -679,6 +903,32 @@ describe('deployment artifacts', function () {
       assert.deepEqual(errors, [], `template errors (spec ${info.version} from ${info.file})`);
     });
 
+    it('passes cfn-lint, the CloudFormation linter (its newer schemas: allowed values, patterns, WAF; skipped when not installed)', function () {
+      this.timeout(120000);
+      const v = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8', timeout: 30000 });
+      if (v.error || v.status !== 0) {
+        console.log('      (skipped: cfn-lint is not installed: pip install cfn-lint)');
+        this.skip();
+      }
+      // Errors and warnings; informational messages (I...) are not failures.
+      const r = spawnSync('cfn-lint', ['--format', 'parseable', '--', TEMPLATE], { encoding: 'utf8', timeout: 110000 });
+      assert.equal(r.status, 0, `${v.stdout.trim()}:\n${r.stdout}${r.stderr}`);
+    });
+
+    it('stays within the CloudFormation quotas (template size, parameters, resources, outputs)', function () {
+      const bytes = fs.statSync(TEMPLATE).size;
+      // Above 51,200 bytes a template must be uploaded to S3 (docs: --s3-bucket), at most 1 MB.
+      assert.ok(bytes <= 1000000, `template ${bytes} bytes <= 1 MB`);
+      assert.ok(Object.keys(t.Parameters).length <= 200, 'at most 200 parameters');
+      assert.ok(Object.keys(t.Resources).length <= 500, 'at most 500 resources');
+      assert.ok(Object.keys(t.Outputs).length <= 200, 'at most 200 outputs');
+      assert.ok(Object.keys(t.Mappings).length <= 200, 'at most 200 mappings');
+      for (const [name, p] of Object.entries(t.Parameters)) {
+        if (p.Description) assert.ok(p.Description.length <= 4000, `${name}: description <= 4000 characters`);
+        assert.ok(p.Default === undefined || String(p.Default).length <= 4096, `${name}: default <= 4096 bytes`);
+      }
+    });
+
     it('the validator rejects a deliberately broken copy', function () {
       const broken = JSON.parse(JSON.stringify(t));
       const cd = broken.Resources.TaskDefinition.Properties.ContainerDefinitions[0];
@@ -709,20 +959,85 @@ describe('deployment artifacts', function () {
         /DnsRecord\.Condition: condition "HasDomain" is not defined/,
         /TargetGroup\.Properties\.VpcId: expected a String, but Ref gives a list/,
         /TargetGroup\.Properties\.Port: expected an Integer/,
+        // CreateDnsRecord is still used by the outputs; nothing else loses its last user.
       ];
       for (const re of expected) assert.ok(errors.some((e) => re.test(e)), `expected an error like ${re}, got:\n${errors.join('\n')}`);
       // LogGroup's type is unknown, so `Ref LogGroup` users still validate; nothing else is reported.
       assert.equal(errors.length, expected.length, errors.join('\n'));
     });
 
-    it('has the parameters of the deployment', function () {
+    it('references: every Ref / GetAtt / Sub target exists, every parameter and condition is used (the template, and a negative case each)', function () {
+      assert.deepEqual(cfn.checkReferences(t), [], 'the template');
+      // A small valid template, then one defect at a time.
+      const base = () => ({
+        Parameters: { Name: { Type: 'String', Default: 'x' }, Size: { Type: 'Number', Default: 1 }, Flag: { Type: 'String', Default: 'no' } },
+        Conditions: { On: { 'Fn::Equals': [{ Ref: 'Flag' }, 'yes'] }, Off: { 'Fn::Not': [{ Condition: 'On' }] } },
+        Rules: { SizeRule: { Assertions: [{ Assert: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'Size' }, '0'] }] } }] } },
+        Resources: {
+          Bucket: { Type: 'AWS::S3::Bucket', Properties: { BucketName: { 'Fn::Sub': '${Name}-${AWS::Region}-${!Literal}' } } },
+          Extra: { Type: 'AWS::S3::Bucket', Condition: 'On' },
+          Log: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: { Ref: 'Size' },
+            LogGroupName: { 'Fn::Sub': ['${B}-${Bucket.Arn}', { B: { 'Fn::If': ['On', { Ref: 'Extra' }, { 'Fn::GetAtt': ['Bucket', 'DomainName'] }] } }] } } },
+          Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle', Metadata: { Of: { 'Fn::If': ['Off', { Ref: 'Bucket' }, { Ref: 'Extra' }] } } },
+        },
+        Outputs: { Arn: { Value: { 'Fn::GetAtt': ['Bucket', 'Arn'] } }, Extra: { Condition: 'On', Value: { Ref: 'Extra' } } },
+        Metadata: { 'AWS::CloudFormation::Interface': { ParameterGroups: [{ Label: { default: 'a' }, Parameters: ['Name', 'Size', 'Flag'] }], ParameterLabels: { Name: { default: 'n' } } } },
+      });
+      assert.deepEqual(cfn.checkReferences(base()), [], 'pseudo parameters, ${!Literal}, Sub variables, GetAtt in Sub, !If guards (also the !Not branch), Metadata');
+      assert.deepEqual(cfn.validateTemplate(base()), []);
+      const cases = [
+        ['Ref to a missing name', (x) => { x.Resources.Log.Properties.RetentionInDays = { Ref: 'Days' }; }, /RetentionInDays\.Ref: Ref to Days, which is no parameter or resource/],
+        ['Ref in resource Metadata', (x) => { x.Resources.Handle.Metadata.Of = { Ref: 'Nope' }; }, /Handle\.Metadata\.Of\.Ref: Ref to Nope/],
+        ['GetAtt of a missing resource', (x) => { x.Outputs.Arn.Value = { 'Fn::GetAtt': ['Buckett', 'Arn'] }; }, /Outputs\.Arn\.Value\.Fn::GetAtt: Fn::GetAtt of "Buckett", which is no resource/],
+        ['GetAtt of an attribute the spec does not list', (x) => { x.Outputs.Arn.Value = { 'Fn::GetAtt': ['Bucket', 'Name'] }; }, /AWS::S3::Bucket has no attribute Name \(attributes: .*Arn/],
+        ['Sub of a missing name', (x) => { x.Resources.Bucket.Properties.BucketName = { 'Fn::Sub': '${Nmae}-x' }; }, /BucketName\.Fn::Sub \$\{Nmae\}: Ref to Nmae/],
+        ['Sub of a missing pseudo parameter', (x) => { x.Resources.Bucket.Properties.BucketName = { 'Fn::Sub': '${AWS::Regoin}' }; }, /\$\{AWS::Regoin\}: Ref to AWS::Regoin/],
+        ['Sub of a missing attribute', (x) => { x.Resources.Log.Properties.LogGroupName['Fn::Sub'][0] = '${B}-${Bucket.Arnn}'; }, /\$\{Bucket\.Arnn\}: AWS::S3::Bucket has no attribute Arnn/],
+        ['a parameter nothing uses', (x) => { x.Parameters.Unused = { Type: 'String', Default: '' }; }, /Parameters\.Unused: is never used/],
+        ['a parameter only a rule uses', (x) => { x.Resources.Log.Properties.RetentionInDays = 7; }, /Parameters\.Size: is never used/],
+        ['a condition nothing uses', (x) => { x.Conditions.Never = { 'Fn::Equals': [{ Ref: 'Flag' }, 'never'] }; }, /Conditions\.Never: is never used/],
+        ['a missing resource Condition', (x) => { x.Resources.Extra.Condition = 'Onn'; }, /Resources\.Extra\.Condition: condition "Onn" is not defined/],
+        ['a missing Fn::If condition', (x) => { x.Resources.Handle.Metadata.Of['Fn::If'][0] = 'Of'; }, /Handle\.Metadata\.Of\.Fn::If\[Fn::If\]\[0\]: condition "Of" is not defined/],
+        ['a missing condition in Conditions', (x) => { x.Conditions.Off = { 'Fn::Not': [{ Condition: 'Onn' }] }; }, /Conditions\.Off\.Fn::Not\[0\]\.Condition: condition "Onn" is not defined/],
+        ['a missing output Condition', (x) => { x.Outputs.Extra.Condition = 'Maybe'; }, /Outputs\.Extra\.Condition: condition "Maybe" is not defined/],
+        ['an unguarded conditional resource', (x) => { x.Outputs.Arn.Value = { Ref: 'Extra' }; }, /Outputs\.Arn\.Value\.Ref: refers to Extra, which exists only when condition On is true/],
+        ['a parameter group naming a missing parameter', (x) => { x.Metadata['AWS::CloudFormation::Interface'].ParameterGroups[0].Parameters.push('Gone'); }, /ParameterGroups\[0\]\.Parameters\[3\]: parameter "Gone" does not exist/],
+        ['a label of a missing parameter', (x) => { x.Metadata['AWS::CloudFormation::Interface'].ParameterLabels.Gone = { default: 'g' }; }, /ParameterLabels\.Gone: parameter "Gone" does not exist/],
+      ];
+      for (const [what, breakIt, re] of cases) {
+        const x = base();
+        breakIt(x);
+        const errors = cfn.checkReferences(x);
+        assert.ok(errors.some((e) => re.test(e)), `${what}: expected an error like ${re}, got:\n${errors.join('\n')}`);
+        assert.ok(cfn.validateTemplate(x).some((e) => re.test(e)), `${what}: validateTemplate reports it too`);
+      }
+    });
+
+    it('has the parameters of the deployment, each in a parameter group', function () {
       for (const p of ['VpcId', 'PublicSubnetIds', 'PrivateSubnetIds', 'CertificateArn', 'ContainerImage', 'TaskCpu',
-        'TaskMemory', 'DesiredCount', 'MinTasks', 'MaxTasks', 'DrainSeconds', 'PingIntervalMs', 'ApiTokenSecretArn',
-        'RedisNodeType', 'RedisEngineVersion', 'RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup']) {
+        'TaskMemory', 'DesiredCount', 'MinTasks', 'MaxTasks', 'DrainSeconds', 'PingIntervalMs', 'PingTimeoutMs', 'ApiTokenSecretArn',
+        'RedisNodeType', 'RedisEngineVersion', 'RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup',
+        'WafEnabled', 'WafRateLimit', 'WafAllowedCountries', 'FargateSpotEnabled', 'FargateBaseTasks', 'FargateSpotWeight',
+        'JwtSecretArn', 'JwtPublicKey', 'JwtPublicKeySecretArn', 'MetricsNamespace', 'MetricsEmfIntervalMs',
+        'MemoryTargetPercent', 'CloudWatchAgentEnabled', 'RedisSnapshotRetentionLimit', 'RedisSnapshotWindow']) {
         assert.ok(t.Parameters[p], `parameter ${p}`);
       }
       assert.equal(t.Parameters.PublicSubnetIds.Type, 'List<AWS::EC2::Subnet::Id>');
       assert.equal(t.Parameters.PrivateSubnetIds.Type, 'List<AWS::EC2::Subnet::Id>');
+      assert.equal(t.Parameters.WafAllowedCountries.Type, 'CommaDelimitedList');
+      // Only what an account must provide has no default.
+      assert.deepEqual(Object.keys(t.Parameters).filter((p) => t.Parameters[p].Default === undefined).sort(),
+        ['ContainerImage', 'PrivateSubnetIds', 'PublicSubnetIds', 'VpcId']);
+      const iface = t.Metadata['AWS::CloudFormation::Interface'];
+      const grouped = iface.ParameterGroups.flatMap((g) => g.Parameters);
+      assert.deepEqual(Object.keys(t.Parameters).filter((p) => !grouped.includes(p)), [], 'every parameter is in a parameter group');
+      assert.equal(new Set(grouped).size, grouped.length, 'and in one only');
+      for (const g of iface.ParameterGroups) {
+        // (a flow mapping {default: a, b} would quietly make a second key)
+        assert.deepEqual(Object.keys(g.Label), ['default'], `label ${JSON.stringify(g.Label)}`);
+        assert.equal(typeof g.Label.default, 'string');
+      }
+      for (const [n, l] of Object.entries(iface.ParameterLabels)) assert.deepEqual(Object.keys(l), ['default'], `label of ${n}`);
     });
 
     it('Redis cluster mode parameters: off by default, 3 shards x (1 + 1 replica), in the Redis parameter group', function () {
@@ -741,41 +1056,39 @@ describe('deployment artifacts', function () {
       assert.equal(Number(P.RedisReplicasPerNodeGroup.Default), 1);
       assert.equal(Number(P.RedisReplicasPerNodeGroup.MinValue), 0);
       assert.equal(Number(P.RedisReplicasPerNodeGroup.MaxValue), 5, 'ElastiCache: 0 to 5 replicas per shard');
-      // Sharded pub/sub is Redis 7: the default is 7.x and a rule refuses anything else in cluster mode.
-      assert.match(String(P.RedisEngineVersion.Default), /^7\.\d+$/);
-      const rule = t.Rules.RedisClusterModeNeedsRedis7;
-      assert.deepEqual(rule.RuleCondition, { 'Fn::Equals': [{ Ref: 'RedisClusterMode' }, 'enabled'] });
-      const [versions, version] = rule.Assertions[0].Assert['Fn::Contains'];
-      assert.deepEqual(version, { Ref: 'RedisEngineVersion' });
-      assert.ok(versions.length > 0 && versions.every((v) => /^7\.\d+$/.test(v)), `Redis 7 versions only: ${versions}`);
-      assert.ok(versions.includes(String(P.RedisEngineVersion.Default)), 'the default engine version passes the rule');
+      // Sharded pub/sub is Redis 7, and both parameter groups are of family redis7: 7.x only.
+      assert.ok(P.RedisEngineVersion.AllowedValues.length > 0 && P.RedisEngineVersion.AllowedValues.every((v) => /^7\.\d+$/.test(v)),
+        `Redis 7 versions only: ${P.RedisEngineVersion.AllowedValues}`);
+      assert.ok(P.RedisEngineVersion.AllowedValues.includes(String(P.RedisEngineVersion.Default)));
 
       const iface = t.Metadata['AWS::CloudFormation::Interface'];
       const redis = iface.ParameterGroups.find((g) => g.Label.default === 'Redis').Parameters;
-      for (const p of ['RedisNodeType', 'RedisEngineVersion', 'RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup']) {
+      for (const p of ['RedisNodeType', 'RedisEngineVersion', 'RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup',
+        'RedisMaxmemoryPolicy', 'RedisPubsubBufferHardLimitBytes', 'RedisPubsubBufferSoftLimitBytes', 'RedisPubsubBufferSoftSeconds',
+        'RedisSnapshotRetentionLimit', 'RedisSnapshotWindow']) {
         assert.ok(redis.includes(p), `${p} in the Redis parameter group`);
       }
       for (const p of ['RedisClusterMode', 'RedisNodeGroups', 'RedisReplicasPerNodeGroup']) {
         assert.ok(iface.ParameterLabels[p]?.default, `a label for ${p}`);
       }
-      const grouped = iface.ParameterGroups.flatMap((g) => g.Parameters);
-      assert.deepEqual(Object.keys(P).filter((p) => !grouped.includes(p)), [], 'every parameter is in a parameter group');
     });
 
-    it('matches the server defaults: DRAIN_SECONDS, PING_INTERVAL, PING_TIMEOUT', function () {
+    it('matches the server defaults: DRAIN_SECONDS, PING_INTERVAL, PING_TIMEOUT, METRICS_EMF_NAMESPACE', function () {
       const help = serverHelp();
       assert.equal(Number(t.Parameters.DrainSeconds.Default), Number(help.DRAIN_SECONDS));
       assert.equal(Number(t.Parameters.PingIntervalMs.Default), Number(help.PING_INTERVAL));
       assert.equal(Number(t.Parameters.PingTimeoutMs.Default), Number(help.PING_TIMEOUT));
-      const env = Object.fromEntries(container().Environment.map((e) => [e.Name, e.Value]));
-      assert.deepEqual(env.DRAIN_SECONDS, { Ref: 'DrainSeconds' });
-      assert.deepEqual(env.PING_INTERVAL, { Ref: 'PingIntervalMs' });
-      assert.deepEqual(env.PING_TIMEOUT, { Ref: 'PingTimeoutMs' });
-      assert.equal(env.PORT, '3000');
-      assert.equal(env.API_PORT, '3001');
+      if (help.METRICS_EMF_NAMESPACE !== undefined) assert.equal(t.Parameters.MetricsNamespace.Default, help.METRICS_EMF_NAMESPACE);
+      assert.equal(t.Parameters.MetricsNamespace.Default, EMF.defaultNamespace);
+      const raw = Object.fromEntries(container().Environment.filter((e) => e.Name).map((e) => [e.Name, e.Value]));
+      assert.deepEqual(raw.DRAIN_SECONDS, { Ref: 'DrainSeconds' });
+      assert.deepEqual(raw.PING_INTERVAL, { Ref: 'PingIntervalMs' });
+      assert.deepEqual(raw.PING_TIMEOUT, { Ref: 'PingTimeoutMs' });
+      assert.equal(raw.PORT, '3000');
+      assert.equal(raw.API_PORT, '3001');
     });
 
-    it('target group: HTTP 3000, /health -> 200, app_cookie stickiness on io, deregistration delay = DRAIN_SECONDS', function () {
+    it('target group: HTTP 3000, /health -> 200, app_cookie stickiness on io, deregistration delay from DrainSeconds', function () {
       const tg = res('TargetGroup').Properties;
       assert.equal(tg.Protocol, 'HTTP');
       assert.equal(tg.Port, 3000);
@@ -786,55 +1099,93 @@ describe('deployment artifacts', function () {
       assert.equal(a['stickiness.enabled'], 'true');
       assert.equal(a['stickiness.type'], 'app_cookie');
       assert.equal(a['stickiness.app_cookie.cookie_name'], 'io');
-      assert.deepEqual(tg.TargetGroupAttributes.find((x) => x.Key === 'deregistration_delay.timeout_seconds').Value, { Ref: 'DrainSeconds' });
-      assert.equal(Number(a['deregistration_delay.timeout_seconds']), Number(serverHelp().DRAIN_SECONDS));
+      assert.deepEqual(tg.TargetGroupAttributes.find((x) => x.Key === 'deregistration_delay.timeout_seconds').Value,
+        { 'Fn::FindInMap': ['DrainTimings', { Ref: 'DrainSeconds' }, 'DeregistrationDelay'] });
+      assert.ok(Number(a['deregistration_delay.timeout_seconds']) > Number(serverHelp().DRAIN_SECONDS));
     });
 
-    it('deregistration delay <= stopTimeout <= 120 s for every allowed DrainSeconds', function () {
+    it('the timeouts that must agree: deregistration delay >= DRAIN_SECONDS + margin, DRAIN_SECONDS < stopTimeout <= 120 s, for every allowed DrainSeconds', function () {
       const tg = res('TargetGroup').Properties;
       const c = container();
+      assert.deepEqual(Object.keys(t.Mappings.DrainTimings).sort(), t.Parameters.DrainSeconds.AllowedValues.map(String).sort(),
+        'a row of DrainTimings for every allowed DrainSeconds');
+      const pollS = Number(serverHelp().ECS_METADATA_POLL_MS ?? 1000) / 1000;
       for (const drain of t.Parameters.DrainSeconds.AllowedValues.map(Number)) {
         const parameters = { DrainSeconds: drain };
-        const dereg = Number(Object.fromEntries(ev(tg.TargetGroupAttributes, parameters).map((x) => [x.Key, x.Value]))['deregistration_delay.timeout_seconds']);
+        const dereg = Number(attrs(tg.TargetGroupAttributes, parameters)['deregistration_delay.timeout_seconds']);
         const stop = Number(ev(c.StopTimeout, parameters));
-        const envDrain = Number(ev(c.Environment, parameters).find((e) => e.Name === 'DRAIN_SECONDS').Value);
-        assert.equal(dereg, drain);
+        const envDrain = Number(envOf(parameters).DRAIN_SECONDS);
         assert.equal(envDrain, drain);
+        // The drain starts when ECS marks the task STOPPED (seen within one metadata poll),
+        // the moment the ALB starts deregistering it: it must end before the ALB cuts the rest.
+        assert.ok(Number.isInteger(dereg) && dereg >= drain + pollS + 5, `deregistration delay ${dereg} >= DRAIN_SECONDS ${drain} + poll + 5 s`);
+        // SIGTERM first (Fargate Spot, a stop outside the service): the whole drain before SIGKILL.
         assert.ok(Number.isInteger(stop), `stopTimeout for DrainSeconds=${drain}`);
         assert.ok(stop >= drain + 10, `stopTimeout ${stop} leaves >= 10 s after DRAIN_SECONDS ${drain}`);
-        assert.ok(stop <= 120, `stopTimeout ${stop} <= 120 (Fargate)`);
-        assert.ok(dereg <= stop);
+        assert.ok(stop <= 120, `stopTimeout ${stop} <= 120 (Fargate, and the Fargate Spot warning)`);
       }
+      // ECS gives a new task this long before failed ALB checks count: at least the container's StartPeriod.
+      assert.deepEqual(res('Service').Properties.HealthCheckGracePeriodSeconds, { Ref: 'HealthCheckGracePeriodSeconds' });
+      assert.ok(Number(t.Parameters.HealthCheckGracePeriodSeconds.MinValue) >= Number(c.HealthCheck.StartPeriod));
+      assert.ok(Number(t.Parameters.HealthCheckGracePeriodSeconds.Default) >= Number(c.HealthCheck.StartPeriod));
     });
 
-    it('ALB: idle timeout above pingInterval (+ pingTimeout), HTTPS with the certificate, HTTP redirects', function () {
+    it('ALB idle timeout above pingInterval for every allowed value, PING_TIMEOUT up to 60000', function () {
       const lb = res('LoadBalancer').Properties;
-      assert.equal(lb.Scheme, 'internet-facing');
-      assert.deepEqual(lb.Subnets, { Ref: 'PublicSubnetIds' });
       const idle = Number(attrs(lb.LoadBalancerAttributes)['idle_timeout.timeout_seconds']) * 1000;
       const ping = Number(t.Parameters.PingIntervalMs.Default);
       const pingTimeout = Number(t.Parameters.PingTimeoutMs.Default);
       assert.ok(idle > ping, `idle ${idle} ms > pingInterval ${ping} ms`);
-      assert.ok(idle >= ping + pingTimeout, `idle ${idle} ms >= pingInterval + pingTimeout`);
-      // and for every value the parameter ranges allow
+      assert.ok(idle >= ping + pingTimeout, `with the defaults idle ${idle} ms >= pingInterval + pingTimeout`);
       const minIdle = Number(t.Parameters.AlbIdleTimeoutSeconds.MinValue) * 1000;
-      assert.ok(minIdle > Number(t.Parameters.PingIntervalMs.MaxValue));
-      assert.ok(minIdle >= Number(t.Parameters.PingIntervalMs.MaxValue) + Number(t.Parameters.PingTimeoutMs.MaxValue));
-
-      const listeners = resourcesOfType(t, 'AWS::ElasticLoadBalancingV2::Listener').map(([, r]) => r.Properties);
-      const https = listeners.find((l) => l.Protocol === 'HTTPS');
-      assert.equal(https.Port, 443);
-      assert.deepEqual(https.Certificates, [{ CertificateArn: { Ref: 'CertificateArn' } }]);
-      assert.equal(https.DefaultActions[0].Type, 'forward');
-      assert.deepEqual(https.DefaultActions[0].TargetGroupArn, { Ref: 'TargetGroup' });
-      const http = listeners.find((l) => l.Protocol === 'HTTP');
-      assert.equal(http.Port, 80);
-      assert.equal(http.DefaultActions[0].Type, 'redirect');
-      assert.equal(http.DefaultActions[0].RedirectConfig.Protocol, 'HTTPS');
-      assert.equal(String(http.DefaultActions[0].RedirectConfig.Port), '443');
+      assert.ok(minIdle > Number(t.Parameters.PingIntervalMs.MaxValue), 'for every value the ranges allow');
+      assert.equal(Number(t.Parameters.PingTimeoutMs.MaxValue), 60000);
+      serverHelp(); // the binary exists
+      const line = spawnSync(binPath('sio-server'), ['--help'], { encoding: 'utf8' }).stdout.split('\n').find((l) => l.startsWith('PING_TIMEOUT '));
+      const m = /\[(\d+)\.\.(\d+)\]\s*$/.exec(line || '');
+      assert.ok(m, `PING_TIMEOUT's range in --help: ${line}`);
+      assert.ok(Number(m[1]) <= Number(t.Parameters.PingTimeoutMs.MinValue) && Number(m[2]) >= 60000, `sio-server accepts PING_TIMEOUT ${m[1]}..${m[2]}`);
     });
 
-    it('task definition: Fargate, ports 3000/3001, secrets, awslogs, health check, only --help variables', function () {
+    it('ALB with a certificate: HTTPS :443 forwards, HTTP :80 redirects; without one (the default, a test stack): HTTP :80 forwards, nothing on 443', function () {
+      const lb = res('LoadBalancer').Properties;
+      assert.equal(lb.Scheme, 'internet-facing');
+      assert.deepEqual(lb.Subnets, { Ref: 'PublicSubnetIds' });
+      const listeners = (parameters) => resourcesOfType(t, 'AWS::ElasticLoadBalancingV2::Listener')
+        .filter(([, r]) => included(r, parameters)).map(([n, r]) => ({ name: n, ...ev(r.Properties, parameters) }));
+      const sgPorts = (parameters) => ev(res('AlbSecurityGroup').Properties.SecurityGroupIngress, parameters).map((r) => r.FromPort).sort((a, b) => a - b);
+
+      assert.equal(cond('HasCertificate'), false, 'HTTP only unless CertificateArn is given');
+      assertAllowed('CertificateArn', HTTPS.CertificateArn);
+      assertAllowed('CertificateArn', '');
+      // With a certificate
+      const withCert = listeners(HTTPS);
+      assert.deepEqual(withCert.map((l) => l.Port).sort(), [443, 80]);
+      const https = withCert.find((l) => l.Protocol === 'HTTPS');
+      assert.equal(https.Port, 443);
+      assert.deepEqual(https.Certificates, [{ CertificateArn: HTTPS.CertificateArn }]);
+      assert.deepEqual(https.DefaultActions, [{ Type: 'forward', TargetGroupArn: '<Ref TargetGroup>' }]);
+      const redirect = withCert.find((l) => l.Protocol === 'HTTP');
+      assert.equal(redirect.Port, 80);
+      assert.equal(redirect.DefaultActions[0].Type, 'redirect');
+      assert.equal(redirect.DefaultActions[0].RedirectConfig.Protocol, 'HTTPS');
+      assert.equal(String(redirect.DefaultActions[0].RedirectConfig.Port), '443');
+      assert.deepEqual(sgPorts(HTTPS), [80, 443]);
+      // HTTP only
+      const plain = listeners({});
+      assert.deepEqual(plain.map((l) => `${l.Protocol}:${l.Port}`), ['HTTP:80']);
+      assert.deepEqual(plain[0].DefaultActions, [{ Type: 'forward', TargetGroupArn: '<Ref TargetGroup>' }], 'forwards, no redirect');
+      assert.deepEqual(sgPorts({}), [80], 'port 443 closed');
+      // The service starts after the listener that forwards to its target group, in both modes.
+      const svc = res('Service');
+      assert.deepEqual([].concat(svc.DependsOn).sort(), ['ForwardingListenerReady', 'HttpListener']);
+      const handle = res('ForwardingListenerReady');
+      assert.equal(handle.Type, 'AWS::CloudFormation::WaitConditionHandle');
+      assert.equal(ev(handle.Metadata.ForwardingListener, HTTPS), '<Ref HttpsListener>');
+      assert.equal(ev(handle.Metadata.ForwardingListener, {}), '<Ref HttpListener>');
+    });
+
+    it('task definition: Fargate, ports 3000/3001, secrets, awslogs, health check, only --help variables, none twice', function () {
       const td = res('TaskDefinition').Properties;
       assert.deepEqual(td.RequiresCompatibilities, ['FARGATE']);
       assert.equal(td.NetworkMode, 'awsvpc');
@@ -846,14 +1197,122 @@ describe('deployment artifacts', function () {
       assert.equal(c.LogConfiguration.LogDriver, 'awslogs');
       assert.equal(refName(c.LogConfiguration.Options['awslogs-group']), 'LogGroup');
       assert.match(c.HealthCheck.Command.join(' '), /127\.0\.0\.1:3001\/health/);
+      assert.equal(c.ReadonlyRootFilesystem, true);
 
-      const known = serverHelp();
-      const names = [...c.Environment.map((e) => e.Name), ...c.Secrets.map((s) => s.Name)];
-      assert.deepEqual(names.filter((n) => !(n in known)), [], 'variables unknown to sio-server --help');
-      assert.equal(new Set(names).size, names.length, 'no variable set twice');
-      const secrets = Object.fromEntries(c.Secrets.map((s) => [s.Name, s.ValueFrom]));
+      const known = knownVars();
+      const allSet = { JwtPublicKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf', CorsOrigins: '*',
+        Transports: 'websocket', UpgradeTimeoutMs: '5000', Namespaces: '/', SubscribePatterns: '*', PublishPatterns: 'chat-*',
+        MaxPayload: '100000', MaxConnections: '1', MaxConnectionsPerIp: '1', EventRate: '1', EventBurst: '1',
+        ConnectProxyUrl: 'http://b/c', EventProxyUrl: 'http://b/e', ProxyEvents: '*', PlainWsPath: '/ws', RecoveryWindowMs: '0' };
+      for (const parameters of [{}, allSet, { ...allSet, JwtPublicKeySecretArn: '', JwtPublicKey: 'PEM' }, { JwtSecretArn: allSet.JwtPublicKeySecretArn, EventStream: 'events' }, CLUSTER, SPOT]) {
+        const names = [...Object.keys(envOf(parameters)), ...Object.keys(secretsOf(parameters))];
+        const all = [...ev(container().Environment, parameters), ...ev(container().Secrets, parameters)].map((e) => e.Name);
+        assert.deepEqual(all.filter((n) => !known.has(n)), [], `variables unknown to sio-server --help (${JSON.stringify(parameters)})`);
+        assert.equal(new Set(all).size, all.length, `no variable set twice (${JSON.stringify(parameters)})`);
+        assert.ok(names.includes('API_TOKEN') && names.includes('REDIS_URL'));
+      }
+      const secrets = secretsOf({});
       assert.ok(secrets.API_TOKEN, 'API_TOKEN from Secrets Manager');
       assert.ok(secrets.REDIS_URL, 'REDIS_URL (with the AUTH token) from Secrets Manager');
+      // Values of enumerated variables are ones --help lists.
+      const choices = serverHelpChoices();
+      for (const parameters of [{}, CLUSTER, { LogLevel: 'debug' }]) {
+        for (const [k, v] of Object.entries(envOf(parameters))) {
+          if (choices[k]) assert.ok(choices[k].includes(v), `${k}=${v}: --help lists ${choices[k].join('|')}`);
+        }
+      }
+    });
+
+    it('every sio-server setting a deployment needs has a parameter: empty = the variable is not set', function () {
+      // Optional variables: !If [Has<X>, {Name: VAR, Value: !Ref <Param>}, !Ref AWS::NoValue], Has<X> = <Param> is not ''.
+      const optional = {};
+      for (const [list, key] of [[container().Environment, 'Value'], [container().Secrets, 'ValueFrom']]) {
+        for (const item of list) {
+          const fn = cfn.intrinsicOf(item);
+          if (!fn) continue;
+          assert.equal(fn[0], 'Fn::If');
+          const [c, whenSet, whenNot] = fn[1];
+          assert.deepEqual(whenNot, NO_VALUE, `${whenSet.Name}: left out otherwise`);
+          const param = refName(whenSet[key]);
+          assert.ok(t.Parameters[param], `${whenSet.Name} from parameter ${param}`);
+          assert.equal(String(t.Parameters[param].Default), '', `${param} defaults to empty`);
+          assert.deepEqual(t.Conditions[c], { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: param }, ''] }] }, `${c} = ${param} is not empty`);
+          optional[`${whenSet.Name}${key === 'ValueFrom' ? ' (secret)' : ''}`] = param;
+        }
+      }
+      assert.deepEqual(optional, {
+        JWT_PUBLIC_KEY: 'JwtPublicKey', CORS_ORIGINS: 'CorsOrigins', TRANSPORTS: 'Transports', UPGRADE_TIMEOUT: 'UpgradeTimeoutMs',
+        NAMESPACES: 'Namespaces', SUBSCRIBE_PATTERNS: 'SubscribePatterns', PUBLISH_PATTERNS: 'PublishPatterns', MAX_PAYLOAD: 'MaxPayload',
+        MAX_CONNECTIONS: 'MaxConnections', MAX_CONNECTIONS_PER_IP: 'MaxConnectionsPerIp', EVENT_RATE: 'EventRate', EVENT_BURST: 'EventBurst',
+        CONNECT_PROXY_URL: 'ConnectProxyUrl', EVENT_PROXY_URL: 'EventProxyUrl', EVENT_STREAM: 'EventStream', PROXY_EVENTS: 'ProxyEvents',
+        PLAIN_WS_PATH: 'PlainWsPath', RECOVERY_WINDOW_MS: 'RecoveryWindowMs',
+        'JWT_SECRET (secret)': 'JwtSecretArn', 'JWT_PUBLIC_KEY (secret)': 'JwtPublicKeySecretArn',
+      });
+      const defaults = { ...envOf({}), ...secretsOf({}) };
+      for (const [v, param] of Object.entries(optional)) {
+        const name = v.replace(' (secret)', '');
+        assert.equal(defaults[name], undefined, `${name} is not set by default`);
+        const value = param.endsWith('Arn') ? 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf' : 'value';
+        const got = { ...envOf({ [param]: value }), ...secretsOf({ [param]: value }) };
+        assert.equal(got[name], value, `${param}=${value} sets ${name}`);
+      }
+      // Always set: PING_TIMEOUT (up to 60000) and DRAIN_SECONDS.
+      assert.equal(envOf({ PingTimeoutMs: 60000 }).PING_TIMEOUT, '60000');
+      // The secrets the task reads are the execution role's to read.
+      const readable = (parameters) => ev(res('TaskExecutionRole').Properties.Policies[0].PolicyDocument.Statement[0].Resource, parameters).map(same);
+      for (const parameters of [{}, { JwtSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbCdEf' },
+        { JwtPublicKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:b-AbCdEf', ApiTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf' }]) {
+        const r = readable(parameters);
+        for (const s of Object.values(secretsOf(parameters))) assert.ok(r.includes(same(s)), `the execution role may read ${s}: ${r}`);
+        assert.equal(r.length, Object.keys(secretsOf(parameters)).length, 'and nothing else');
+      }
+      // sio-server refuses two JWT keys, and EVENT_STREAM with EVENT_PROXY_URL: the rules refuse them first.
+      const rulesHold = (parameters) => ['JwtOneKeyAtMost', 'EventProxyOrStream'].every((n) => t.Rules[n].Assertions.every((a) => ev(a.Assert, parameters) === true));
+      const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf';
+      assert.equal(rulesHold({}), true);
+      assert.equal(rulesHold({ JwtSecretArn: arn }), true);
+      assert.equal(rulesHold({ JwtPublicKey: 'PEM' }), true);
+      assert.equal(rulesHold({ JwtPublicKeySecretArn: arn }), true);
+      assert.equal(rulesHold({ JwtSecretArn: arn, JwtPublicKey: 'PEM' }), false);
+      assert.equal(rulesHold({ JwtSecretArn: arn, JwtPublicKeySecretArn: arn }), false);
+      assert.equal(rulesHold({ JwtPublicKey: 'PEM', JwtPublicKeySecretArn: arn }), false);
+      assert.equal(rulesHold({ EventProxyUrl: 'http://b/e', EventStream: 'events' }), false);
+      assert.equal(rulesHold({ EventStream: 'events' }), true);
+      // Transports are values TRANSPORTS takes.
+      for (const v of t.Parameters.Transports.AllowedValues.filter(Boolean)) {
+        for (const tr of v.split(',')) assert.ok(['polling', 'websocket'].includes(tr), v);
+      }
+    });
+
+    it('sio-server starts with the environment the template gives it, every optional setting set (loopback)', async function () {
+      this.timeout(15000);
+      const { startSioServer, stopAlive } = require('../lib/sio');
+      const { publicKey } = require('node:crypto').generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const FULL = {
+        JwtPublicKey: publicKey.export({ type: 'spki', format: 'pem' }), CorsOrigins: 'https://app.example.com,https://admin.example.com',
+        Transports: 'websocket', UpgradeTimeoutMs: '5000', Namespaces: '/,/chat', SubscribePatterns: 'public-*,user-*', PublishPatterns: 'chat-*',
+        MaxPayload: '100000', MaxConnections: '20000', MaxConnectionsPerIp: '100', EventRate: '20.5', EventBurst: '40',
+        ConnectProxyUrl: 'http://127.0.0.1:9/connect', EventProxyUrl: 'https://backend.example.com/events', ProxyEvents: 'chat:*',
+        PlainWsPath: '/ws', RecoveryWindowMs: '60000', PingTimeoutMs: 60000, MetricsEmfIntervalMs: 10000, MetricsNamespace: 'acme/sio',
+        LogLevel: 'warn',
+      };
+      for (const [k, v] of Object.entries(FULL)) if (k !== 'JwtPublicKey') assertAllowed(k, v);
+      const env = envOf(FULL);
+      const known = serverHelp();
+      const notYet = Object.keys(env).filter((k) => !(k in known));
+      if (notYet.length) console.log(`      (note: this sio-server does not know ${notYet.join(', ')} yet: they are not checked here)`);
+      // Loopback ports and no drain wait in the test; everything else as the task gets it.
+      for (const k of ['PORT', 'API_PORT', 'DRAIN_SECONDS']) delete env[k];
+      const server = await startSioServer({ env });
+      try {
+        for (const port of [server.port, server.apiPort]) {
+          const r = await httpRequest({ port, path: '/health' });
+          assert.equal(r.status, 200, `/health on ${port}: ${r.status} ${r.body}`);
+        }
+        assert.doesNotMatch(server.stderr() + server.stdout(), /"level":"error"/);
+      } finally {
+        await stopAlive(server);
+      }
     });
 
     it('REDIS_URL is rediss:// with the AUTH token to the ElastiCache primary endpoint, in cluster mode to the configuration endpoint', function () {
@@ -874,7 +1333,7 @@ describe('deployment artifacts', function () {
       assert.equal(res('RedisAuthSecret').Properties.GenerateSecretString.ExcludePunctuation, true, 'URL-safe token');
     });
 
-    it('Redis: Multi-AZ, automatic failover, encryption in transit and at rest, private subnets', function () {
+    it('Redis: Multi-AZ, automatic failover, encryption in transit and at rest, private subnets, its parameter group', function () {
       const raw = res('RedisReplicationGroup').Properties;
       const rg = ev(raw); // the defaults: cluster mode disabled, the single-shard group
       assert.equal(rg.TransitEncryptionEnabled, true);
@@ -882,7 +1341,7 @@ describe('deployment artifacts', function () {
       assert.equal(rg.MultiAZEnabled, true);
       assert.equal(rg.AutomaticFailoverEnabled, true);
       assert.ok(rg.NumCacheClusters >= 2);
-      assert.equal(rg.CacheParameterGroupName, undefined, 'the default parameter group');
+      assert.equal(rg.CacheParameterGroupName, '<Ref RedisParameterGroup>');
       assert.deepEqual(raw.CacheNodeType, { Ref: 'RedisNodeType' });
       assert.equal(Number(rg.Port), 6379);
       const sg = res(refName(raw.CacheSubnetGroupName));
@@ -896,7 +1355,7 @@ describe('deployment artifacts', function () {
       // Written as !If [RedisClusterModeEnabled, x, !Ref AWS::NoValue] (NumCacheClusters the other way round).
       assert.deepEqual(raw.NumNodeGroups, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisNodeGroups' }, NO_VALUE] });
       assert.deepEqual(raw.ReplicasPerNodeGroup, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisReplicasPerNodeGroup' }, NO_VALUE] });
-      assert.deepEqual(raw.CacheParameterGroupName, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisClusterParameterGroup' }, NO_VALUE] });
+      assert.deepEqual(raw.CacheParameterGroupName, { 'Fn::If': ['RedisClusterModeEnabled', { Ref: 'RedisClusterParameterGroup' }, { Ref: 'RedisParameterGroup' }] });
       assert.deepEqual(raw.NumCacheClusters, { 'Fn::If': ['RedisClusterModeEnabled', NO_VALUE, 2] });
       assert.equal(raw.NodeGroupConfiguration, undefined, 'shards are described by NumNodeGroups / ReplicasPerNodeGroup only');
       assert.equal(raw.ReplicationGroupId, undefined, 'no fixed name, so that CloudFormation can replace the group');
@@ -909,7 +1368,7 @@ describe('deployment artifacts', function () {
       assert.equal(spec.Properties.NumCacheClusters.UpdateType, 'Mutable');
       assert.equal(spec.Properties.CacheParameterGroupName.UpdateType, 'Mutable');
 
-      const CLUSTER_ONLY = ['CacheParameterGroupName', 'NodeGroupConfiguration', 'NumNodeGroups', 'ReplicasPerNodeGroup'];
+      const CLUSTER_ONLY = ['NodeGroupConfiguration', 'NumNodeGroups', 'ReplicasPerNodeGroup'];
       const settings = [{}, { RedisClusterMode: 'disabled', RedisReplicasPerNodeGroup: 0 }, ...clusterCombinations()];
       for (const parameters of settings) {
         const at = JSON.stringify(parameters);
@@ -921,12 +1380,15 @@ describe('deployment artifacts', function () {
         assert.equal(rg.AuthToken, '{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}', at);
         assert.equal(Number(rg.Port), 6379, at);
         assert.equal(rg.AutomaticFailoverEnabled, true, `${at}: required in cluster mode, and Multi-AZ needs it`);
+        // The parameter group of the mode, and only that one exists.
+        const pg = parameters.RedisClusterMode === 'enabled' ? 'RedisClusterParameterGroup' : 'RedisParameterGroup';
+        assert.equal(rg.CacheParameterGroupName, `<Ref ${pg}>`, at);
+        assert.deepEqual(resourcesOfType(t, 'AWS::ElastiCache::ParameterGroup').filter(([, r]) => included(r, parameters)).map(([n]) => n), [pg], at);
         if (parameters.RedisClusterMode === 'enabled') {
-          assert.deepEqual(CLUSTER_ONLY.filter((k) => k in rg), ['CacheParameterGroupName', 'NumNodeGroups', 'ReplicasPerNodeGroup'], at);
+          assert.deepEqual(CLUSTER_ONLY.filter((k) => k in rg), ['NumNodeGroups', 'ReplicasPerNodeGroup'], at);
           assert.equal(rg.NumCacheClusters, undefined, `${at}: NumCacheClusters is for a group without cluster mode`);
           assert.equal(Number(rg.NumNodeGroups), parameters.RedisNodeGroups, at);
           assert.equal(Number(rg.ReplicasPerNodeGroup), parameters.RedisReplicasPerNodeGroup, at);
-          assert.equal(rg.CacheParameterGroupName, '<Ref RedisClusterParameterGroup>', at);
           assert.equal(rg.MultiAZEnabled, parameters.RedisReplicasPerNodeGroup >= 1, `${at}: Multi-AZ needs a replica in each shard`);
         } else {
           assert.deepEqual(CLUSTER_ONLY.filter((k) => k in rg), [], `${at}: no cluster-mode property without cluster mode`);
@@ -936,14 +1398,44 @@ describe('deployment artifacts', function () {
       }
     });
 
-    it('Redis cluster mode: the cluster-enabled parameter group (family redis7) exists only in cluster mode', function () {
-      const pg = res('RedisClusterParameterGroup');
-      assert.equal(pg.Type, 'AWS::ElastiCache::ParameterGroup');
-      assert.equal(pg.Condition, 'RedisClusterModeEnabled');
-      assert.equal(pg.Properties.CacheParameterGroupFamily, 'redis7');
-      assert.equal(pg.Properties.Properties['cluster-enabled'], 'yes');
-      assert.equal(included(pg, {}), false);
-      assert.equal(included(pg, CLUSTER), true);
+    it('Redis parameter groups (family redis7): pub/sub output buffers, noeviction, timeout 0 from parameters; cluster-enabled only in the cluster-mode one', function () {
+      const groups = Object.fromEntries(resourcesOfType(t, 'AWS::ElastiCache::ParameterGroup'));
+      assert.deepEqual(Object.keys(groups).sort(), ['RedisClusterParameterGroup', 'RedisParameterGroup']);
+      assert.equal(groups.RedisParameterGroup.Condition, 'RedisClusterModeDisabled');
+      assert.equal(groups.RedisClusterParameterGroup.Condition, 'RedisClusterModeEnabled');
+      assert.equal(included(groups.RedisClusterParameterGroup, {}), false);
+      assert.equal(included(groups.RedisClusterParameterGroup, CLUSTER), true);
+      const expected = {
+        'maxmemory-policy': 'noeviction',
+        'client-output-buffer-limit-pubsub-hard-limit': String(64 * 1024 * 1024),
+        'client-output-buffer-limit-pubsub-soft-limit': String(16 * 1024 * 1024),
+        'client-output-buffer-limit-pubsub-soft-seconds': '60',
+        timeout: '0',
+      };
+      for (const [n, g] of Object.entries(groups)) {
+        assert.equal(g.Properties.CacheParameterGroupFamily, 'redis7', n);
+        const values = Object.fromEntries(Object.entries(ev(g.Properties.Properties)).map(([k, v]) => [k, String(v)]));
+        const cluster = n === 'RedisClusterParameterGroup';
+        assert.deepEqual(values, cluster ? { 'cluster-enabled': 'yes', ...expected } : expected, n);
+        // ElastiCache takes byte counts, not "64mb".
+        for (const k of Object.keys(expected).filter((x) => x.startsWith('client-output'))) assert.match(values[k], /^\d+$/, `${n} ${k}`);
+      }
+      assert.ok(Number(t.Parameters.RedisPubsubBufferHardLimitBytes.Default) >= Number(t.Parameters.RedisPubsubBufferSoftLimitBytes.Default));
+      assert.equal(ev(groups.RedisParameterGroup.Properties.Properties, { RedisMaxmemoryPolicy: 'volatile-lru' })['maxmemory-policy'], 'volatile-lru');
+    });
+
+    it('Redis snapshots: off by default (SnapshotRetentionLimit 0, no window), a window only with snapshots', function () {
+      const raw = res('RedisReplicationGroup').Properties;
+      const rg = (parameters) => ev(raw, parameters);
+      assert.equal(Number(rg({}).SnapshotRetentionLimit), 0);
+      assert.equal(rg({}).SnapshotWindow, undefined);
+      assert.equal(rg({ RedisSnapshotWindow: '03:00-04:00' }).SnapshotWindow, undefined, 'no window without snapshots');
+      assert.equal(Number(rg({ RedisSnapshotRetentionLimit: 7 }).SnapshotRetentionLimit), 7);
+      assert.equal(rg({ RedisSnapshotRetentionLimit: 7 }).SnapshotWindow, undefined, 'ElastiCache picks the window');
+      assert.equal(rg({ RedisSnapshotRetentionLimit: 7, RedisSnapshotWindow: '03:00-04:00' }).SnapshotWindow, '03:00-04:00');
+      assert.equal(rg({ ...CLUSTER, RedisSnapshotRetentionLimit: 1 }).SnapshotRetentionLimit, 1, 'in cluster mode too');
+      assertAllowed('RedisSnapshotWindow', '03:00-04:00');
+      assert.equal(Number(t.Parameters.RedisSnapshotRetentionLimit.MaxValue), 35, 'ElastiCache keeps at most 35 days');
     });
 
     it('Redis cluster mode: only the configuration endpoint is read in cluster mode, only the primary endpoint without it', function () {
@@ -969,7 +1461,7 @@ describe('deployment artifacts', function () {
     });
 
     it('Redis cluster mode: the task runs REDIS_CLUSTER=true with REDIS_ADAPTER=sharded, without it REDIS_CLUSTER=false with pubsub (values --help lists)', function () {
-      const raw = Object.fromEntries(container().Environment.map((e) => [e.Name, e.Value]));
+      const raw = Object.fromEntries(container().Environment.filter((e) => e.Name).map((e) => [e.Name, e.Value]));
       assert.deepEqual(raw.REDIS_CLUSTER, { 'Fn::If': ['RedisClusterModeEnabled', 'true', 'false'] });
       assert.deepEqual(raw.REDIS_ADAPTER, { 'Fn::If': ['RedisClusterModeEnabled', 'sharded', 'pubsub'] });
       const choices = serverHelpChoices();
@@ -977,7 +1469,7 @@ describe('deployment artifacts', function () {
       assert.ok((choices.REDIS_ADAPTER || []).includes('sharded'), `sio-server --help lists REDIS_ADAPTER=sharded: ${choices.REDIS_ADAPTER}`);
       for (const mode of t.Parameters.RedisClusterMode.AllowedValues) {
         const parameters = { RedisClusterMode: mode };
-        const env = Object.fromEntries(ev(container().Environment, parameters).map((e) => [e.Name, String(e.Value)]));
+        const env = envOf(parameters);
         for (const [k, v] of Object.entries(env)) {
           if (choices[k]) assert.ok(choices[k].includes(v), `${k}=${v} (RedisClusterMode=${mode}): --help lists ${choices[k].join('|')}`);
         }
@@ -994,23 +1486,30 @@ describe('deployment artifacts', function () {
       assert.equal(serverHelp().REDIS_SHARDED_SUBSCRIPTION_MODE, 'dynamic', 'the default the template relies on');
     });
 
-    it('security groups: internet -> ALB 443/80, ALB -> tasks 3000, tasks -> Redis 6379, nothing else inbound', function () {
+    it('security groups: internet -> ALB 443 (with a certificate) and 80, ALB -> tasks 3000, tasks -> Redis 6379, nothing else inbound', function () {
       const groups = resourcesOfType(t, 'AWS::EC2::SecurityGroup').map(([n]) => n).sort();
       assert.deepEqual(groups, ['AlbSecurityGroup', 'RedisSecurityGroup', 'TaskSecurityGroup']);
       const source = (r) => (r.CidrIp || r.CidrIpv6 || (refName(r.SourceSecurityGroupId) ? `sg:${refName(r.SourceSecurityGroupId)}` : JSON.stringify(r)));
       const rule = (group, r, condition) => `${group} ${r.IpProtocol} ${r.FromPort}-${r.ToPort} from ${source(r)}${condition ? ` if ${condition}` : ''}`;
-      const ingress = [];
-      for (const [n, r] of resourcesOfType(t, 'AWS::EC2::SecurityGroup')) {
-        for (const i of r.Properties.SecurityGroupIngress || []) ingress.push(rule(n, i, r.Condition));
-      }
-      for (const [, r] of resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress')) ingress.push(rule(refName(r.Properties.GroupId), r.Properties, r.Condition));
-      assert.deepEqual(ingress.sort(), [
-        'AlbSecurityGroup tcp 443-443 from 0.0.0.0/0',
+      const ingress = (parameters) => {
+        const out = [];
+        for (const [n, r] of resourcesOfType(t, 'AWS::EC2::SecurityGroup')) {
+          for (const i of ev(r.Properties.SecurityGroupIngress || [], parameters)) out.push(rule(n, i, r.Condition));
+        }
+        for (const [, r] of resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress')) {
+          // the raw properties: refName needs the intrinsics
+          out.push(rule(refName(r.Properties.GroupId), r.Properties, r.Condition));
+        }
+        return out.sort();
+      };
+      const common = [
         'AlbSecurityGroup tcp 80-80 from 0.0.0.0/0',
         'RedisSecurityGroup tcp 6379-6379 from sg:TaskSecurityGroup',
         'TaskSecurityGroup tcp 3000-3000 from sg:AlbSecurityGroup',
         'TaskSecurityGroup tcp 3001-3001 from sg:ApiClientSecurityGroupId if HasApiClients',
-      ].sort());
+      ];
+      assert.deepEqual(ingress(HTTPS), [...common, 'AlbSecurityGroup tcp 443-443 from 0.0.0.0/0'].sort());
+      assert.deepEqual(ingress({}), common.sort());
       assert.equal(ev(t.Conditions.HasApiClients), false, 'the API port is closed unless ApiClientSecurityGroupId is given');
       assert.equal(ev(t.Conditions.HasApiClients, { ApiClientSecurityGroupId: 'sg-0123456789abcdef0' }), true);
 
@@ -1029,19 +1528,69 @@ describe('deployment artifacts', function () {
     });
 
     it('service: Fargate in private subnets behind the target group, rolling deploys', function () {
-      const s = res('Service').Properties;
+      const s = ev(res('Service').Properties);
       assert.equal(s.LaunchType, 'FARGATE');
-      assert.deepEqual(s.DesiredCount, { Ref: 'DesiredCount' });
-      const nc = s.NetworkConfiguration.AwsvpcConfiguration;
+      assert.equal(s.CapacityProviderStrategy, undefined);
+      assert.deepEqual(res('Service').Properties.DesiredCount, { Ref: 'DesiredCount' });
+      const nc = res('Service').Properties.NetworkConfiguration.AwsvpcConfiguration;
       assert.deepEqual(nc.Subnets, { Ref: 'PrivateSubnetIds' });
-      assert.equal(nc.AssignPublicIp, 'DISABLED');
-      assert.deepEqual(s.LoadBalancers, [{ ContainerName: 'sio', ContainerPort: 3000, TargetGroupArn: { Ref: 'TargetGroup' } }]);
+      assert.equal(s.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
+      assert.equal(ev(res('Service').Properties, { TasksAssignPublicIp: 'ENABLED' }).NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'ENABLED');
+      assert.deepEqual(s.LoadBalancers, [{ ContainerName: 'sio', ContainerPort: 3000, TargetGroupArn: '<Ref TargetGroup>' }]);
       const dc = s.DeploymentConfiguration;
       assert.ok(dc.MinimumHealthyPercent >= 100 && dc.MaximumPercent >= 200, 'new tasks start before old ones drain');
-      assert.ok([].concat(res('Service').DependsOn).includes('HttpsListener'));
+      assert.equal(dc.DeploymentCircuitBreaker.Rollback, true);
     });
 
-    it('auto scaling: CPU and connections-per-task target tracking', function () {
+    it('Fargate Spot: a capacity provider strategy instead of LaunchType (base on FARGATE, the rest weighted onto FARGATE_SPOT), the cluster has both providers', function () {
+      assert.equal(cond('UseFargateSpot'), false, 'off by default');
+      const s = ev(res('Service').Properties, SPOT);
+      assert.equal(s.LaunchType, undefined, 'LaunchType and CapacityProviderStrategy exclude each other');
+      assert.deepEqual(s.CapacityProviderStrategy, [
+        { CapacityProvider: 'FARGATE', Base: Number(t.Parameters.FargateBaseTasks.Default), Weight: Number(t.Parameters.FargateWeight.Default) },
+        { CapacityProvider: 'FARGATE_SPOT', Weight: Number(t.Parameters.FargateSpotWeight.Default) },
+      ]);
+      assert.deepEqual(ev(res('Service').Properties, { ...SPOT, FargateBaseTasks: 0, FargateWeight: 0, FargateSpotWeight: 1 }).CapacityProviderStrategy,
+        [{ CapacityProvider: 'FARGATE', Base: 0, Weight: 0 }, { CapacityProvider: 'FARGATE_SPOT', Weight: 1 }], 'all on Spot');
+      assert.ok(Number(t.Parameters.FargateSpotWeight.MinValue) >= 1, 'the Spot item always takes a share');
+      assert.deepEqual(ev(res('Cluster').Properties.CapacityProviders), ['FARGATE', 'FARGATE_SPOT']);
+      // LaunchType is immutable and the service is named: switching must change the name, or
+      // CloudFormation could not replace it. A Spot task's drain fits the two-minute warning.
+      const spec = cfn.loadSpec().ResourceTypes['AWS::ECS::Service'].Properties;
+      assert.equal(spec.LaunchType.UpdateType, 'Immutable');
+      assert.equal(spec.ServiceName.UpdateType, 'Immutable');
+      assert.notEqual(serviceNameOf(SPOT), serviceNameOf({}));
+      for (const drain of t.Parameters.DrainSeconds.AllowedValues) {
+        assert.ok(Number(ev(container().StopTimeout, { DrainSeconds: drain })) <= 120, 'drain + exit within the Spot warning');
+      }
+    });
+
+    it('the service name is the same everywhere it is used (service, EMF dimension, scaling, alarms, dashboard, sidecar), with and without Spot', function () {
+      for (const parameters of [{}, SPOT, { ...SPOT, CloudWatchAgentEnabled: 'true' }]) {
+        const name = serviceNameOf(parameters);
+        assert.equal(name, cond('UseFargateSpot', parameters) ? '${AWS::StackName}-sio-spot' : '${AWS::StackName}-sio');
+        assert.equal(same(envOf(parameters).METRICS_EMF_SERVICE_NAME), name, 'METRICS_EMF_SERVICE_NAME');
+        assert.equal(same(envOf(parameters).METRICS_EMF_CLUSTER_NAME), '${Cluster}', 'METRICS_EMF_CLUSTER_NAME');
+        const reads = emfReads(parameters);
+        assert.ok(reads.length > 10);
+        for (const r of reads) {
+          assert.equal(r.dims.ServiceName, name, `${r.where}: ServiceName`);
+          assert.equal(r.dims.ClusterName, '${Cluster}', `${r.where}: ClusterName`);
+        }
+        for (const m of dashboardMetrics(dashboard(parameters)).filter((x) => x.namespace === 'AWS/ECS')) {
+          assert.equal(same(m.dims.ServiceName), name, `Dashboard "${m.widget}" AWS/ECS ServiceName`);
+        }
+        if (cond('UseCloudWatchAgent', parameters)) {
+          const agent = ev(res('TaskDefinition').Properties.ContainerDefinitions, parameters).find((c) => c.Name !== 'sio');
+          const prom = agent.Environment.find((e) => e.Name === 'PROMETHEUS_CONFIG_CONTENT').Value;
+          assert.ok(prom.includes(`ServiceName: ${name}`), prom);
+        }
+      }
+      // No cycle: the task definition does not read the service (the validator checks cycles).
+      assert.ok(!JSON.stringify(res('TaskDefinition')).includes('Service.Name'));
+    });
+
+    it('auto scaling: CPU, memory (80 %) and connections-per-task target tracking', function () {
       const st = resourcesOfType(t, 'AWS::ApplicationAutoScaling::ScalableTarget');
       assert.equal(st.length, 1);
       const [stName, target] = st[0];
@@ -1049,41 +1598,65 @@ describe('deployment artifacts', function () {
       assert.deepEqual(target.Properties.MaxCapacity, { Ref: 'MaxTasks' });
       assert.equal(target.Properties.ScalableDimension, 'ecs:service:DesiredCount');
       const policies = resourcesOfType(t, 'AWS::ApplicationAutoScaling::ScalingPolicy').map(([, p]) => p.Properties);
+      assert.equal(policies.length, 3);
       for (const p of policies) {
         assert.equal(p.PolicyType, 'TargetTrackingScaling');
         assert.equal(refName(p.ScalingTargetId), stName);
+        assert.ok(Number(p.TargetTrackingScalingPolicyConfiguration.ScaleInCooldown) >= 600, 'scale in slowly (it disconnects clients)');
       }
       const configs = policies.map((p) => p.TargetTrackingScalingPolicyConfiguration);
-      assert.ok(configs.some((c) => c.PredefinedMetricSpecification?.PredefinedMetricType === 'ECSServiceAverageCPUUtilization'));
+      const predefined = (type) => configs.find((c) => c.PredefinedMetricSpecification?.PredefinedMetricType === type);
+      assert.deepEqual(predefined('ECSServiceAverageCPUUtilization').TargetValue, { Ref: 'CpuTargetPercent' });
+      assert.deepEqual(predefined('ECSServiceAverageMemoryUtilization').TargetValue, { Ref: 'MemoryTargetPercent' });
+      assert.equal(Number(t.Parameters.MemoryTargetPercent.Default), 80);
       const conn = configs.find((c) => c.CustomizedMetricSpecification);
-      assert.ok(conn, 'a policy on the custom connections metric');
-      assert.equal(conn.CustomizedMetricSpecification.Statistic, 'Average');
-      assert.deepEqual(conn.CustomizedMetricSpecification.MetricName, { Ref: 'ConnectionsMetricName' });
+      assert.ok(conn, 'a policy on the connections metric');
+      const spec = ev(conn.CustomizedMetricSpecification);
+      assert.equal(spec.Statistic, 'Average', 'the average of one value per task: connections per task');
+      assert.equal(spec.MetricName, 'Connections');
+      assert.equal(spec.Namespace, 'sio');
+      assert.deepEqual(spec.Dimensions.map((d) => d.Name), EMF.dimensions);
       assert.deepEqual(conn.TargetValue, { Ref: 'ConnectionsPerTaskTarget' });
-      // The sidecar that publishes that metric scrapes the API port of the same task.
-      const agent = res('TaskDefinition').Properties.ContainerDefinitions.find((c) => c.Name !== 'sio');
-      assert.equal(agent.Essential, false);
-      const prom = agent.Environment.find((e) => e.Name === 'PROMETHEUS_CONFIG_CONTENT').Value['Fn::Sub'];
-      assert.match(prom, /127\.0\.0\.1:3001/);
-      assert.match(prom, /metrics_path: \/metrics/);
-      const cw = JSON.parse(ev(agent.Environment.find((e) => e.Name === 'CW_CONFIG_CONTENT').Value).replace(/\$\{[^}]+\}/g, 'X'));
-      assert.equal(cw.logs.metrics_collected.prometheus.emf_processor.metric_namespace, conn.CustomizedMetricSpecification.Namespace);
+      // Every 1-minute period holds one data point of every task.
+      assert.ok(t.Parameters.MetricsEmfIntervalMs.AllowedValues.every((v) => Number(v) <= 60000));
     });
 
-    it('auto scaling: the average the connections policy tracks is a task\'s connections, measured on a live sio-server', async function () {
-      // What the sidecar does: scrape :3001/metrics, keep the series whose name the
-      // template's metric_selectors match, drop every label but ClusterName and
-      // ServiceName (so each series is one data point of the same metric), and
-      // CloudWatch averages those data points.
-      const agent = res('TaskDefinition').Properties.ContainerDefinitions.find((c) => c.Name !== 'sio');
-      const metricName = t.Parameters.ConnectionsMetricName.Default;
-      const cwText = agent.Environment.find((e) => e.Name === 'CW_CONFIG_CONTENT').Value['Fn::Sub']
-        .replace(/\$\{ConnectionsMetricName\}/g, metricName).replace(/\$\{[^}]+\}/g, 'X');
-      const decl = JSON.parse(cwText).logs.metrics_collected.prometheus.emf_processor.metric_declaration[0];
-      assert.deepEqual(decl.dimensions, [['ClusterName', 'ServiceName']]);
-      const selectors = decl.metric_selectors.map((r) => new RegExp(r));
+    it('EMF: every metric the scaling policy, alarms and dashboard read is one sio-server writes, with its dimensions (the contract)', function () {
+      for (const parameters of [{}, SPOT, { MetricsNamespace: 'acme/sio' }]) {
+        const env = envOf(parameters);
+        assert.equal(env.METRICS_EMF, 'true', 'METRICS_EMF on');
+        assert.equal(env.METRICS_EMF_NAMESPACE, String(ev({ Ref: 'MetricsNamespace' }, parameters)));
+        assert.equal(env.METRICS_EMF_INTERVAL_MS, String(t.Parameters.MetricsEmfIntervalMs.Default));
+        const reads = emfReads(parameters);
+        for (const r of reads) {
+          assert.ok(EMF.metrics[r.name], `${r.where}: ${r.name} is an EMF metric of sio-server`);
+          assert.deepEqual(Object.keys(r.dims).sort(), [...EMF.dimensions].sort(), `${r.where}: the EMF dimension set`);
+          assert.equal(r.dims.ClusterName, same(env.METRICS_EMF_CLUSTER_NAME), `${r.where}: ClusterName as the task writes it`);
+          assert.equal(r.dims.ServiceName, same(env.METRICS_EMF_SERVICE_NAME), `${r.where}: ServiceName as the task writes it`);
+        }
+        // What the issue asks for is read somewhere.
+        const names = new Set(reads.map((r) => r.name));
+        for (const n of ['Connections', 'Handshakes', 'Deliveries', 'DeliveryLatencyP50', 'DeliveryLatencyP95', 'DeliveryLatencyP99',
+          'SlowConsumerDisconnects', 'RateLimitDisconnects', 'RedisUp']) assert.ok(names.has(n), `${n} is read`);
+      }
+    });
+
+    it('EMF: a live sio-server (METRICS_EMF=true, the template\'s variables) writes those metrics; Connections is one value per task, every transport', async function () {
+      this.timeout(20000);
+      if (!('METRICS_EMF' in serverHelp())) {
+        console.log(`      (skipped: ${binPath('sio-server')} has no METRICS_EMF yet; the template is checked against the hard-coded contract above)`);
+        this.skip();
+      }
       const { startSioServer, stopAlive, connect, connected, closeAll } = require('../lib/sio');
-      const server = await startSioServer({});
+      const { startRedis, stopRedis, redisUrl } = require('../lib/redis');
+      let redis = null;
+      try { redis = await startRedis(); } catch (e) { console.log(`      (no redis-server: RedisUp is not checked live: ${e.message})`); }
+      const parameters = { MetricsNamespace: 'acme/sio' };
+      const tenv = envOf(parameters);
+      const env = Object.fromEntries(Object.entries(tenv).filter(([k]) => k.startsWith('METRICS_EMF')));
+      env.METRICS_EMF_INTERVAL_MS = '1000'; // the smallest interval sio-server takes, for the test
+      if (redis) env.REDIS_URL = redisUrl(redis);
+      const server = await startSioServer({ env });
       try {
         const clients = [
           connect(server.url, { transports: ['websocket'] }),
@@ -1091,35 +1664,173 @@ describe('deployment artifacts', function () {
           connect(server.url, { transports: ['polling'] }),
         ];
         await Promise.all(clients.map((c) => connected(c)));
-        const text = (await httpRequest({ port: server.apiPort, path: '/metrics' })).body;
-        const points = text.split('\n').filter((l) => l && !l.startsWith('#'))
-          .map((l) => /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(l))
-          .filter((m) => m && selectors.some((r) => r.test(m[1])))
-          .map((m) => Number(m[3]));
-        assert.ok(points.length >= 1, `no series of /metrics matches ${decl.metric_selectors}`);
-        const average = points.reduce((a, b) => a + b, 0) / points.length;
-        assert.equal(average, 3, `3 connections, but the policy would see ${average} (data points ${points})`);
+        const ack = await clients[0].timeout(3000).emitWithAck('subscribe', 'emf-room');
+        assert.equal(ack.ok, true, JSON.stringify(ack));
+        const got = [];
+        clients[0].on('emf', (d) => got.push(d));
+        const lines = () => server.stdout().split('\n').filter((l) => l.startsWith('{') && l.includes('"_aws"')).flatMap((l) => {
+          try { return [JSON.parse(l)]; } catch (_) { return []; } // a line still being written
+        });
+        const deadline = Date.now() + 12000;
+        let line = null;
+        while (Date.now() < deadline && !line) {
+          const r = await httpRequest({ port: server.apiPort, method: 'POST', path: '/v1/broadcast', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ namespace: '/', rooms: ['emf-room'], event: 'emf', data: { n: got.length } }) });
+          assert.equal(r.status, 202, r.body);
+          await new Promise((res2) => setTimeout(res2, 250));
+          line = lines().find((l) => l.Connections === 3 && l.DeliveryLatencyP99 !== undefined && (!redis || l.RedisUp !== undefined)) || null;
+        }
+        assert.ok(line, `no EMF line with 3 connections, latency${redis ? ' and RedisUp' : ''} within 12 s:\n${lines().map((l) => JSON.stringify(l)).join('\n')}`);
+        // The EMF specification: _aws.Timestamp (ms), one directive, dimensions and metrics as root members.
+        assert.ok(Number.isInteger(line._aws.Timestamp) && Math.abs(line._aws.Timestamp - Date.now()) < 60000);
+        assert.equal(line._aws.CloudWatchMetrics.length, 1);
+        const d = line._aws.CloudWatchMetrics[0];
+        assert.equal(d.Namespace, 'acme/sio', 'METRICS_EMF_NAMESPACE from MetricsNamespace');
+        assert.deepEqual(d.Dimensions, [EMF.dimensions]);
+        for (const dim of EMF.dimensions) assert.equal(typeof line[dim], 'string', `${dim} is a root member`);
+        assert.equal(line.ClusterName, tenv.METRICS_EMF_CLUSTER_NAME);
+        assert.equal(line.ServiceName, tenv.METRICS_EMF_SERVICE_NAME);
+        const written = Object.fromEntries(d.Metrics.map((m) => [m.Name, m.Unit]));
+        for (const [name, unit] of Object.entries(written)) {
+          assert.equal(EMF.metrics[name], unit, `${name}: unit ${unit} as in the contract`);
+          assert.equal(typeof line[name], 'number', `${name} has a value`);
+        }
+        const expected = Object.keys(EMF.metrics).filter((n) => redis || n !== 'RedisUp');
+        assert.deepEqual(Object.keys(written).sort(), expected.sort(), 'every metric of the contract');
+        if (redis) assert.equal(line.RedisUp, 1);
+        assert.equal(line.Connections, 3, 'two WebSocket clients and a polling one: one value, 3 (not one series per transport)');
+        // ... and what the template reads from it, with the dimension values the task wrote.
+        for (const r of emfReads(parameters)) {
+          assert.ok(written[r.name], `${r.where}: ${r.name} is in the line`);
+          assert.equal(r.dims.ServiceName, same(line.ServiceName), r.where);
+          assert.equal(r.dims.ClusterName, same(line.ClusterName), r.where);
+        }
       } finally {
         closeAll();
         await stopAlive(server);
+        if (redis) await stopRedis(redis);
       }
     });
 
-    it('alarms: connections, p99 latency, ALB 5xx, Redis engine CPU and memory', function () {
-      const metrics = resourcesOfType(t, 'AWS::CloudWatch::Alarm').flatMap(([, a]) => {
+    it('WAF (optional, off by default): IP reputation, geo allow list when countries are given, per-IP rate limit, associated with the ALB', function () {
+      const acl = res('WebAcl');
+      const assoc = res('WebAclAssociation');
+      assert.equal(acl.Condition, 'UseWaf');
+      assert.equal(assoc.Condition, 'UseWaf');
+      assert.equal(cond('UseWaf'), false, 'off by default');
+      const on = { WafEnabled: 'true' };
+      const a = ev(acl.Properties, on);
+      assert.equal(a.Scope, 'REGIONAL', 'an ALB takes a regional web ACL');
+      assert.deepEqual(a.DefaultAction, { Allow: {} });
+      const byName = (acl2) => Object.fromEntries(acl2.Rules.map((r) => [r.Name, r]));
+      let rules = byName(a);
+      assert.deepEqual(Object.keys(rules), ['aws-ip-reputation', 'rate-limit-per-ip'], 'no geo rule without countries');
+      assert.deepEqual(rules['aws-ip-reputation'].Statement, { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } });
+      assert.deepEqual(rules['aws-ip-reputation'].OverrideAction, { None: {} });
+      assert.deepEqual(rules['rate-limit-per-ip'].Statement, { RateBasedStatement: { Limit: Number(t.Parameters.WafRateLimit.Default), AggregateKeyType: 'IP' } });
+      assert.deepEqual(rules['rate-limit-per-ip'].Action, { Block: {} });
+      assert.ok(Number(t.Parameters.WafRateLimit.MinValue) >= 100, 'WAF rate limits start at 100');
+      const geo = { ...on, WafAllowedCountries: ['US', 'CA', 'DE'] };
+      assert.equal(cond('HasWafGeoAllowList', geo), true);
+      assert.equal(cond('HasWafGeoAllowList', { WafAllowedCountries: ['US'] }), false, 'only with WAF');
+      rules = byName(ev(acl.Properties, geo));
+      assert.deepEqual(rules['geo-allow-list'].Statement, { NotStatement: { Statement: { GeoMatchStatement: { CountryCodes: ['US', 'CA', 'DE'] } } } });
+      assert.deepEqual(rules['geo-allow-list'].Action, { Block: {} }, 'anything not from the list is blocked');
+      const all = ev(acl.Properties, geo);
+      const priorities = all.Rules.map((r) => r.Priority);
+      assert.equal(new Set(priorities).size, priorities.length, 'distinct priorities');
+      for (const r of [all, ...all.Rules]) {
+        const vc = r.VisibilityConfig;
+        assert.ok(vc && vc.CloudWatchMetricsEnabled === true && /^[\w#:.\-/${}]+$/.test(vc.MetricName), `visibility of ${r.Name || 'the ACL'}`);
+      }
+      assert.deepEqual(assoc.Properties.ResourceArn, { Ref: 'LoadBalancer' }, 'the ALB (Ref is its ARN)');
+      assert.deepEqual(assoc.Properties.WebACLArn, { 'Fn::GetAtt': ['WebAcl', 'Arn'] });
+    });
+
+    it('dashboard: valid JSON after substitution, sio\'s metrics, ECS CPU and memory, ALB 4xx/5xx, Redis', function () {
+      const settings = [{}, SPOT, CLUSTER, HTTPS, { MetricsNamespace: 'acme/sio', DeliveryLatencyP99AlarmMs: 250, WafEnabled: 'true' }];
+      for (const parameters of settings) {
+        const body = dashboard(parameters);
+        assert.ok(Array.isArray(body.widgets) && body.widgets.length >= 8);
+        const metrics = dashboardMetrics(body);
+        const has = (ns, name) => metrics.some((m) => m.namespace === ns && m.name === name);
+        const ns = String(ev({ Ref: 'MetricsNamespace' }, parameters));
+        for (const n of ['Connections', 'Handshakes', 'Deliveries', 'DeliveryLatencyP50', 'DeliveryLatencyP95', 'DeliveryLatencyP99',
+          'SlowConsumerDisconnects', 'RateLimitDisconnects', 'RedisUp']) assert.ok(has(ns, n), `${ns}/${n} (${JSON.stringify(parameters)})`);
+        for (const n of ['CPUUtilization', 'MemoryUtilization']) assert.ok(has('AWS/ECS', n), `AWS/ECS ${n}`);
+        for (const n of ['HTTPCode_ELB_4XX_Count', 'HTTPCode_ELB_5XX_Count', 'HTTPCode_Target_4XX_Count', 'HTTPCode_Target_5XX_Count']) {
+          assert.ok(has('AWS/ApplicationELB', n), `AWS/ApplicationELB ${n}`);
+        }
+        for (const m of metrics.filter((x) => x.namespace === 'AWS/ApplicationELB')) {
+          assert.equal(m.dims.LoadBalancer, '${LoadBalancer.LoadBalancerFullName}', `${m.widget} ${m.name}`);
+          if (m.name.startsWith('HTTPCode_Target') || /HostCount$/.test(m.name)) assert.equal(m.dims.TargetGroup, '${TargetGroup.TargetGroupFullName}');
+        }
+        for (const w of body.widgets.filter((x) => x.type === 'metric')) {
+          assert.equal(w.properties.region, '${AWS::Region}', `${w.properties.title}: region`);
+          // Expressions only name ids of the same widget.
+          const ids = new Set(w.properties.metrics.map((m) => m[m.length - 1]?.id).filter(Boolean));
+          for (const m of w.properties.metrics.filter((x) => x.length === 1 && x[0].expression)) {
+            const refs = (m[0].expression.replace(/'[^']*'/g, '').match(/\b[a-z][a-zA-Z0-9_]*\b/g) || []).filter((x) => !/^(e|fill|period)$/i.test(x));
+            for (const r of refs) assert.ok(ids.has(r), `${w.properties.title}: ${r} in ${m[0].expression}`);
+          }
+          for (const [k, v] of [['x', 0], ['y', 0]]) assert.ok(w[k] >= v);
+          assert.ok(w.x + w.width <= 24, `${w.properties.title} fits the 24-column grid`);
+        }
+        const lat = body.widgets.find((w) => /latency/i.test(w.properties.title || ''));
+        assert.equal(lat.properties.annotations.horizontal[0].value, Number(ev({ Ref: 'DeliveryLatencyP99AlarmMs' }, parameters)));
+      }
+      assert.deepEqual(res('Dashboard').Properties.DashboardName, { 'Fn::Sub': '${AWS::StackName}-sio' });
+    });
+
+    it('alarms: 4xx rate, Redis down (missing data breaching), p99 delivery latency (EMF, not TargetResponseTime), connections, 5xx, unhealthy targets, Redis engine CPU and memory', function () {
+      const alarms = Object.fromEntries(resourcesOfType(t, 'AWS::CloudWatch::Alarm'));
+      const metricsOf = (a) => {
         const p = a.Properties;
-        const list = [{ name: p.MetricName, ns: p.Namespace, ext: p.ExtendedStatistic }];
-        for (const m of p.Metrics || []) if (m.MetricStat) list.push({ name: m.MetricStat.Metric.MetricName, ns: m.MetricStat.Metric.Namespace });
-        return list.filter((x) => x.name);
-      });
-      const has = (ns, name, extra = () => true) => metrics.some((m) => m.ns === ns && JSON.stringify(m.name) === JSON.stringify(name) && extra(m));
-      assert.ok(has('SIO', { Ref: 'ConnectionsMetricName' }), 'connections');
-      assert.ok(has('AWS/ApplicationELB', 'TargetResponseTime', (m) => m.ext === 'p99'), 'p99 latency');
-      assert.ok(has('AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count'), 'ALB 5xx');
+        const list = p.MetricName ? [{ ns: p.Namespace, name: p.MetricName, stat: p.Statistic || p.ExtendedStatistic }] : [];
+        for (const m of p.Metrics || []) if (m.MetricStat) list.push({ ns: m.MetricStat.Metric.Namespace, name: m.MetricStat.Metric.MetricName, stat: m.MetricStat.Stat });
+        return list;
+      };
+      const all = Object.values(alarms).flatMap(metricsOf);
+      assert.ok(!all.some((m) => m.name === 'TargetResponseTime'), 'no alarm on TargetResponseTime (long-polling GETs are held by design)');
+      for (const [n, a] of Object.entries(alarms)) {
+        assert.deepEqual(a.Properties.AlarmActions, { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], NO_VALUE] }, n);
+        assert.ok((a.Properties.Metrics || []).filter((q) => q.MetricStat).length <= 10, `${n}: a metric-math alarm reads at most 10 metrics`);
+        if (a.Properties.Metrics) assert.equal(a.Properties.Metrics.filter((q) => q.ReturnData === true).length, 1, `${n}: one expression alarmed on`);
+      }
+      // 4xx rate > 5 %: (ELB 4xx + target 4xx) / RequestCount.
+      const r4 = alarms.Alb4xxRateAlarm.Properties;
+      assert.deepEqual(metricsOf(alarms.Alb4xxRateAlarm).map((m) => m.name).sort(), ['HTTPCode_ELB_4XX_Count', 'HTTPCode_Target_4XX_Count', 'RequestCount']);
+      const ids = Object.fromEntries(r4.Metrics.filter((q) => q.MetricStat).map((q) => [q.MetricStat.Metric.MetricName, q.Id]));
+      const expr = r4.Metrics.find((q) => q.ReturnData).Expression;
+      assert.ok(expr.includes(`100 * (FILL(${ids.HTTPCode_ELB_4XX_Count}, 0) + FILL(${ids.HTTPCode_Target_4XX_Count}, 0)) / FILL(${ids.RequestCount}, 0)`), expr);
+      assert.deepEqual(r4.Threshold, { Ref: 'Alb4xxRateAlarmPercent' });
+      assert.equal(Number(t.Parameters.Alb4xxRateAlarmPercent.Default), 5);
+      assert.equal(r4.ComparisonOperator, 'GreaterThanThreshold');
+      // Redis connection failure: RedisUp < 1 for a task, and no data is breaching.
+      const rd = ev(alarms.RedisDownAlarm.Properties);
+      assert.deepEqual([rd.Namespace, rd.MetricName, rd.Statistic, rd.ComparisonOperator, Number(rd.Threshold), rd.TreatMissingData],
+        ['sio', 'RedisUp', 'Minimum', 'LessThanThreshold', 1, 'breaching']);
+      assert.equal(alarms.RedisDownAlarm.Condition, undefined, 'the stack always has Redis');
+      // p99 delivery latency > 1 s.
+      const lat = ev(alarms.DeliveryLatencyP99Alarm.Properties);
+      assert.deepEqual([lat.Namespace, lat.MetricName, lat.Statistic, lat.ComparisonOperator, Number(lat.Threshold)],
+        ['sio', 'DeliveryLatencyP99', 'Maximum', 'GreaterThanThreshold', 1000]);
+      assert.equal(EMF.metrics.DeliveryLatencyP99, 'Milliseconds', 'the threshold is in ms, the unit sio writes');
+      assert.equal(lat.TreatMissingData, 'notBreaching', 'no data point while nothing is delivered');
+      // Connection count.
+      const cn = ev(alarms.ConnectionsAlarm.Properties);
+      assert.deepEqual([cn.Namespace, cn.MetricName, cn.Statistic, cn.ComparisonOperator], ['sio', 'Connections', 'Maximum', 'GreaterThanThreshold']);
+      assert.deepEqual(alarms.ConnectionsAlarm.Properties.Threshold, { Ref: 'ConnectionsAlarmThreshold' });
+      // EMF alarms have a data point of each task in every period.
+      for (const n of ['RedisDownAlarm', 'DeliveryLatencyP99Alarm', 'ConnectionsAlarm']) {
+        assert.ok(t.Parameters.MetricsEmfIntervalMs.AllowedValues.every((v) => Number(v) <= Number(alarms[n].Properties.Period) * 1000), n);
+      }
+      // The ones kept.
+      const has = (ns, name) => all.some((m) => m.ns === ns && m.name === name);
+      assert.ok(has('AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count') && has('AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count'), 'ALB 5xx');
+      assert.ok(has('AWS/ApplicationELB', 'UnHealthyHostCount'), 'unhealthy targets');
       assert.ok(has('AWS/ElastiCache', 'EngineCPUUtilization'), 'Redis engine CPU');
       assert.ok(has('AWS/ElastiCache', 'DatabaseMemoryUsagePercentage'), 'Redis memory');
-      assert.ok(Number(t.Parameters.LatencyP99AlarmSeconds.Default) * 1000 > Number(t.Parameters.PingIntervalMs.Default),
-        'the p99 threshold is above pingInterval (held long-polling GETs)');
     });
 
     it('alarms: Redis engine CPU and memory watch every node of the replication group, with and without cluster mode', function () {
@@ -1174,9 +1885,45 @@ describe('deployment artifacts', function () {
       }
     });
 
-    it('outputs the WebSocket URL and the ALB DNS name', function () {
-      assert.deepEqual(t.Outputs.WebSocketUrl.Value, { 'Fn::Sub': 'wss://${LoadBalancer.DNSName}/socket.io/' });
+    it('CloudWatch agent sidecar: off by default; on, it scrapes :3001/metrics into <MetricsNamespace>/prometheus with its log group and permissions', function () {
+      const defs = (parameters) => ev(res('TaskDefinition').Properties.ContainerDefinitions, parameters);
+      assert.deepEqual(defs({}).map((c) => c.Name), ['sio'], 'EMF by default: no sidecar');
+      assert.equal(included(res('MetricsLogGroup'), {}), false);
+      assert.equal(ev(res('TaskRole').Properties, {}).Policies, undefined, 'sio-server calls no AWS API');
+      const on = { CloudWatchAgentEnabled: 'true' };
+      const agent = defs(on).find((c) => c.Name === 'cloudwatch-agent');
+      assert.ok(agent, 'the sidecar');
+      assert.equal(agent.Essential, false, 'a failing agent does not stop the task');
+      assert.equal(agent.Image, t.Parameters.CloudWatchAgentImage.Default);
+      const envv = Object.fromEntries(agent.Environment.map((e) => [e.Name, e.Value]));
+      assert.match(envv.PROMETHEUS_CONFIG_CONTENT, /127\.0\.0\.1:3001/);
+      assert.match(envv.PROMETHEUS_CONFIG_CONTENT, /metrics_path: \/metrics/);
+      const cw = JSON.parse(envv.CW_CONFIG_CONTENT.replace(/\$\{[^}]+\}/g, 'X'));
+      const emf = cw.logs.metrics_collected.prometheus.emf_processor;
+      assert.equal(emf.metric_namespace, 'sio/prometheus', 'beside, not inside, the EMF namespace of sio-server');
+      assert.deepEqual(emf.metric_declaration[0].dimensions, [['ClusterName', 'ServiceName']]);
+      assert.deepEqual(emf.metric_declaration[0].metric_selectors, [t.Parameters.PrometheusMetricSelector.Default]);
+      assert.equal(cw.logs.metrics_collected.prometheus.log_group_name, 'X', '${MetricsLogGroup}');
+      assert.equal(included(res('MetricsLogGroup'), on), true);
+      const policy = ev(res('TaskRole').Properties, on).Policies[0].PolicyDocument.Statement[0];
+      assert.ok(policy.Action.includes('logs:PutLogEvents'));
+      // The default selector names gauges /metrics has, each one series per task.
+      for (const name of ['sio_clients', 'sio_sockets']) assert.match(name, new RegExp(t.Parameters.PrometheusMetricSelector.Default));
+      assert.doesNotMatch('sio_connections', new RegExp(t.Parameters.PrometheusMetricSelector.Default), 'one series per transport: not by default');
+    });
+
+    it('outputs: the URLs (wss:// with a certificate, ws:// / http:// without), the ALB DNS name, the dashboard', function () {
+      assert.equal(ev(t.Outputs.WebSocketUrl.Value, HTTPS), 'wss://${LoadBalancer.DNSName}/socket.io/');
+      assert.equal(ev(t.Outputs.WebSocketUrl.Value, {}), 'ws://${LoadBalancer.DNSName}/socket.io/');
+      assert.equal(ev(t.Outputs.BaseUrl.Value, HTTPS), 'https://${LoadBalancer.DNSName}');
+      assert.equal(ev(t.Outputs.BaseUrl.Value, {}), 'http://${LoadBalancer.DNSName}');
+      const dns = { DomainName: 'ws.example.com', HostedZoneId: 'Z0123456789' };
+      assert.equal(ev(t.Outputs.PublicUrl.Value, { ...dns, ...HTTPS }), 'wss://ws.example.com/socket.io/');
+      assert.equal(ev(t.Outputs.PublicUrl.Value, dns), 'ws://ws.example.com/socket.io/');
+      assert.equal(ev(t.Outputs.PublicUrl.Value, {}), 'ws://${LoadBalancer.DNSName}/socket.io/');
       assert.deepEqual(t.Outputs.LoadBalancerDnsName.Value, { 'Fn::GetAtt': ['LoadBalancer', 'DNSName'] });
+      assert.match(t.Outputs.DashboardUrl.Value['Fn::Sub'], /#dashboards:name=\$\{Dashboard\}$/);
+      assert.equal(t.Outputs.WebAclArn.Condition, 'UseWaf');
     });
 
     it('cloudformation/README.md documents Redis cluster mode: its parameters, the sharded adapter, recovery, replacement', function () {
@@ -1187,6 +1934,61 @@ describe('deployment artifacts', function () {
         'REDIS_CLUSTER=true', 'REDIS_ADAPTER=sharded', 'REDIS_SHARDED_SUBSCRIPTION_MODE', 'RECOVERY_WINDOW_MS',
         'createShardedAdapter', 'ConfigurationEndPoint', 'UseOnlineResharding', 'Immutable']) {
         assert.ok(section[1].includes(word), `the section mentions ${word}`);
+      }
+    });
+
+    it('cloudformation/README.md lists every parameter with its default', function () {
+      const readme = fs.readFileSync(path.join(REPO_ROOT, 'cloudformation', 'README.md'), 'utf8');
+      const section = /^## Parameters$([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme);
+      assert.ok(section, 'a "## Parameters" section');
+      const rows = new Map();
+      for (const line of section[1].split('\n').filter((l) => /^\| `[A-Za-z0-9]+` \|/.test(l))) {
+        const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|'));
+        rows.set(cells[0].replace(/`/g, ''), cells[1]);
+      }
+      for (const [name, p] of Object.entries(t.Parameters)) {
+        assert.ok(rows.has(name), `a table row for parameter ${name}`);
+        const def = p.Default === undefined ? '(required)' : String(p.Default) === '' ? '(empty)' : `\`${p.Default}\``;
+        assert.equal(rows.get(name), def, `${name}: the default in the README`);
+      }
+      for (const name of rows.keys()) assert.ok(t.Parameters[name], `README lists ${name}, which the template does not have`);
+    });
+
+    it('the deploy commands of docs/DEPLOY.md and cloudformation/README.md: only template parameters, the required ones, the S3 bucket the template size needs', function () {
+      const bytes = fs.statSync(TEMPLATE).size;
+      const commands = [];
+      for (const file of [path.join(REPO_ROOT, 'docs', 'DEPLOY.md'), path.join(REPO_ROOT, 'cloudformation', 'README.md')]) {
+        const text = fs.readFileSync(file, 'utf8');
+        for (const block of text.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```/gm)) {
+          const joined = block[1].replace(/\\\n\s*/g, ' ');
+          for (const line of joined.split('\n')) if (/\baws cloudformation deploy\b/.test(line)) commands.push({ file: path.basename(file), line: line.trim() });
+        }
+      }
+      assert.ok(commands.length >= 3, `deploy commands found: ${commands.length}`);
+      const required = Object.keys(t.Parameters).filter((p) => t.Parameters[p].Default === undefined);
+      let creates = 0;
+      for (const { file, line } of commands) {
+        const at = `${file}: ${line}`;
+        assert.match(line, /--template-file cloudformation\/sio\.yaml\b/, at);
+        assert.match(line, /--capabilities CAPABILITY_IAM\b/, at);
+        if (bytes > 51200) assert.match(line, /--s3-bucket \S+/, `${at}: a template of ${bytes} bytes (> 51,200) must go through S3`);
+        const m = /--parameter-overrides\s+(.*?)(?=\s--[a-z]|$)/.exec(line);
+        if (!m) continue;
+        const keys = [...m[1].matchAll(/(?:^|\s)"?([A-Za-z0-9]+)=/g)].map((x) => x[1]);
+        for (const k of keys) assert.ok(t.Parameters[k], `${at}: ${k} is a parameter of the template`);
+        if (required.every((r) => keys.includes(r))) creates++;
+      }
+      assert.ok(creates >= 2, 'the first deploy of a stack gives every required parameter (a test stack and a production one)');
+      const deploy = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'DEPLOY.md'), 'utf8');
+      const timeouts = /^#+ The timeouts that must agree$([\s\S]*?)(?=^#+ |(?![\s\S]))/m.exec(deploy);
+      assert.ok(timeouts, 'docs/DEPLOY.md has "The timeouts that must agree"');
+      for (const w of ['AlbIdleTimeoutSeconds', 'PING_INTERVAL', 'deregistration', 'DRAIN_SECONDS', 'StopTimeout', 'HealthCheckGracePeriod']) {
+        assert.ok(timeouts[1].includes(w), `the section names ${w}`);
+      }
+      assert.match(deploy, /validated offline/i, 'says what could only be validated offline');
+      for (const step of ['aws ecr create-repository', 'docker build', 'docker push', 'aws secretsmanager create-secret', 'aws s3 mb',
+        'aws cloudformation describe-stacks', 'aws cloudformation delete-stack', 'aws ecs describe-services', 'aws elbv2 describe-target-health']) {
+        assert.ok(deploy.includes(step), `docs/DEPLOY.md shows ${step}`);
       }
     });
   });

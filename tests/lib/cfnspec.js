@@ -8,6 +8,7 @@
  *   parseTemplate(text)           YAML (or JSON) with the short-form tags (!Ref, !Sub,
  *                                 !GetAtt, !If, ...) -> the long form ({Ref}, {'Fn::Sub'}, ...)
  *   validateTemplate(template)    -> array of "path: message" strings, empty when valid
+ *   checkReferences(template)     -> the reference errors among them only (see below)
  *   evaluate(value, template, {parameters})
  *                                 resolves Ref/FindInMap/If/Sub/... for given parameter
  *                                 values (default: the parameters' Defaults); resources and
@@ -31,7 +32,15 @@
  *     attributes exist in the spec's Attributes of the resource type, FindInMap maps and
  *     literal keys exist, Conditions referenced (Fn::If, Condition:) exist, references
  *     to a conditional resource are guarded by that condition, dynamic references
- *     ({{resolve:...}}) are well formed, and resources form no dependency cycle.
+ *     ({{resolve:...}}) are well formed, and resources form no dependency cycle;
+ *   - references (also returned alone by checkReferences): every Ref / Fn::GetAtt /
+ *     Fn::Sub ${...} target exists (in Resources, resource Metadata, Outputs, Conditions,
+ *     Rules), every condition named exists, every parameter is used from Resources,
+ *     Outputs or Conditions (a use in Rules alone does not count), every condition is
+ *     used, and Metadata AWS::CloudFormation::Interface names existing parameters only.
+ *     Where a reference to a conditional resource is guarded, the conditions known to
+ *     hold are those of the enclosing Fn::If / Condition, the members of their Fn::And,
+ *     and in the second branch of Fn::If [c, ...] the conditions defined as !Not [c].
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -195,9 +204,19 @@ class Validator {
     const transforms = [].concat(template.Transform || []);
     this.languageExtensions = transforms.includes('AWS::LanguageExtensions');
     this.deps = new Map(); // resource -> Set(resources it depends on)
+    this.refErrors = []; // the reference errors among this.errors (checkReferences)
+    this.usedParams = new Set(); // parameters referenced from Resources, Outputs or Conditions
+    this.usedConditions = new Set(); // conditions referenced anywhere
   }
 
   err(p, msg) { this.errors.push(`${p}: ${msg}`); }
+
+  /** A reference error: a name that does not exist, or a declaration nothing uses. */
+  ref(p, msg) {
+    const e = `${p}: ${msg}`;
+    this.errors.push(e);
+    this.refErrors.push(e);
+  }
 
   run() {
     const t = this.t;
@@ -215,8 +234,79 @@ class Validator {
     this.checkRules();
     for (const [name, res] of Object.entries(this.resources)) this.checkResource(name, res);
     this.checkOutputs();
+    this.checkInterface();
+    this.checkUsage();
     this.checkCycles();
     return this.errors;
+  }
+
+  /** Metadata AWS::CloudFormation::Interface names existing parameters only. */
+  checkInterface() {
+    const md = this.t.Metadata;
+    const iface = isPlainObject(md) ? md['AWS::CloudFormation::Interface'] : undefined;
+    if (!isPlainObject(iface)) return;
+    const at = 'Metadata.AWS::CloudFormation::Interface';
+    const known = (name) => Object.prototype.hasOwnProperty.call(this.params, name);
+    (Array.isArray(iface.ParameterGroups) ? iface.ParameterGroups : []).forEach((g, i) => {
+      (isPlainObject(g) && Array.isArray(g.Parameters) ? g.Parameters : []).forEach((name, j) => {
+        if (!known(name)) this.ref(`${at}.ParameterGroups[${i}].Parameters[${j}]`, `parameter ${JSON.stringify(name)} does not exist`);
+      });
+    });
+    for (const name of Object.keys(isPlainObject(iface.ParameterLabels) ? iface.ParameterLabels : {})) {
+      if (!known(name)) this.ref(`${at}.ParameterLabels.${name}`, `parameter ${JSON.stringify(name)} does not exist`);
+    }
+  }
+
+  /** Every parameter is used (Rules alone do not count) and every condition is. */
+  checkUsage() {
+    for (const name of Object.keys(this.params)) {
+      if (!this.usedParams.has(name)) this.ref(`Parameters.${name}`, 'is never used: no Ref or ${...} of it in Resources, Outputs or Conditions');
+    }
+    for (const name of Object.keys(this.conditions)) {
+      if (!this.usedConditions.has(name)) this.ref(`Conditions.${name}`, 'is never used: no resource, output, Fn::If or condition refers to it');
+    }
+  }
+
+  /**
+   * Conditions known to be true where `c` is: c itself, and the members of c's Fn::And
+   * ({Condition: x} operands), recursively.
+   */
+  impliedBy(c, out = new Set()) {
+    if (typeof c !== 'string' || out.has(c)) return out;
+    out.add(c);
+    const fn = intrinsicOf(this.conditions[c], { conditionKey: true });
+    if (fn && fn[0] === 'Fn::And' && Array.isArray(fn[1])) {
+      for (const x of fn[1]) {
+        const inner = intrinsicOf(x, { conditionKey: true });
+        if (inner && inner[0] === 'Condition') this.impliedBy(inner[1], out);
+      }
+    }
+    return out;
+  }
+
+  /** `ctx` where condition `c` holds too (the first branch of Fn::If [c, ...]). */
+  withCondition(ctx, c) {
+    return { ...ctx, conds: new Set([...ctx.conds, ...this.impliedBy(c)]) };
+  }
+
+  /**
+   * `ctx` where condition `c` is false (the second branch of Fn::If [c, ...]): a condition
+   * defined as !Not [!Condition c] holds, and when c is !Not [!Condition d], d holds.
+   */
+  withNegation(ctx, c) {
+    const implied = new Set(ctx.conds);
+    const notOf = (def) => {
+      const fn = intrinsicOf(def, { conditionKey: true });
+      if (!fn || fn[0] !== 'Fn::Not' || !Array.isArray(fn[1]) || fn[1].length !== 1) return null;
+      const inner = intrinsicOf(fn[1][0], { conditionKey: true });
+      return inner && inner[0] === 'Condition' ? inner[1] : null;
+    };
+    for (const [name, def] of Object.entries(this.conditions)) {
+      if (notOf(def) === c) for (const x of this.impliedBy(name)) implied.add(x);
+    }
+    const d = notOf(this.conditions[c]);
+    if (d) for (const x of this.impliedBy(d)) implied.add(x);
+    return implied.size === ctx.conds.size ? ctx : { ...ctx, conds: implied };
   }
 
   /* ---------------- sections ---------------- */
@@ -302,8 +392,8 @@ class Validator {
       for (const k of Object.keys(o)) if (!OUTPUT_KEYS.has(k)) this.err(`${at}.${k}`, 'unknown output attribute');
       const conds = new Set();
       if (o.Condition !== undefined) {
-        if (!this.conditionExists(o.Condition)) this.err(`${at}.Condition`, `condition ${JSON.stringify(o.Condition)} is not defined`);
-        else conds.add(o.Condition);
+        if (!this.conditionExists(o.Condition)) this.ref(`${at}.Condition`, `condition ${JSON.stringify(o.Condition)} is not defined`);
+        else for (const c of this.impliedBy(o.Condition)) conds.add(c);
       }
       if (o.Value === undefined) this.err(`${at}.Value`, 'is required');
       else this.checkValue(o.Value, { PrimitiveType: 'String' }, { section: 'outputs', conds }, `${at}.Value`, { listOk: true });
@@ -315,7 +405,9 @@ class Validator {
   }
 
   conditionExists(name) {
-    return typeof name === 'string' && Object.prototype.hasOwnProperty.call(this.conditions, name);
+    const ok = typeof name === 'string' && Object.prototype.hasOwnProperty.call(this.conditions, name);
+    if (ok) this.usedConditions.add(name);
+    return ok;
   }
 
   /* ---------------- resources ---------------- */
@@ -329,8 +421,8 @@ class Validator {
     for (const k of Object.keys(res)) if (!RESOURCE_KEYS.has(k)) this.err(`${at}.${k}`, 'unknown resource attribute');
     const conds = new Set();
     if (res.Condition !== undefined) {
-      if (!this.conditionExists(res.Condition)) this.err(`${at}.Condition`, `condition ${JSON.stringify(res.Condition)} is not defined`);
-      else conds.add(res.Condition);
+      if (!this.conditionExists(res.Condition)) this.ref(`${at}.Condition`, `condition ${JSON.stringify(res.Condition)} is not defined`);
+      else for (const c of this.impliedBy(res.Condition)) conds.add(c);
     }
     if (res.DependsOn !== undefined) {
       const list = Array.isArray(res.DependsOn) ? res.DependsOn : [res.DependsOn];
@@ -338,7 +430,7 @@ class Validator {
         const dp = `${at}.DependsOn${Array.isArray(res.DependsOn) ? `[${i}]` : ''}`;
         if (typeof d !== 'string') this.err(dp, 'must be a resource name');
         else if (d === name) this.err(dp, 'a resource cannot depend on itself');
-        else if (!Object.prototype.hasOwnProperty.call(this.resources, d)) this.err(dp, `resource ${d} does not exist`);
+        else if (!Object.prototype.hasOwnProperty.call(this.resources, d)) this.ref(dp, `resource ${d} does not exist`);
         else {
           this.deps.get(name).add(d);
           this.checkConditionalTarget(d, conds, dp);
@@ -352,6 +444,8 @@ class Validator {
     const type = res.Type;
     if (typeof type !== 'string') { this.err(`${at}.Type`, 'is required'); return; }
     const ctx = { section: 'resources', conds, resource: name };
+    // Intrinsics in a resource's Metadata are resolved too (and make dependencies).
+    if (res.Metadata !== undefined) this.walk(res.Metadata, ctx, `${at}.Metadata`);
     if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource') {
       if (!isPlainObject(res.Properties) || res.Properties.ServiceToken === undefined) {
         this.err(`${at}.Properties.ServiceToken`, 'is required for a custom resource');
@@ -360,7 +454,11 @@ class Validator {
       return;
     }
     const rspec = this.spec.ResourceTypes[type];
-    if (!rspec) { this.err(`${at}.Type`, `unknown resource type ${type}`); return; }
+    if (!rspec) {
+      this.err(`${at}.Type`, `unknown resource type ${type}`);
+      if (res.Properties !== undefined) this.walk(res.Properties, ctx, `${at}.Properties`); // its references still count
+      return;
+    }
     if (res.Properties !== undefined && !isPlainObject(res.Properties)) {
       this.err(`${at}.Properties`, 'must be an object');
       return;
@@ -527,9 +625,9 @@ class Validator {
     if (fn === 'Fn::If') {
       if (!this.checkIfShape(arg, ctx, at)) return;
       const [cond, whenTrue, whenFalse] = arg;
-      const withCond = { ...ctx, conds: new Set([...ctx.conds, cond]) };
+      const withCond = this.withCondition(ctx, cond);
       this.checkBranch(whenTrue, pspec, withCond, `${at}[Fn::If][1]`, resourceType, listOk);
-      this.checkBranch(whenFalse, pspec, ctx, `${at}[Fn::If][2]`, resourceType, listOk);
+      this.checkBranch(whenFalse, pspec, this.withNegation(ctx, cond), `${at}[Fn::If][2]`, resourceType, listOk);
       return;
     }
     this.walk(v, ctx, at);
@@ -550,7 +648,7 @@ class Validator {
 
   checkIfShape(arg, ctx, at) {
     if (!Array.isArray(arg) || arg.length !== 3) { this.err(at, 'Fn::If takes [condition, value_if_true, value_if_false]'); return false; }
-    if (!this.conditionExists(arg[0])) { this.err(`${at}[Fn::If][0]`, `condition ${JSON.stringify(arg[0])} is not defined`); return false; }
+    if (!this.conditionExists(arg[0])) { this.ref(`${at}[Fn::If][0]`, `condition ${JSON.stringify(arg[0])} is not defined`); return false; }
     return true;
   }
 
@@ -559,26 +657,29 @@ class Validator {
     const r = this.resources[target];
     const c = r && r.Condition;
     if (typeof c === 'string' && !conds.has(c)) {
-      this.err(at, `refers to ${target}, which exists only when condition ${c} is true, outside Fn::If [${c}, ...] or a resource/output with Condition ${c}`);
+      this.ref(at, `refers to ${target}, which exists only when condition ${c} is true, outside Fn::If [${c}, ...] or a resource/output with Condition ${c}`);
     }
   }
 
   refTarget(name, ctx, at) {
     if (typeof name !== 'string') { this.err(at, 'Ref takes a name'); return; }
     if (PSEUDO.has(name)) return;
-    if (Object.prototype.hasOwnProperty.call(this.params, name)) return;
+    if (Object.prototype.hasOwnProperty.call(this.params, name)) {
+      if (ctx.section !== 'rules') this.usedParams.add(name);
+      return;
+    }
     if (ctx.section !== 'conditions' && ctx.section !== 'rules' && Object.prototype.hasOwnProperty.call(this.resources, name)) {
       this.addDep(ctx, name);
       this.checkConditionalTarget(name, ctx.conds, at);
       return;
     }
-    this.err(at, `Ref to ${name}, which is no ${ctx.section === 'conditions' || ctx.section === 'rules' ? 'parameter' : 'parameter or resource'}`);
+    this.ref(at, `Ref to ${name}, which is no ${ctx.section === 'conditions' || ctx.section === 'rules' ? 'parameter' : 'parameter or resource'}`);
   }
 
   getAttTarget(res, attr, ctx, at) {
     if (ctx.section === 'conditions' || ctx.section === 'rules') { this.err(at, 'Fn::GetAtt is not allowed here'); return; }
     if (typeof res !== 'string' || !Object.prototype.hasOwnProperty.call(this.resources, res)) {
-      this.err(at, `Fn::GetAtt of ${JSON.stringify(res)}, which is no resource`);
+      this.ref(at, `Fn::GetAtt of ${JSON.stringify(res)}, which is no resource`);
       return;
     }
     this.addDep(ctx, res);
@@ -591,7 +692,7 @@ class Validator {
     if (!rspec) return; // reported on the resource
     if (!rspec.Attributes || !rspec.Attributes[attr]) {
       const known = Object.keys(rspec.Attributes || {});
-      this.err(at, `${type} has no attribute ${attr} (attributes: ${known.length ? known.join(', ') : 'none'})`);
+      this.ref(at, `${type} has no attribute ${attr} (attributes: ${known.length ? known.join(', ') : 'none'})`);
     }
   }
 
@@ -627,7 +728,7 @@ class Validator {
     switch (fn) {
       case 'Ref': this.refTarget(arg, ctx, at); return;
       case 'Condition':
-        if (!this.conditionExists(arg)) this.err(at, `condition ${JSON.stringify(arg)} is not defined`);
+        if (!this.conditionExists(arg)) this.ref(at, `condition ${JSON.stringify(arg)} is not defined`);
         return;
       case 'Fn::GetAtt': {
         if (typeof arg === 'string' ? !arg.includes('.') : !list(2, '[resource, attribute]')) {
@@ -661,8 +762,8 @@ class Validator {
       }
       case 'Fn::If':
         if (!this.checkIfShape(arg, ctx, at)) return;
-        this.walk(arg[1], { ...ctx, conds: new Set([...ctx.conds, arg[0]]) }, `${at}[1]`);
-        this.walk(arg[2], ctx, `${at}[2]`);
+        this.walk(arg[1], this.withCondition(ctx, arg[0]), `${at}[1]`);
+        this.walk(arg[2], this.withNegation(ctx, arg[0]), `${at}[2]`);
         return;
       case 'Fn::Join':
         if (!list(2, '[delimiter, [values]]')) return;
@@ -687,11 +788,11 @@ class Validator {
         const [map, k1, k2] = arg;
         if (typeof map !== 'string') return;
         const m = this.mappings[map];
-        if (!isPlainObject(m)) { this.err(at, `mapping ${map} is not defined`); return; }
-        if (typeof k1 === 'string' && !isPlainObject(m[k1])) { this.err(at, `mapping ${map} has no key ${k1}`); return; }
+        if (!isPlainObject(m)) { this.ref(at, `mapping ${map} is not defined`); return; }
+        if (typeof k1 === 'string' && !isPlainObject(m[k1])) { this.ref(at, `mapping ${map} has no key ${k1}`); return; }
         if (typeof k2 === 'string') {
           const firsts = typeof k1 === 'string' ? [m[k1]] : Object.values(m);
-          for (const f of firsts) if (isPlainObject(f) && !(k2 in f)) this.err(at, `mapping ${map} has no second-level key ${k2} under every top-level key`);
+          for (const f of firsts) if (isPlainObject(f) && !(k2 in f)) this.ref(at, `mapping ${map} has no second-level key ${k2} under every top-level key`);
         }
         return;
       }
@@ -721,7 +822,7 @@ class Validator {
       case 'Fn::EachMemberIn':
       case 'Fn::ValueOf':
         if (!list(2, 'two arguments')) return;
-        if (fn === 'Fn::ValueOf' && (typeof arg[0] !== 'string' || !this.params[arg[0]])) this.err(at, `Fn::ValueOf of ${JSON.stringify(arg[0])}, which is no parameter`);
+        if (fn === 'Fn::ValueOf' && (typeof arg[0] !== 'string' || !this.params[arg[0]])) this.ref(at, `Fn::ValueOf of ${JSON.stringify(arg[0])}, which is no parameter`);
         this.walk(arg, ctx, at);
         return;
       case 'Fn::ValueOfAll':
@@ -773,6 +874,19 @@ class Validator {
 /** Validates a parsed template; returns a list of "path: message" errors. */
 function validateTemplate(template, { spec = loadSpec() } = {}) {
   return new Validator(template, spec).run();
+}
+
+/**
+ * The reference errors only (a subset of validateTemplate's): every Ref, Fn::GetAtt and
+ * Fn::Sub ${...} names a parameter, a resource, a pseudo parameter, or an attribute the
+ * specification lists for that resource type; every condition referenced exists; every
+ * parameter is used from Resources, Outputs or Conditions; every condition is used; the
+ * parameter groups and labels of AWS::CloudFormation::Interface name existing parameters.
+ */
+function checkReferences(template, { spec = loadSpec() } = {}) {
+  const v = new Validator(template, spec);
+  v.run();
+  return v.refErrors;
 }
 
 /* ------------------------------------------------------------------ */
@@ -862,6 +976,7 @@ module.exports = {
   parseTemplate,
   parseTemplateFile,
   validateTemplate,
+  checkReferences,
   evaluate,
   intrinsicOf,
 };
