@@ -139,4 +139,4 @@ async function runBackend(opt, ctx, facts) {
   return res;
 }
 
-module.exports = { runBackend, SETUPS };
+module.exports = { runBackend, SETUPS, SECTION };

@@ -1,14 +1,15 @@
 'use strict';
 /*
  * A cluster under test: a fresh redis-server on loopback and 2 server nodes on it.
- *   kind 'sio'  : build/sio-server (env configuration, API disabled)
+ *   kind 'sio'  : build/sio-server (env configuration, API disabled; `env` adds to it,
+ *                 e.g. PLAIN_WS_PATH for loadtest/bench --plain)
  *   kind 'node' : node tests/ref/node-gateway.js (socket.io 4 + @socket.io/redis-adapter)
  * Both answer the client event `subscribe` with {ok:true}, and both receive what
  * @socket.io/redis-emitter publishes on <prefix>#/#<room>#.
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { HOST, spawnTracked, stopProc, freePorts, waitPort, sleep } = require('./proc');
+const { HOST, spawnTracked, stopProc, freePorts, waitPort, sleep, cleanEnv } = require('./proc');
 
 const PREFIX = 'socket.io';
 
@@ -23,15 +24,17 @@ async function startRedis(ctx) {
   return { p, pid: p.pid, port, url: `redis://${HOST}:${port}`, dir };
 }
 
-async function startNode(ctx, kind, redisUrl, index) {
+async function startNode(ctx, kind, redisUrl, index, extraEnv = {}) {
   const [port, control] = await freePorts(2);
   const logFile = path.join(ctx.tmp, `${kind}-${index}-${port}.log`);
   let p;
   if (kind === 'sio') {
     p = spawnTracked(`sio-server#${index}`, ctx.sioServer, [], {
       env: {
+        ...cleanEnv(),
         PORT: String(port), API_PORT: '0', BIND_ADDR: HOST, REDIS_URL: redisUrl, REDIS_PREFIX: PREFIX,
         LOG_LEVEL: 'warn', DRAIN_SECONDS: '0', NODE_ID: `bench-sio-${index}`,
+        ...extraEnv,
       },
       logFile,
     });
@@ -44,8 +47,8 @@ async function startNode(ctx, kind, redisUrl, index) {
   return { p, pid: p.pid, port, url: `ws://${HOST}:${port}/socket.io/`, logFile };
 }
 
-/** A fresh Redis and 2 nodes of `kind`; stop() ends all three. */
-async function startCluster(ctx, kind, nodes = 2) {
+/** A fresh Redis and 2 nodes of `kind` (sio: with `env` added); stop() ends all three. */
+async function startCluster(ctx, kind, nodes = 2, env = {}) {
   const c = { kind, redis: null, nodes: [] };
   c.stop = async () => {
     await Promise.all(c.nodes.map((n) => stopProc(n.p, 5000)));
@@ -56,10 +59,10 @@ async function startCluster(ctx, kind, nodes = 2) {
   };
   try {
     c.redis = await startRedis(ctx);
-    for (let i = 1; i <= nodes; i++) c.nodes.push(await startNode(ctx, kind, c.redis.url, i));
+    for (let i = 1; i <= nodes; i++) c.nodes.push(await startNode(ctx, kind, c.redis.url, i, env));
     await sleep(1000); /* let the nodes finish starting (Redis subscriptions, JIT warm-up of startup code) */
     for (const n of c.nodes) {
-      if (n.p.exit) throw new Error(`${n.p.name} exited at start: ${n.p.stderr.slice(-2000)}`);
+      if (n.p.exit) throw new Error(`${n.p.name} exited at start (${JSON.stringify(n.p.exit)}): ${(n.p.stderr + n.p.stdout).slice(-2000)}`);
     }
   } catch (e) {
     await c.stop();

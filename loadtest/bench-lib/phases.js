@@ -195,7 +195,7 @@ async function phaseRss(ctx, kind) {
 /* ---- 2. traffic: CPU at 20k/s, bursts, latency ------------------------- */
 
 /** One fixed-rate run (sio-bench publishes to Redis), with a CPU window. */
-async function fixedRun(ctx, cluster, { clients, rooms, deliveriesPerS, duration, drain, label, skip, profile = false }) {
+async function fixedRun(ctx, cluster, { clients, rooms, deliveriesPerS, duration, drain, label, skip, profile = false, benchArgs = [] }) {
   const otherBefore = await waitQuiet(ctx, cluster);
   const perRoom = clients / rooms;
   const rate = deliveriesPerS / perRoom;
@@ -204,7 +204,7 @@ async function fixedRun(ctx, cluster, { clients, rooms, deliveriesPerS, duration
   const winEnd = Math.max(skip + 1, duration - 0.5);
   const run = await runSioBench(ctx, [...urls(cluster), '-c', String(clients), '--workers', '2',
     '--rooms', String(rooms), '--rate', String(rate), '--duration', String(duration), '--drain', String(drain),
-    '--redis', cluster.redis.url, '--ramp-timeout', '60'], {
+    '--redis', cluster.redis.url, '--ramp-timeout', '60', ...benchArgs], {
     label,
     onMain: (t0, mode, pid) => {
       win = cpuWindow(ctx, cluster, pid, clients, winStart * 1000, (winEnd - winStart) * 1000, { profile });
@@ -602,4 +602,8 @@ async function phaseScale(ctx, kind) {
   }
 }
 
-module.exports = { phaseRss, phaseTraffic, phaseSessions, phaseScale };
+module.exports = {
+  phaseRss, phaseTraffic, phaseSessions, phaseScale,
+  /* for the other modes (bench-lib/plain.js) */
+  fixedRun, pooled, waitIdle, waitQuiet, cpuWindow, windowSummary, latencyOf,
+};

@@ -30,6 +30,7 @@ typedef struct bench_config {
     bench_url urls[BENCH_MAX_URLS];
     size_t n_urls;
     bench_transport transport;
+    const char *plain_path;     /* plain WebSocket clients at this path (+ query); NULL = Socket.IO */
     uint32_t connections;
     uint32_t workers;
     const char *nsp;            /* "/" by default */

@@ -15,6 +15,7 @@ void bench_usage(FILE *to)
 {
     fprintf(to,
             "usage: sio-bench --url ws://HOST:PORT/socket.io/ [options]\n"
+            "       sio-bench --url ws://HOST:PORT/ --plain-path /ws [options]\n"
             "       sio-bench --self-test [-c N] [--duration S]\n"
             "\n"
             "Clients:\n"
@@ -23,7 +24,12 @@ void bench_usage(FILE *to)
             "  --workers W          worker processes, N/W connections each (default 1;\n"
             "                       at most %d connections per worker, half that with polling)\n"
             "  --transport T        websocket (default) or polling\n"
-            "  --nsp NSP            namespace to join (default /)\n"
+            "  --plain-path PATH    plain WebSocket clients instead of Socket.IO: each opens a\n"
+            "                       WebSocket to PATH (sio-server's PLAIN_WS_PATH, e.g. /ws) on its\n"
+            "                       --url's host (the URL's path is not used), no Engine.IO or\n"
+            "                       Socket.IO framing; --token goes in the query (?token=JWT)\n"
+            "  --nsp NSP            namespace to join (default /); with --plain-path, the one\n"
+            "                       broadcasts go to (the server's PLAIN_WS_NAMESPACE)\n"
             "  --token JWT          CONNECT auth payload {\"token\":JWT}\n"
             "  --connect-rate R     new connections/s over all workers (default: no limit)\n"
             "  --inflight N         handshakes in progress at once per worker (default 256)\n"
@@ -190,8 +196,29 @@ int bench_url_resolve(bench_url *u, char *err, size_t errlen)
     return 0;
 }
 
+/* --plain-path: an origin-form request target, /path[?query], no spaces or controls. */
+static int check_plain(const bench_config *cfg, char *err, size_t errlen)
+{
+    const char *p = cfg->plain_path;
+    if (!p)
+        return 0;
+    if (cfg->self_test)
+        return fail(err, errlen, "%s", "--self-test takes no --plain-path");
+    if (cfg->transport == TRANSPORT_POLLING)
+        return fail(err, errlen, "%s", "--plain-path is a WebSocket endpoint: not with --transport polling");
+    if (p[0] != '/' || strlen(p) > 400)
+        return fail(err, errlen, "bad --plain-path (must start with '/', at most 400 bytes): %s", p);
+    for (; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#')
+            return fail(err, errlen, "bad --plain-path (no spaces, control characters or '#'): %s",
+                        cfg->plain_path);
+    return 0;
+}
+
 static int check(bench_config *cfg, char *err, size_t errlen)
 {
+    if (check_plain(cfg, err, errlen))
+        return -1;
     if (cfg->self_test) {
         if (cfg->n_urls || cfg->rate > 0)
             return fail(err, errlen, "%s", "--self-test takes no --url or --rate");
@@ -237,7 +264,7 @@ enum {
     OPT_URL = 256, OPT_WORKERS, OPT_TRANSPORT, OPT_NSP, OPT_TOKEN, OPT_ROOMS, OPT_DIST,
     OPT_ROOM_PREFIX, OPT_RATE, OPT_DURATION, OPT_API, OPT_API_TOKEN, OPT_API_CONNS, OPT_REDIS,
     OPT_PREFIX, OPT_CONNECT_RATE, OPT_INFLIGHT, OPT_RAMP_TIMEOUT, OPT_DRAIN, OPT_SEED, OPT_QUIET,
-    OPT_SELF_TEST, OPT_BATCH,
+    OPT_SELF_TEST, OPT_BATCH, OPT_PLAIN_PATH,
 };
 
 static const struct option LONG_OPTS[] = {
@@ -245,6 +272,7 @@ static const struct option LONG_OPTS[] = {
     {"connections", required_argument, NULL, 'c'},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"plain-path", required_argument, NULL, OPT_PLAIN_PATH},
     {"nsp", required_argument, NULL, OPT_NSP},
     {"token", required_argument, NULL, OPT_TOKEN},
     {"rooms", required_argument, NULL, OPT_ROOMS},
@@ -288,6 +316,7 @@ static int apply(bench_config *cfg, int opt, const char *arg, char *err, size_t 
         else
             bad = 1;
         break;
+    case OPT_PLAIN_PATH: cfg->plain_path = arg; break;
     case OPT_NSP: cfg->nsp = arg; break;
     case OPT_TOKEN: cfg->token = arg; break;
     case OPT_ROOMS: bad = parse_u32(arg, 0, 10000000, &cfg->rooms); break;

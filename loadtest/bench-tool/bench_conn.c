@@ -21,7 +21,7 @@ int conn_start(bench_conn *c)
     return c->w->ops->start(c);
 }
 
-static int send_pkt(bench_conn *c, const char *pkt, size_t len)
+int conn_send(bench_conn *c, const char *pkt, size_t len)
 {
     if (c->w->ops->send(c, pkt, len)) {
         conn_fail(c, FAIL_CLOSED, "cannot send to the server (connection lost)");
@@ -75,11 +75,11 @@ static void send_connect(bench_conn *c)
     if (len < 0)
         conn_fail(c, FAIL_PROTOCOL, "CONNECT payload too long");
     else
-        send_pkt(c, buf, (size_t)len);
+        conn_send(c, buf, (size_t)len);
     free(buf);
 }
 
-static void set_ready(bench_conn *c)
+void conn_set_ready(bench_conn *c)
 {
     c->state = CS_READY;
     c->subscribed = 1;
@@ -116,7 +116,7 @@ static void send_subscribe(bench_conn *c)
     }
     len += (size_t)snprintf(buf + len, cap - len, "]]");
     c->state = CS_WAIT_SUBSCRIBE;
-    send_pkt(c, buf, len);
+    conn_send(c, buf, len);
     free(buf);
 }
 
@@ -145,19 +145,25 @@ static void on_event(bench_conn *c, const uint8_t *p, size_t n)
             w->st.protocol_errors++;
         return;
     }
-    int64_t room = bench_room_index(w->cfg, ev.room, ev.room_len);
+    conn_on_bench(c, &ev);
+}
+
+void conn_on_bench(bench_conn *c, const bench_event *ev)
+{
+    bench_worker *w = c->w;
+    int64_t room = bench_room_index(w->cfg, ev->room, ev->room_len);
     for (uint8_t i = 0; i < c->n_subs; i++) {
         if ((int64_t)c->subs[i].room != room)
             continue;
-        if (ev.seq == 0) {
+        if (ev->seq == 0) {
             w->st.protocol_errors++;
             return;
         }
-        sub_record(&c->subs[i], ev.seq, &w->st);
+        sub_record(&c->subs[i], ev->seq, &w->st);
         if (!w->st.first_rx_us)
             w->st.first_rx_us = w->now_us;
         w->st.last_rx_us = w->now_us;
-        hist_record(&w->lat, w->now_us > ev.t ? w->now_us - ev.t : 0);
+        hist_record(&w->lat, w->now_us > ev->t ? w->now_us - ev->t : 0);
         return;
     }
     w->st.stray++;
@@ -172,7 +178,7 @@ static void on_ack(bench_conn *c, const uint8_t *p, size_t n)
     if (c->state != CS_WAIT_SUBSCRIBE || id != c->ack_id)
         return;
     if (memmem(p + off, n - off, "\"ok\":true", 9)) {
-        set_ready(c);
+        conn_set_ready(c);
         return;
     }
     char why[96] = "no reason given", msg[BENCH_ERR_LEN];
@@ -192,7 +198,7 @@ static void on_message(bench_conn *c, const uint8_t *p, size_t n)
         if (c->n_subs)
             send_subscribe(c);
         else
-            set_ready(c);
+            conn_set_ready(c);
         return;
     case '4': /* CONNECT_ERROR */
         scan_string_field(p + 1, n - 1, "message", why, sizeof(why));
@@ -226,7 +232,7 @@ void conn_on_packet(bench_conn *c, const uint8_t *p, size_t n)
         size_t len = n <= sizeof(pong) ? n : 1;
         memcpy(pong + 1, p + 1, len - 1);
         c->w->st.pings++;
-        send_pkt(c, pong, len);
+        conn_send(c, pong, len);
         return;
     }
     case '0':

@@ -64,8 +64,9 @@ void report_print_table(const bench_result *r, FILE *out)
 {
     const bench_counters *c = &r->c;
     const bench_config *cfg = r->cfg;
-    fprintf(out, "\nsio-bench: %u connections (%s) over %u worker(s), %u rooms\n", cfg->connections,
-            cfg->transport == TRANSPORT_POLLING ? "polling" : "websocket", r->workers, cfg->rooms);
+    fprintf(out, "\nsio-bench: %u connections (%s%s) over %u worker(s), %u rooms\n", cfg->connections,
+            cfg->plain_path ? "plain websocket " : cfg->transport == TRANSPORT_POLLING ? "polling" : "websocket",
+            cfg->plain_path ? cfg->plain_path : "", r->workers, cfg->rooms);
     fprintf(out, "  connections   ready %llu / %llu   %.0f conn/s during ramp-up (%.2f s)\n",
             (unsigned long long)c->ready, (unsigned long long)cfg->connections, connect_rate(r),
             secs(c->ramp_start_us, c->ramp_end_us));
@@ -124,6 +125,7 @@ void report_print_json(const bench_result *r, FILE *out)
     const bench_config *cfg = r->cfg;
     const bench_hist *h = &r->lat;
     json_t *j = json_object();
+    json_object_set_new(j, "protocol", json_string(cfg->plain_path ? "plain" : "socket.io"));
     json_object_set_new(j, "connections", json_pack("{sIsIsIsIsIsfsf}",
         "target", (json_int_t)cfg->connections, "attempted", (json_int_t)c->attempted,
         "ready", (json_int_t)c->ready, "joined", (json_int_t)c->joined,
@@ -154,6 +156,7 @@ void report_print_json(const bench_result *r, FILE *out)
         "out_of_order", (json_int_t)c->late, "gaps", (json_int_t)c->gaps,
         "order_ok", c->late == 0, "rate_per_s", rx_rate(r));
     json_object_set_new(d, "stray", json_integer((json_int_t)c->stray));
+    json_object_set_new(d, "other_events", json_integer((json_int_t)c->other_events));
     json_object_set_new(d, "expected", r->published ? json_integer((json_int_t)r->expected) : json_null());
     json_object_set_new(d, "losses", r->published ? json_integer((json_int_t)r->losses) : json_null());
     json_object_set_new(d, "extra", r->published ? json_integer((json_int_t)r->extra) : json_null());

@@ -1,13 +1,16 @@
 /* bench_scan: the receive hot path's parser. A bench delivery is
- * 42["bench",{"t":<us>,"room":"room-7","seq":12}]; instead of building a JSON
- * tree per message, this scans for the three keys it needs (in any order) and
- * reads their values in place. Also a small string-field finder for the rare
- * control payloads (sid, error messages). */
+ * 42["bench",{"t":<us>,"room":"room-7","seq":12}] (Socket.IO) or
+ * {"event":"bench","data":{"t":<us>,"room":"room-7","seq":12}} (a plain
+ * WebSocket client); instead of building a JSON tree per message, this scans
+ * for the three keys it needs (in any order) and reads their values in place.
+ * Also a small string-field finder for the rare control payloads (sid, error
+ * messages). */
 #include "bench_worker.h"
 
 #include <string.h>
 
 static const char BENCH_PREFIX[] = "[\"bench\",";
+static const char PLAIN_PREFIX[] = "{\"event\":\"bench\",\"data\":";
 
 /* Reads a non-negative decimal integer at *q; advances *q. -1 when none. */
 static int read_uint(const uint8_t **q, const uint8_t *end, uint64_t *out)
@@ -29,12 +32,16 @@ static int read_uint(const uint8_t **q, const uint8_t *end, uint64_t *out)
     return 0;
 }
 
-int scan_bench_event(const uint8_t *p, size_t n, bench_event *ev)
+static const uint8_t *skip_spaces(const uint8_t *q, const uint8_t *end)
 {
-    const size_t pl = sizeof(BENCH_PREFIX) - 1;
-    if (n < pl || memcmp(p, BENCH_PREFIX, pl) != 0)
-        return 0;
-    const uint8_t *q = p + pl, *end = p + n;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+        q++;
+    return q;
+}
+
+/* The keys t, seq and room from q on, wherever they are. 1, or -1 when one is missing. */
+static int scan_fields(const uint8_t *q, const uint8_t *end, bench_event *ev)
+{
     int have = 0; /* bits: 1 t, 2 seq, 4 room */
     while (have != 7) {
         q = memchr(q, '"', (size_t)(end - q));
@@ -42,10 +49,13 @@ int scan_bench_event(const uint8_t *p, size_t n, bench_event *ev)
             return -1;
         const uint8_t *key = ++q;
         q = memchr(q, '"', (size_t)(end - q));
-        if (!q || end - q < 2 || q[1] != ':')
+        if (!q)
             return -1;
         size_t klen = (size_t)(q - key);
-        q += 2;
+        q = skip_spaces(q + 1, end);
+        if (q >= end || *q != ':')
+            return -1;
+        q = skip_spaces(q + 1, end);
         uint64_t v;
         if (klen == 1 && key[0] == 't') {
             if (read_uint(&q, end, &v))
@@ -76,6 +86,38 @@ int scan_bench_event(const uint8_t *p, size_t n, bench_event *ev)
         }
     }
     return 1;
+}
+
+int scan_bench_event(const uint8_t *p, size_t n, bench_event *ev)
+{
+    const size_t pl = sizeof(BENCH_PREFIX) - 1;
+    if (n < pl || memcmp(p, BENCH_PREFIX, pl) != 0)
+        return 0;
+    return scan_fields(p + pl, p + n, ev);
+}
+
+/* Whether the object has "event":"bench" (any spacing, any place): the slow path. */
+static int plain_is_bench(const uint8_t *p, size_t n)
+{
+    const uint8_t *end = p + n;
+    for (const uint8_t *q = p; (q = memmem(q, (size_t)(end - q), "\"event\"", 7)); q += 7) {
+        const uint8_t *v = skip_spaces(q + 7, end);
+        if (v >= end || *v != ':')
+            continue;
+        v = skip_spaces(v + 1, end);
+        return end - v >= 7 && memcmp(v, "\"bench\"", 7) == 0;
+    }
+    return 0;
+}
+
+int scan_plain_event(const uint8_t *p, size_t n, bench_event *ev)
+{
+    const size_t pl = sizeof(PLAIN_PREFIX) - 1;
+    if (n >= pl && memcmp(p, PLAIN_PREFIX, pl) == 0) /* what sio-server writes */
+        return scan_fields(p + pl, p + n, ev);
+    if (n < 2 || p[0] != '{' || !plain_is_bench(p, n))
+        return 0;
+    return scan_fields(p + 1, p + n, ev);
 }
 
 int scan_string_field(const uint8_t *p, size_t n, const char *key, char *out, size_t outlen)

@@ -1,6 +1,7 @@
 /* bench_worker.h: a worker process's state, its client connections, and the
- * interface between the Socket.IO client state machine (bench_conn.c) and the
- * transports that carry Engine.IO packets (bench_ws.c, bench_poll.c). */
+ * interface between the client state machines (Socket.IO: bench_conn.c; a
+ * plain WebSocket client: bench_plain.c) and the transports that carry their
+ * messages (bench_ws.c, bench_poll.c). */
 #ifndef SIO_BENCH_WORKER_H
 #define SIO_BENCH_WORKER_H
 
@@ -17,7 +18,7 @@ typedef struct bench_conn bench_conn;
 
 typedef enum {
     CS_IDLE = 0,       /* not started */
-    CS_HANDSHAKE,      /* TCP connect and HTTP handshake */
+    CS_HANDSHAKE,      /* TCP connect and HTTP handshake (and Engine.IO open) */
     CS_WAIT_CONNECT,   /* Engine.IO open seen, namespace CONNECT sent */
     CS_WAIT_SUBSCRIBE, /* joined, subscribe sent */
     CS_READY,          /* subscribed: receiving */
@@ -84,6 +85,20 @@ void conn_on_packet(bench_conn *c, const uint8_t *p, size_t n);
 void conn_fail(bench_conn *c, conn_fail_kind kind, const char *msg);
 /* The URL this connection uses. */
 const bench_url *conn_url(const bench_conn *c);
+/* Subscribed (or nothing to subscribe to): counts the client as ready. */
+void conn_set_ready(bench_conn *c);
+/* Sends one message through the transport; on failure ends the connection, returns -1. */
+int conn_send(bench_conn *c, const char *msg, size_t len);
+
+/* ---- bench_plain.c: the plain WebSocket client (--plain-path) ---- */
+/* The request target of the upgrade: the path, ?token=... with --token. -1 when too long. */
+int plain_target(const bench_config *cfg, char *out, size_t n);
+/* The upgrade succeeded: subscribe (or be ready). */
+void plain_on_open(bench_conn *c);
+/* One text message (a whole one, in place). */
+void plain_on_text(bench_conn *c, const uint8_t *p, size_t n);
+/* A close frame: 1008 before ready is a refusal (bad token, connect proxy). */
+void plain_on_close(bench_conn *c, unsigned code, const char *msg);
 
 /* ---- bench_worker.c ---- */
 /* A connection became ready (ok = 1) or failed before that (ok = 0). */
@@ -101,6 +116,11 @@ typedef struct bench_event {
 /* Scans an EVENT payload '["bench",{...}]'. Returns 1 with ev filled for a
  * bench event, 0 for another event, -1 when a bench event lacks a field. */
 int scan_bench_event(const uint8_t *p, size_t n, bench_event *ev);
+/* The same for a plain client's message '{"event":"bench","data":{...}}';
+ * 0 for anything else (another event, a reply). */
+int scan_plain_event(const uint8_t *p, size_t n, bench_event *ev);
+/* A bench delivery of a subscription of c: sequence, latency (bench_conn.c). */
+void conn_on_bench(bench_conn *c, const bench_event *ev);
 /* Finds "key":"value" in p and copies the value (JSON escapes kept). */
 int scan_string_field(const uint8_t *p, size_t n, const char *key, char *out, size_t outlen);
 

@@ -2,8 +2,10 @@
  * here; Sec-WebSocket-Accept checked with OpenSSL SHA-1 + EVP_EncodeBlock),
  * then frames through wslay's frame API over our own non-blocking socket:
  * wslay reads straight from the socket into its buffer, and a whole text frame
- * is handed to the Socket.IO layer in place, without a copy. Messages that
- * arrive in pieces are reassembled in a per-connection buffer. */
+ * is handed to the Socket.IO layer (or, with --plain-path, to the plain
+ * client) in place, without a copy. Messages that arrive in pieces are
+ * reassembled in a per-connection buffer. Ping frames are answered with a
+ * pong carrying the same data (RFC 6455 5.5.3). */
 #include "bench_worker.h"
 
 #include <errno.h>
@@ -140,8 +142,13 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 
 static void deliver(bench_conn *c, uint8_t opcode, const uint8_t *p, size_t n)
 {
-    if (opcode == WSLAY_TEXT_FRAME)
+    int plain = c->w->cfg->plain_path != NULL;
+    if (opcode == WSLAY_TEXT_FRAME && plain)
+        plain_on_text(c, p, n);
+    else if (opcode == WSLAY_TEXT_FRAME)
         conn_on_packet(c, p, n);
+    else if (plain) /* an event whose only argument is binary: not ours */
+        c->w->st.other_events++;
 }
 
 static void on_control(bench_conn *c, ws_state *s, uint8_t opcode)
@@ -149,13 +156,19 @@ static void on_control(bench_conn *c, ws_state *s, uint8_t opcode)
     char msg[BENCH_ERR_LEN];
     switch (opcode) {
     case WSLAY_PING:
+        c->w->st.pings++;
         if (send_frame(c, WSLAY_PONG, s->ctl, s->ctl_len))
             conn_fail(c, FAIL_CLOSED, "connection lost while sending");
         return;
     case WSLAY_CONNECTION_CLOSE: {
         unsigned code = s->ctl_len >= 2 ? (unsigned)s->ctl[0] << 8 | s->ctl[1] : 0;
-        snprintf(msg, sizeof(msg), "the server closed the WebSocket (code %u)", code);
-        conn_fail(c, FAIL_CLOSED, msg);
+        int reason = s->ctl_len > 2 ? (int)(s->ctl_len - 2) : 0;
+        snprintf(msg, sizeof(msg), "the server closed the WebSocket (code %u%s%.*s)", code,
+                 reason ? ": " : "", reason > 80 ? 80 : reason, (const char *)s->ctl + 2);
+        if (c->w->cfg->plain_path)
+            plain_on_close(c, code, msg);
+        else
+            conn_fail(c, FAIL_CLOSED, msg);
         return;
     }
     default:
@@ -256,23 +269,37 @@ static void expected_accept(const char *key, char *out)
     EVP_EncodeBlock((unsigned char *)out, sha, SHA_DIGEST_LENGTH);
 }
 
+/* Engine.IO: <url path>?EIO=4&transport=websocket; plain: --plain-path (+ token). */
+static int request_target(bench_conn *c, char *out, size_t n)
+{
+    const bench_config *cfg = c->w->cfg;
+    if (cfg->plain_path)
+        return plain_target(cfg, out, n);
+    int len = snprintf(out, n, "%s?EIO=4&transport=websocket", conn_url(c)->path);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
 static int send_upgrade(bench_conn *c, ws_state *s)
 {
     const bench_url *u = conn_url(c);
     uint8_t raw[16];
-    char key[32], req[1200];
+    char key[32], target[4096], req[4096 + 700];
     for (int i = 0; i < 16; i += 8) {
         uint64_t r = bench_rand(&c->w->rng);
         memcpy(raw + i, &r, 8);
     }
     EVP_EncodeBlock((unsigned char *)key, raw, 16);
     expected_accept(key, s->accept);
+    if (request_target(c, target, sizeof(target))) {
+        errno = E2BIG;
+        return -1;
+    }
     int n = snprintf(req, sizeof(req),
-                     "GET %s?EIO=4&transport=websocket HTTP/1.1\r\n"
+                     "GET %s HTTP/1.1\r\n"
                      "Host: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
                      "User-Agent: sio-bench\r\n\r\n",
-                     u->path, u->hostport, key);
+                     target, u->hostport, key);
     s->phase = WS_UPGRADING;
     return send_cb((const uint8_t *)req, (size_t)n, 0, c) < 0 ? -1 : 0;
 }
@@ -324,6 +351,11 @@ static void read_upgrade(bench_conn *c, ws_state *s)
     }
     s->in_off = head;
     s->phase = WS_OPEN;
+    if (c->w->cfg->plain_path) {
+        plain_on_open(c); /* the plain client speaks first: its subscribe */
+        if (c->state == CS_CLOSED)
+            return;
+    }
     read_frames(c, s);
 }
 

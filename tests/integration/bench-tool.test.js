@@ -4,10 +4,12 @@
  * (200 websocket clients with a JWT in 10 rooms over 2 worker processes, 200
  * broadcasts/s for 3 s through the HTTP API) must account for every delivery
  * in its RESULT line; a refused token, an unreachable URL and bad arguments
- * must fail with a clear message and the documented exit code. loadtest/bench
- * --help documents its connection state recovery and sharded pub/sub modes, and
- * bad combinations of the latter exit 2 (the benchmark itself is not run here: it
- * is not a CI test).
+ * must fail with a clear message and the documented exit code. With --plain-path
+ * the same run with plain WebSocket clients (PLAIN_WS_PATH) accounts for every
+ * delivery and answers the server's ping frames; a bad token is a refusal (close
+ * 1008). loadtest/bench --help documents its connection state recovery, sharded
+ * pub/sub and plain WebSocket modes, and bad combinations exit 2 (the benchmark
+ * itself is not run here: it is not a CI test).
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -104,12 +106,59 @@ describe('sio-bench load generator', function () {
       [['-c', '10'], /at least one --url is needed/],
       [['--url', 'ws://127.0.0.1:1/', '-c', '40000'], /a worker may hold at most 19000 .*use --workers 3 or more/],
       [['--url', 'ws://127.0.0.1:1/', '--rate', '10'], /--rate needs --rooms/],
+      [['--url', 'ws://127.0.0.1:1/', '--plain-path', 'ws'], /bad --plain-path \(must start with '\/'/],
+      [['--url', 'ws://127.0.0.1:1/', '--plain-path', '/ws', '--transport', 'polling'], /--plain-path is a WebSocket endpoint: not with --transport polling/],
     ]) {
       const run = await runBench(args);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, why);
       assert.match(run.stderr, /usage: sio-bench/);
     }
+  });
+});
+
+describe('sio-bench plain WebSocket clients (--plain-path)', function () {
+  this.timeout(20000);
+  let server;
+  before(async function () {
+    // pings every 300 ms: a client that did not answer them would be closed within the run
+    server = await startSioServer({ env: { JWT_SECRET: SECRET, PLAIN_WS_PATH: '/ws', PING_INTERVAL: '300', PING_TIMEOUT: '300' } });
+  });
+  after(async function () {
+    await stopAlive(server);
+  });
+
+  it('accounts for every delivery of a short run and answers the server\'s ping frames', async function () {
+    const token = jwtHS256({ sub: 'bench', exp: nowSec() + 600 }, SECRET);
+    const run = await runBench([
+      '--url', `ws://127.0.0.1:${server.port}/`, '--plain-path', '/ws', '--api', server.apiUrl,
+      '-c', '200', '--workers', '2', '--rooms', '10', '--token', token,
+      '--rate', '200', '--duration', '3', '--drain', '3', '--quiet',
+    ]);
+    const r = resultOf(run);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(r.protocol, 'plain');
+    assert.equal(r.connections.ready, 200);
+    assert.equal(r.errors.total, 0, JSON.stringify(r.errors));
+    assert.equal(r.published.ok, 600);
+    assert.equal(r.delivery.expected, 600 * 20);
+    assert.equal(r.delivery.deliveries, 600 * 20);
+    assert.equal(r.delivery.losses, 0);
+    assert.equal(r.delivery.duplicates, 0);
+    assert.equal(r.delivery.order_ok, true);
+    assert.equal(r.delivery.other_events, 0);
+    assert.equal(r.latency_us.count, 600 * 20);
+    assert.ok(r.latency_us.p50 > 0 && r.latency_us.p50 <= r.latency_us.p99);
+    assert.ok(r.connections.pings >= 200, `pings answered: ${r.connections.pings}`);
+    assert.match(run.stdout, /200 connections \(plain websocket \/ws\)/);
+  });
+
+  it('counts a refused token (close 1008) as a refusal and exits 1', async function () {
+    // with rooms: a plain client is ready at the subscribe reply (the server sends nothing on admission)
+    const run = await runBench(['--url', `ws://127.0.0.1:${server.port}/`, '--plain-path', '/ws', '-c', '5', '--rooms', '2', '--token', 'not-a-jwt', '--quiet']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /no client could connect: the server closed the WebSocket \(code 1008/);
+    assert.equal(resultOf(run).errors.namespace, 5);
   });
 });
 
@@ -132,12 +181,26 @@ describe('loadtest/bench --help', function () {
     assert.match(r.stdout, /with --sharded, of pubsub,sharded,cluster,node1,node/);
   });
 
+  it('documents the plain WebSocket mode and its phases', function () {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /loadtest\/bench --plain \[--quick\]/);
+    assert.match(r.stdout, /--plain\s+the plain WebSocket client measurements/);
+    assert.match(r.stdout, /"Plain WebSocket clients" section/);
+    for (const phase of ['rss', 'traffic', 'pairs']) assert.match(r.stdout, new RegExp(`^  ${phase}\\s`, 'm'));
+    assert.match(r.stdout, /with --plain, of rss,traffic,pairs/);
+  });
+
   it('refuses --sharded with --recovery, an unknown topology (exit 2) or --only (exit 1)', function () {
     for (const [args, why, code] of [
       [['--sharded', '--recovery'], /--recovery and --sharded are two separate runs/, 2],
       [['--sharded', '--phases', 'cluster,nope'], /unknown phase nope \(with --sharded\)/, 2],
       [['--sharded', '--only', 'sio'], /--only does not apply to --sharded/, 1],
       [['--backend', '--recovery'], /--backend is a run of its own/, 2],
+      [['--plain', '--sharded'], /--plain is a run of its own/, 2],
+      [['--plain', '--backend'], /--plain is a run of its own/, 2],
+      [['--plain', '--phases', 'traffic,nope'], /unknown phase nope \(with --plain\)/, 2],
+      [['--plain', '--only', 'sio'], /--only does not apply to --plain/, 1],
     ]) {
       const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), ...args], { encoding: 'utf8', timeout: 10000 });
       assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
