@@ -14,9 +14,7 @@ static int hex(char c)
     return -1;
 }
 
-/* Percent-decodes [p, end) into out (room bytes); returns the decoded length,
- * or room + 1 when it does not fit. Invalid escapes stay as they are. */
-static size_t decode(const char *p, const char *end, char *out, size_t room)
+size_t eio_query_decode(const char *p, const char *end, char *out, size_t room)
 {
     size_t n = 0;
     while (p < end) {
@@ -80,8 +78,8 @@ static void pair(eio_query *q, const char *p, const char *end, unsigned *seen)
     const char *eq = memchr(p, '=', (size_t)(end - p));
     const char *vend = end, *v = eq ? eq + 1 : end;
     char name[16], value[64];
-    size_t nl = decode(p, eq ? eq : end, name, sizeof(name));
-    size_t vl = decode(v, vend, value, sizeof(value));
+    size_t nl = eio_query_decode(p, eq ? eq : end, name, sizeof(name));
+    size_t vl = eio_query_decode(v, vend, value, sizeof(value));
     unsigned bit = nl == 3 && memcmp(name, "EIO", 3) == 0         ? 1
                    : nl == 9 && memcmp(name, "transport", 9) == 0 ? 2
                    : nl == 3 && memcmp(name, "sid", 3) == 0       ? 4

@@ -29,4 +29,10 @@ typedef struct eio_query {
 
 void eio_query_parse(const char *q, size_t len, eio_query *out);
 
+/* Percent-decodes [p, end) into out (room bytes) as Node's querystring does
+ * ('+' is a space; an invalid escape stays as it is); returns the decoded
+ * length (never more than end - p), or room + 1 when it does not fit. Shared
+ * with the plain WebSocket endpoint's query (plain_msg.c). */
+size_t eio_query_decode(const char *p, const char *end, char *out, size_t room);
+
 #endif

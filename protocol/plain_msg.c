@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#include "ws_frame.h" /* ws_utf8 */
+#include "eio_query.h" /* eio_query_decode */
+#include "ws_frame.h"  /* ws_utf8 */
 
 /* Largest id accepted: Number.MAX_SAFE_INTEGER, as for Socket.IO ack ids. */
 #define PLAIN_MAX_ID ((json_int_t)9007199254740991)
@@ -261,32 +262,15 @@ int plain_single_binary(sio_packet_type type, const json_t *data, uint32_t n_att
 
 /* ------------------------------------------------------------------ query string */
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Appends [p, end) percent-decoded: '+' is a space, a malformed escape stays. */
+/* Appends [p, end) percent-decoded (eio_query_decode: Node's querystring). */
 static int url_decode(const char *p, const char *end, bytebuf *out)
 {
-    if (bytebuf_reserve(out, (size_t)(end - p)))
+    size_t room = (size_t)(end - p);
+    if (!room)
+        return 0;
+    if (bytebuf_reserve(out, room))
         return -1;
-    while (p < end) {
-        char c = *p++;
-        if (c == '+')
-            c = ' ';
-        else if (c == '%' && end - p >= 2 && hex(p[0]) >= 0 && hex(p[1]) >= 0) {
-            c = (char)(hex(p[0]) << 4 | hex(p[1]));
-            p += 2;
-        }
-        out->data[out->len++] = (uint8_t)c;
-    }
+    out->len += eio_query_decode(p, end, (char *)out->data + out->len, room);
     return 0;
 }
 
