@@ -80,7 +80,8 @@ int plain_encode(sio_packet_type type, int64_t id, const json_t *data, uint32_t 
 
 /* 1 when an EVENT/BINARY_EVENT's arguments (after drop_last) are exactly one
  * placeholder {"_placeholder":true,"num":0} and n_attachments == 1: the plain
- * client gets one bare binary frame. Else 0. */
+ * client gets one bare binary frame. Else 0. (The caller sends an event that
+ * wants an ack as the text instead: a bare frame has no room for its id.) */
 int plain_single_binary(sio_packet_type type, const json_t *data, uint32_t n_attachments,
                         int drop_last);
 

@@ -85,13 +85,14 @@ static void on_stats_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The platform stops this task (ecs_watch): the edge starts its drain. */
-static void on_task_stopping(void *ctx)
+static int on_task_stopping(void *ctx)
 {
     cluster *c = ctx;
     cluster_msg *m = token_msg_new(MSG_DRAIN, 0);
+    if (!m || mailbox_push(c->to_edge, m))
+        return -1; /* the watch tells again at its next poll */
     log_write(LOG_INFO, "the ECS task is stopping: draining", NULL);
-    if (m)
-        mailbox_push(c->to_edge, m); /* a full mailbox drops it: SIGTERM still drains */
+    return 0;
 }
 
 /* Timers of the thread: stats for the edge, EMF lines, the ECS task watch. */

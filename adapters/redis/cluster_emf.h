@@ -1,9 +1,10 @@
 /* cluster_emf: METRICS_EMF on the cluster thread. Every interval it samples
  * edge_stats (both threads' numbers), turns counters into the interval's
  * counts and the latency histogram into that interval's p50 / p95 / p99, and
- * writes one Embedded Metric Format line (server/core/emf.h) to stdout in one
- * write(2), so that it never interleaves with log lines (the awslogs driver
- * ships stdout; CloudWatch extracts the metrics). Cluster thread only. */
+ * writes one Embedded Metric Format line (server/core/emf.h) to stdout
+ * through the stdio stream the log lines use, under its lock, so that the two
+ * never interleave (the awslogs driver ships stdout; CloudWatch extracts the
+ * metrics). Cluster thread only. */
 #ifndef SIO_CLUSTER_EMF_H
 #define SIO_CLUSTER_EMF_H
 

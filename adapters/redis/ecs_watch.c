@@ -16,7 +16,7 @@ struct ecs_watch {
     char *url;                 /* <uri>/task */
     uint32_t poll_ms;
     int inflight, fired;
-    void (*on_stopping)(void *ctx);
+    int (*on_stopping)(void *ctx);
     void *ctx;
 };
 
@@ -35,9 +35,10 @@ static void on_answer(void *ud, const http_result *r)
     w->inflight = 0;
     if (w->fired || r->error || r->status != 200 || !ecs_task_stopping(r->body, r->body_len))
         return;
+    if (w->on_stopping(w->ctx))
+        return; /* not taken (the edge's mailbox is full): again at the next poll */
     w->fired = 1;
     event_del(w->timer);
-    w->on_stopping(w->ctx);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -50,7 +51,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 ecs_watch *ecs_watch_new(struct event_base *base, const char *uri, uint32_t poll_ms,
-                         void (*on_stopping)(void *ctx), void *ctx)
+                         int (*on_stopping)(void *ctx), void *ctx)
 {
     ecs_watch *w = calloc(1, sizeof(*w));
     http_client_config hc = {.max_inflight = 1, .max_queued = 1, .max_response_bytes = 1 << 20};

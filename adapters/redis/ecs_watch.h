@@ -4,7 +4,8 @@
  * decided to stop the task (a deployment, a scale-in, a Spot interruption):
  * before the load balancer's deregistration delay runs out and cuts the
  * connections, and long before SIGTERM. ecs_watch polls it (one request at a
- * time, each bounded by the poll interval) and calls on_stopping once; errors
+ * time, each bounded by the poll interval) and calls on_stopping until it
+ * takes the news (once, normally); errors
  * and other answers are ignored (the endpoint may not be up yet). Cluster
  * thread only. */
 #ifndef SIO_ECS_WATCH_H
@@ -17,8 +18,10 @@ struct event_base;
 typedef struct ecs_watch ecs_watch;
 
 /* `uri` is copied. NULL on failure. */
+/* on_stopping returns 0 when it took the news; else it is told again at the
+ * next poll that still says STOPPED. */
 ecs_watch *ecs_watch_new(struct event_base *base, const char *uri, uint32_t poll_ms,
-                         void (*on_stopping)(void *ctx), void *ctx);
+                         int (*on_stopping)(void *ctx), void *ctx);
 void ecs_watch_free(ecs_watch *w);
 
 /* 1 when `body` is a task whose DesiredStatus is "STOPPED". */

@@ -1,7 +1,8 @@
 /* http_client: HTTP/1.1 POSTs of JSON (and GETs) from a libevent loop (libcurl multi). One thread.
  *
  * Used by the cluster thread's backend proxies: each connect / client event is
- * POSTed to the application backend and its JSON answer used. libcurl's multi
+ * POSTed to the application backend and its JSON answer used; and by the ECS
+ * task metadata watch (GET). libcurl's multi
  * interface is driven by the owner's event_base (CURLMOPT_SOCKETFUNCTION +
  * CURLMOPT_TIMERFUNCTION + curl_multi_socket_action), so connection reuse
  * (keep-alive, at most max_inflight connections), TLS (OpenSSL, peer and host
@@ -73,7 +74,7 @@ int http_client_post(http_client *c, const char *url, const char *const *headers
 int http_client_get(http_client *c, const char *url, const char *const *headers,
                     uint32_t timeout_ms, http_done_fn fn, void *ud);
 
-/* Counters for /metrics. requests: accepted by http_client_post; failures:
+/* Counters for /metrics. requests: accepted by http_client_post or _get; failures:
  * results with error != 0 (timeouts and cancellations included) and posts
  * refused with -ENOBUFS; timeouts: results with -ETIMEDOUT. */
 typedef struct http_client_stats { uint64_t requests, failures, timeouts; uint32_t inflight, queued; } http_client_stats;

@@ -2,7 +2,8 @@
  * session it is sent to and safe to pass between threads.
  *
  * A text frame holds the Engine.IO text packet ("4..."), a binary frame the raw
- * bytes of a binary MESSAGE. The header of the WebSocket frame that carries it
+ * bytes of a binary MESSAGE; frame_new_ws() makes frames for plain WebSocket
+ * clients only (a whole text message, or a control frame such as ping). The header of the WebSocket frame that carries it
  * is laid out once, when the frame is made, in the FRAME_HEADROOM bytes in
  * front of the payload: frame_wire() is then header and payload in one piece,
  * written to every WebSocket recipient without a copy. frame_new*() returns

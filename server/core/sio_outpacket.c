@@ -105,11 +105,11 @@ static sio_plain_frames *plain_render(const sio_outpacket *p, const plain_fields
     sio_plain_frames *r;
     if (!is_event_or_ack(pkt.type) || pkt.attachments != p->n_frames - 1) {
         r = plain_alloc(0);
-    } else if (plain_single_binary(pkt.type, pkt.data, pkt.attachments, p->offset_last)) {
+    } else if (pkt.id < 0 && plain_single_binary(pkt.type, pkt.data, pkt.attachments, p->offset_last)) {
         if ((r = plain_alloc(1)))
             r->frames[0] = frame_ref(p->frames[1]);
-    } else {
-        r = plain_text(p, &pkt, f);
+    } else if (!(r = plain_text(p, &pkt, f))) {
+        r = plain_alloc(0); /* cannot be written: tried once per packet, not per recipient */
     }
     sio_packet_clear(&pkt);
     return r;

@@ -51,8 +51,11 @@ typedef struct sio_outpacket {
 sio_outpacket *sio_outpacket_encode(const char *nsp, sio_packet_type type, int64_t id,
                                     const json_t *data, const sio_bin *bins, size_t n_bins);
 
-/* The rendering for plain clients with the field names `f` (one format per
- * process), made at the first call; NULL when out of memory. */
+/* The rendering for plain clients with the field names `f`, made at the
+ * first call and kept: every later call gets that one, whatever its `f` (a
+ * packet is sent by one sio_server, whose field names do not change); NULL
+ * when out of memory. A packet that cannot be written so (a field name that
+ * is not UTF-8) renders to no frame, once. */
 const sio_plain_frames *sio_outpacket_plain(sio_outpacket *p, const plain_fields *f);
 /* How many plain renderings were made in this process (one per packet sent
  * to plain clients at all: the proof that it is not one per recipient). */

@@ -128,6 +128,8 @@ void eio_session_start_probe(eio_session *s, conn *c);
 void eio_session_abort_probe(eio_session *s);
 /* Asks for a flush at the end of this loop turn. */
 void eio_session_mark_dirty(eio_session *s);
+/* The heartbeat starts over (a ping one interval from now), unless it runs. */
+void eio_session_rearm_heartbeat(eio_session *s);
 
 /* eio_request.c */
 void eio_request_handler_init(eio_server *srv);

@@ -75,7 +75,9 @@ void eio_session_close_ws(eio_session *s, uint16_t ws_code, const char *text, co
 
 /* Stops reading the client (a WebSocket: what it sends waits in the kernel
  * and a bounded stash) until called again with 0, e.g. while the upper layer
- * decides whether to admit it. */
+ * decides whether to admit it. Its pongs and its close are not read either,
+ * so the heartbeat waits too (the connect timeout bounds the hold); closing
+ * the session ends the hold. */
 void eio_session_hold_input(eio_session *s, int hold);
 
 const char *eio_session_id(const eio_session *s);

@@ -236,6 +236,12 @@ void eio_session_destroy(eio_session *s, const char *reason)
     free(s);
 }
 
+void eio_session_rearm_heartbeat(eio_session *s)
+{
+    if (s->state != SESSION_CLOSED && !deadline_armed(&s->heartbeat))
+        arm(s->srv, &s->srv->ping_due, &s->heartbeat);
+}
+
 void eio_session_mark_dirty(eio_session *s)
 {
     if (s->dirty || s->state == SESSION_CLOSED)
@@ -328,6 +334,7 @@ void eio_session_close(eio_session *s, const char *reason)
     s->state = SESSION_CLOSING;
     s->close_reason = reason ? reason : "forced close";
     s->hold_input = 0; /* the client's close frame must be read */
+    eio_session_rearm_heartbeat(s); /* a client that never reads is let go */
     if (s->tp->close_packet) {
         send_queue_limits lim = {UINT32_MAX, SIZE_MAX};
         send_queue_push(&s->queue, s->srv->close_frame, &lim);

@@ -67,10 +67,14 @@ void eio_ws_flush(eio_session *s)
 void eio_session_hold_input(eio_session *s, int hold)
 {
     s->hold_input = hold ? 1 : 0;
-    if (hold && s->ws)
-        ws_pause(s->ws);
-    else if (!hold)
-        eio_session_mark_dirty(s); /* the flush resumes reading */
+    if (hold) { /* its pongs are not read either: no heartbeat meanwhile */
+        deadline_disarm(&s->heartbeat);
+        if (s->ws)
+            ws_pause(s->ws);
+        return;
+    }
+    eio_session_rearm_heartbeat(s);
+    eio_session_mark_dirty(s); /* the flush resumes reading */
 }
 
 int eio_ws_ready(const eio_session *s)
@@ -174,7 +178,8 @@ void eio_ws_after_message(eio_session *s, conn *c)
 void eio_ws_drained(void *ctx, conn *c)
 {
     eio_session *s = c->user;
-    if (s && s->ws == c && (s->queue.count || s->state == SESSION_CLOSING))
+    if (s && s->ws == c &&
+        (s->queue.count || s->state == SESSION_CLOSING || (ws_paused(c) && !s->hold_input)))
         eio_session_mark_dirty(s);
 }
 

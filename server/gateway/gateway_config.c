@@ -17,6 +17,7 @@
 
 #include "glob.h"
 #include "sio_packet.h"
+#include "ws_frame.h"
 
 typedef enum var_kind {
     K_INT,  /* int, min..max */
@@ -80,8 +81,8 @@ static const char *check_plain_path(const char *s, char **out)
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == 0x7f)
             return "must not contain spaces, controls, '?' or '#'";
-    if (strcmp(s, "/health") == 0)
-        return "/health is the health check";
+    if (strncmp(s, "/health", strlen(s)) == 0)
+        return "would take /health (the health check) on PORT";
     *out = strdup(s);
     return *out ? NULL : "out of memory";
 }
@@ -560,12 +561,25 @@ static int is_prefix(const char *a, const char *b)
     return strncmp(a, b, strlen(a)) == 0;
 }
 
-static int namespace_allowed(const gateway_config *c, const char *name)
+/* Valid UTF-8 (JSON keys and values, EMF members must be). */
+static int is_utf8(const char *v)
 {
-    for (char **p = c->namespaces; p && *p; p++)
-        if (glob_match(*p, name, strlen(name)))
-            return 1;
-    return 0;
+    ws_utf8 u = {0};
+    return v && ws_utf8_feed(&u, (const uint8_t *)v, strlen(v)) == 0 && ws_utf8_complete(&u);
+}
+
+static const char *not_utf8(const gateway_config *c)
+{
+    const struct { const char *name, *v; } t[] = {
+        {"PLAIN_WS_EVENT_FIELD", c->plain_ws_event_field}, {"PLAIN_WS_DATA_FIELD", c->plain_ws_data_field},
+        {"PLAIN_WS_ID_FIELD", c->plain_ws_id_field},       {"PLAIN_WS_BINARY_EVENT", c->plain_ws_binary_event},
+        {"METRICS_EMF_NAMESPACE", c->metrics_emf_namespace}, {"METRICS_EMF_CLUSTER_NAME", c->metrics_emf_cluster},
+        {"METRICS_EMF_SERVICE_NAME", c->metrics_emf_service},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i].v && !is_utf8(t[i].v))
+            return t[i].name;
+    return NULL;
 }
 
 static int plain_check(const gateway_config *c, char *err, size_t n)
@@ -579,7 +593,10 @@ static int plain_check(const gateway_config *c, char *err, size_t n)
         snprintf(err, n, "PLAIN_WS_BINARY_EVENT: '%s' is reserved", c->plain_ws_binary_event);
     else if (is_prefix(c->plain_ws_path, c->sio_path) || is_prefix(c->sio_path, c->plain_ws_path))
         snprintf(err, n, "PLAIN_WS_PATH: '%s' overlaps SIO_PATH '%s'", c->plain_ws_path, c->sio_path);
-    else if (!namespace_allowed(c, c->plain_ws_namespace))
+    else if (!strcmp(f[0], "attachments") || !strcmp(f[1], "attachments") || !strcmp(f[2], "attachments"))
+        snprintf(err, n, "PLAIN_WS_*_FIELD: \"attachments\" is the plain messages' own");
+    else if (!glob_match_any((const char *const *)c->namespaces, c->plain_ws_namespace,
+                             strlen(c->plain_ws_namespace)))
         snprintf(err, n, "PLAIN_WS_NAMESPACE: '%s' is not in NAMESPACES", c->plain_ws_namespace);
     else
         return 0;
@@ -588,6 +605,11 @@ static int plain_check(const gateway_config *c, char *err, size_t n)
 
 static int cross_check(const gateway_config *c, char *err, size_t n)
 {
+    const char *bad = not_utf8(c);
+    if (bad) {
+        snprintf(err, n, "%s: must be valid UTF-8", bad);
+        return -1;
+    }
     if (!!c->jwt_secret + !!c->jwt_public_key_file + !!c->jwt_public_key > 1) {
         snprintf(err, n, "JWT_SECRET, JWT_PUBLIC_KEY_FILE and JWT_PUBLIC_KEY are mutually exclusive: set one");
         return -1;

@@ -129,6 +129,7 @@ void ws_close_reason(conn *c, uint16_t code, const char *reason)
     if (w->close_sent || !conn_alive(c))
         return;
     send_close_frame_reason(c, code, reason);
+    ws_resume(c); /* the client's close must be read; nothing else it sent is delivered now */
     conn_set_deadline(c, CONN_DL_CLOSE); /* the client's close frame, or we drop it */
 }
 

@@ -6,7 +6,7 @@
  * handler's limit is refused from its header, before its payload arrives
  * (close 1009). Text must be valid UTF-8 (1007). Fragments are reassembled;
  * a message that arrives whole in one read is handed over in place, without
- * a copy. Pings are answered, pongs ignored. After the client's close frame
+ * a copy. Pings are answered, pongs go to on_pong (when set). After the client's close frame
  * nothing more it sent is processed; the close is answered and the
  * connection ends.
  *

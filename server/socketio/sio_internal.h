@@ -175,6 +175,8 @@ const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const c
  * `is_volatile`, only when the transport can take it now. 0 sent, 1 dropped
  * (volatile), -1 session gone or slow. */
 int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
+/* The same for any frames (the first one alone decides a volatile send). */
+int sio_frames_send(frame *const *frames, uint32_t n, eio_session *s, int is_volatile);
 /* The one selection of sockets, for local delivery and for other nodes'
  * requests: calls visit(ctx, s) once for each socket of the union of
  * opts->rooms (every socket when there is none) that is in none of

@@ -285,20 +285,25 @@ static void mark_room(sio_namespace *nsp, const char *name, uint64_t epoch)
 /* Queues the packet's frames on a session, by reference. With `is_volatile`,
  * only when the transport can take it now. 0 sent, 1 dropped (volatile), -1
  * session gone or slow. */
-int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
+int sio_frames_send(frame *const *frames, uint32_t n, eio_session *s, int is_volatile)
 {
     uint32_t i = 0;
-    if (eio_session_transport(s) == EIO_TRANSPORT_PLAIN)
-        return sio_plain_send(p, s, is_volatile);
-    if (is_volatile) {
-        if (eio_session_send_volatile(s, p->frames[0]))
+    if (is_volatile && n) {
+        if (eio_session_send_volatile(s, frames[0]))
             return 1;
         i = 1;
     }
-    for (; i < p->n_frames; i++)
-        if (eio_session_send(s, p->frames[i]))
+    for (; i < n; i++)
+        if (eio_session_send(s, frames[i]))
             return -1;
     return 0;
+}
+
+int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
+{
+    if (eio_session_transport(s) == EIO_TRANSPORT_PLAIN)
+        return sio_plain_send(p, s, is_volatile);
+    return sio_frames_send(p->frames, p->n_frames, s, is_volatile);
 }
 
 int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,

@@ -111,20 +111,6 @@ static void connect_refused(eio_session *s, const frame *t)
     sio_packet_clear(&pkt);
 }
 
-static int send_frames(const sio_plain_frames *r, eio_session *s, int is_volatile)
-{
-    uint32_t i = 0;
-    if (is_volatile && r->n_frames) {
-        if (eio_session_send_volatile(s, r->frames[0]))
-            return 1;
-        i = 1;
-    }
-    for (; i < r->n_frames; i++)
-        if (eio_session_send(s, r->frames[i]))
-            return -1;
-    return 0;
-}
-
 int sio_plain_send(sio_outpacket *p, eio_session *s, int is_volatile)
 {
     sio_client *c = eio_session_user(s);
@@ -141,7 +127,7 @@ int sio_plain_send(sio_outpacket *p, eio_session *s, int is_volatile)
         break;
     }
     const sio_plain_frames *r = c ? sio_outpacket_plain(p, &c->srv->plain) : NULL;
-    return r ? send_frames(r, s, is_volatile) : -1;
+    return r ? sio_frames_send(r->frames, r->n_frames, s, is_volatile) : -1;
 }
 
 /* ---- the public side ------------------------------------------------------------- */

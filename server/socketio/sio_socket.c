@@ -26,7 +26,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     s->client = client;
     s->auth = json_incref(auth);
     s->data = json_object();
-    if (nsp->srv->store.restore) /* recovery is on */
+    if (nsp->srv->store.restore && !client->plain) /* recovery is on; plain clients cannot recover */
         sio_generate_id(s->pid);
     return s;
 }

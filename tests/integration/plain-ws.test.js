@@ -508,6 +508,32 @@ describe('plain ws: the backend (connect proxy, client events)', function () {
   });
 });
 
+describe('plain ws: a slow connect proxy (input held until admitted)', function () {
+  this.timeout(30000);
+  let backend;
+  let server;
+  before(async function () {
+    // answers after 1.5 s: longer than PING_INTERVAL + PING_TIMEOUT (600 ms)
+    backend = await startBackend((body, req, res) => {
+      setTimeout(() => json(res, body && body.type === 'connect'
+        ? { allow: true, emit: [{ event: 'welcome', args: ['hi'] }] } : {}), 1500);
+    });
+    server = await startPlain({ CONNECT_PROXY_URL: `${backend.url}/connect`, PROXY_TIMEOUT_MS: '4000', PING_INTERVAL: '300', PING_TIMEOUT: '300' });
+  });
+  after(async function () { cleanup(); await stopAlive(server); await backend.close(); });
+  afterEach(cleanup);
+
+  it('no heartbeat runs while held (its pongs cannot be read): admitted after 1.5 s, then served, and pinged again', async function () {
+    const p = await plainClient(server);
+    p.send({ event: 'subscribe', data: 'slow', id: 1 }); // sent while held: handled after admission
+    assert.deepEqual(await p.nextJson(3000), { event: 'welcome', data: 'hi' }, 'the welcome first');
+    assert.deepEqual(await p.nextJson(3000), { id: 1, data: { ok: true, rooms: ['slow'] } });
+    const pings = p.pings;
+    await eventually(async () => p.pings > pings, 3000, 'pings once admitted');
+    assert.equal(p.ws.readyState, 1, 'still open');
+  });
+});
+
 /* ====================================================================== */
 
 describe('plain ws: JWT', function () {

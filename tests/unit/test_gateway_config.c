@@ -365,6 +365,14 @@ static void test_plain_ws(void)
     CHECK(load(&c, glob, err, sizeof err) == -1);
     const char *const same[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_DATA_FIELD", "id", NULL};
     CHECK(load(&c, same, err, sizeof err) == -1 && strstr(err, "must differ"));
+    const char *const prefix[] = {"PLAIN_WS_PATH", "/heal", NULL}; /* would route /health to it */
+    CHECK(load(&c, prefix, err, sizeof err) == -1 && strstr(err, "/health"));
+    const char *const own[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_ID_FIELD", "attachments", NULL};
+    CHECK(load(&c, own, err, sizeof err) == -1 && strstr(err, "attachments"));
+    const char *const bytes[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_EVENT_FIELD", "\xff", NULL};
+    CHECK(load(&c, bytes, err, sizeof err) == -1 && strstr(err, "UTF-8"));
+    const char *const emf[] = {"METRICS_EMF_SERVICE_NAME", "a\xc3", NULL};
+    CHECK(load(&c, emf, err, sizeof err) == -1 && strncmp(err, "METRICS_EMF_SERVICE_NAME: ", 26) == 0);
     const char *const reserved[] = {"PLAIN_WS_PATH", "/ws", "PLAIN_WS_BINARY_EVENT", "connect", NULL};
     CHECK(load(&c, reserved, err, sizeof err) == -1 && strstr(err, "reserved"));
 }
