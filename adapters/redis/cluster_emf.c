@@ -6,7 +6,7 @@
 
 #include <event2/event.h>
 
-#include "health.h"
+#include "wall_clock.h"
 
 typedef struct counters {
     unsigned long handshakes, deliveries, slow, rate_limited;
@@ -48,7 +48,7 @@ static void sample_of(cluster_emf *e, const counters *now, emf_sample *s)
     const edge_stats *st = e->st;
     int redis = EDGE_STAT_GET(st, redis_state);
     *s = (emf_sample){
-        .timestamp_ms = health_now_ms(),
+        .timestamp_ms = wall_ms(),
         .connections = (double)EDGE_STAT_GET(st, connections),
         .sockets = (double)EDGE_STAT_GET(st, sockets),
         .handshakes = (double)(now->handshakes - e->last.handshakes),

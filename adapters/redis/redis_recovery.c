@@ -21,6 +21,7 @@
  * Redis cost of a recoverable broadcast: one EVALSHA running XADD (MINID ~)
  * and PUBLISH, instead of one PUBLISH (loadtest/RESULTS.md measures it); the
  * history key's TTL is renewed with the sessions'. Cluster thread only. */
+#include "wall_clock.h"
 #include "redis_adapter_internal.h"
 
 #include <errno.h>
@@ -126,13 +127,6 @@ static void sha1_hex(const char *text, char out[41])
     SHA1((const unsigned char *)text, strlen(text), md);
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int command(redis_recovery *r, redis_reply_fn fn, void *ud, int argc, const char **argv)

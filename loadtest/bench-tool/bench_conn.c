@@ -87,6 +87,24 @@ void conn_set_ready(bench_conn *c)
     worker_conn_settled(c->w, c, 1);
 }
 
+int conn_room_list(const bench_conn *c, char *buf, size_t *len, size_t cap)
+{
+    const bench_config *cfg = c->w->cfg;
+    size_t n = *len;
+    for (uint8_t i = 0; i < c->n_subs; i++) {
+        if (i)
+            buf[n++] = ',';
+        buf[n++] = '"';
+        int w = bench_room_name(cfg, c->subs[i].room, buf + n, cap - n);
+        if (w < 0)
+            return -1;
+        n += (size_t)w;
+        buf[n++] = '"';
+    }
+    *len = n;
+    return 0;
+}
+
 /* "42" [nsp ","] <id> ["subscribe",["room-1",...]] */
 static void send_subscribe(bench_conn *c)
 {
@@ -101,18 +119,10 @@ static void send_subscribe(bench_conn *c)
     int nsp = strcmp(cfg->nsp, "/") != 0;
     size_t len = (size_t)snprintf(buf, cap, "42%s%s%u[\"subscribe\",[", nsp ? cfg->nsp : "",
                                   nsp ? "," : "", c->ack_id);
-    for (uint8_t i = 0; i < c->n_subs; i++) {
-        if (i)
-            buf[len++] = ',';
-        buf[len++] = '"';
-        int w = bench_room_name(cfg, c->subs[i].room, buf + len, cap - len);
-        if (w < 0) {
-            free(buf);
-            conn_fail(c, FAIL_PROTOCOL, "room name too long");
-            return;
-        }
-        len += (size_t)w;
-        buf[len++] = '"';
+    if (conn_room_list(c, buf, &len, cap)) {
+        free(buf);
+        conn_fail(c, FAIL_PROTOCOL, "room name too long");
+        return;
     }
     len += (size_t)snprintf(buf + len, cap - len, "]]");
     c->state = CS_WAIT_SUBSCRIBE;

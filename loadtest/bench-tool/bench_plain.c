@@ -49,7 +49,6 @@ int plain_target(const bench_config *cfg, char *out, size_t n)
 /* {"event":"subscribe","data":["room-1",...],"id":1} */
 static void send_subscribe(bench_conn *c)
 {
-    const bench_config *cfg = c->w->cfg;
     size_t cap = 64 + (size_t)c->n_subs * (c->w->prefix_len + 16);
     char *buf = malloc(cap);
     if (!buf) {
@@ -58,18 +57,10 @@ static void send_subscribe(bench_conn *c)
     }
     c->ack_id = 1;
     size_t len = (size_t)snprintf(buf, cap, "{\"event\":\"subscribe\",\"data\":[");
-    for (uint8_t i = 0; i < c->n_subs; i++) {
-        if (i)
-            buf[len++] = ',';
-        buf[len++] = '"';
-        int w = bench_room_name(cfg, c->subs[i].room, buf + len, cap - len);
-        if (w < 0) {
-            free(buf);
-            conn_fail(c, FAIL_PROTOCOL, "room name too long");
-            return;
-        }
-        len += (size_t)w;
-        buf[len++] = '"';
+    if (conn_room_list(c, buf, &len, cap)) {
+        free(buf);
+        conn_fail(c, FAIL_PROTOCOL, "room name too long");
+        return;
     }
     len += (size_t)snprintf(buf + len, cap - len, "],\"id\":%u}", c->ack_id);
     c->state = CS_WAIT_SUBSCRIBE;

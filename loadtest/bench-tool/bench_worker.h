@@ -89,6 +89,9 @@ const bench_url *conn_url(const bench_conn *c);
 void conn_set_ready(bench_conn *c);
 /* Sends one message through the transport; on failure ends the connection, returns -1. */
 int conn_send(bench_conn *c, const char *msg, size_t len);
+/* Appends the client's rooms as JSON strings ("r-1","r-2") at buf + *len
+ * (cap bytes in all, sized by the caller); -1 when a name does not fit. */
+int conn_room_list(const bench_conn *c, char *buf, size_t *len, size_t cap);
 
 /* ---- bench_plain.c: the plain WebSocket client (--plain-path) ---- */
 /* The request target of the upgrade: the path, ?token=... with --token. -1 when too long. */

@@ -22,7 +22,7 @@
 #include "edge_lws.h"
 #include "gateway.h"
 #include "gateway_config.h"
-#include "health.h"
+#include "wall_clock.h"
 #include "log.h"
 
 #define DRAIN_TICK_MS 100
@@ -163,7 +163,7 @@ static int sharded_mode(const char *mode)
 static int start(app *a)
 {
     const char *why = NULL, *variable = NULL;
-    a->stats.started_ms = health_now_ms();
+    a->stats.started_ms = wall_ms();
     a->gw = gateway_new(&a->loop, &a->cfg, &a->stats, &why, &variable);
     if (!a->gw) { /* a configuration error exits 2, like the checks at load */
         fprintf(stderr, "sio-server: %s%s%s\n", variable ? variable : "", variable ? ": " : "",

@@ -2,28 +2,9 @@
 #include "health.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <jansson.h>
-
-long long health_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ISO 8601 in UTC with milliseconds, as JavaScript's toISOString(). */
-static void iso_time(long long ms, char out[32])
-{
-    time_t sec = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
 
 static const char *redis_name(int state)
 {
@@ -33,8 +14,8 @@ static const char *redis_name(int state)
 static json_t *body_of(const edge_stats *st, const char *node, const char *status, int redis)
 {
     char ts[32];
-    long long now = health_now_ms();
-    iso_time(now, ts);
+    long long now = wall_ms();
+    wall_iso(now, ts);
     json_t *o = json_pack("{sssssfsssssIsIss}", "status", status, "timestamp", ts, "uptime",
                           (double)(now - st->started_ms) / 1000.0, "version", SIO_VERSION, "node",
                           node ? node : "", "connections", (json_int_t)EDGE_STAT_GET(st, connections),

@@ -15,6 +15,7 @@
 
 #include "bytebuf.h"
 #include "edge_stats.h"
+#include "wall_clock.h"
 
 #ifndef SIO_VERSION
 #define SIO_VERSION "0.0.0"
@@ -22,8 +23,5 @@
 
 /* Appends the JSON body; returns the HTTP status, or -ENOMEM. */
 int health_answer(const edge_stats *st, const char *node, int redis_down_status, bytebuf *out);
-
-/* Wall clock, ms. */
-long long health_now_ms(void);
 
 #endif

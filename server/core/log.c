@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
+#include "wall_clock.h"
 #include <stdlib.h>
 #include <time.h>
 
@@ -21,15 +21,10 @@ void log_write(log_level level, const char *msg, const char *fields_json)
     static const char *const names[] = {"debug", "info", "warn", "error"};
     if (level < threshold)
         return;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
     char when[32];
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stdout, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\",\"msg\":\"%s\"%s%s}\n", when,
-            (int)(tv.tv_usec / 1000), names[level], msg, fields_json ? "," : "",
-            fields_json ? fields_json : "");
+    wall_iso(wall_ms(), when);
+    fprintf(stdout, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"%s%s}\n", when, names[level],
+            msg, fields_json ? "," : "", fields_json ? fields_json : "");
     fflush(stdout);
 }
 

@@ -173,6 +173,10 @@ void eio_ws_drained(void *ctx, conn *c);
 void eio_ws_after_message(eio_session *s, conn *c);
 /* engine.io's abortUpgrade(): the status, text/html, the bare message, close. */
 void eio_ws_refuse(conn *c, unsigned status, const char *msg);
+/* A new session on `tp` for an upgrade request, or NULL when draining, past
+ * the limits or out of memory (the request is then refused with 503). */
+eio_session *eio_ws_admit(eio_server *srv, conn *c, const http_request *req,
+                          const eio_transport *tp);
 void eio_websocket_request(eio_server *srv, conn *c, const http_request *req,
                            const eio_query *q);
 

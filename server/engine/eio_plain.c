@@ -66,14 +66,9 @@ static const ws_handler handler = {
 
 static void open_plain(eio_server *srv, conn *c, const http_request *req)
 {
-    char addr[64];
-    eio_client_address(req, addr, sizeof(addr));
-    eio_session *s = eio_admission(srv, addr) ? NULL
-                                              : eio_session_create(srv, &eio_plain_transport, req);
-    if (!s) {
-        eio_ws_refuse(c, 503, "Service unavailable");
+    eio_session *s = eio_ws_admit(srv, c, req, &eio_plain_transport);
+    if (!s)
         return;
-    }
     if (ws_accept(c, req, NULL, &handler, srv, srv->cfg.max_payload)) {
         eio_session_destroy(s, "transport error");
         return;

@@ -212,20 +212,23 @@ void eio_ws_refuse(conn *c, unsigned status, const char *msg)
     http1_respond(c, &r);
 }
 
-static void open_direct(eio_server *srv, conn *c, const http_request *req)
+eio_session *eio_ws_admit(eio_server *srv, conn *c, const http_request *req,
+                          const eio_transport *tp)
 {
     char addr[64];
     eio_client_address(req, addr, sizeof(addr));
-    if (eio_admission(srv, addr)) {
+    eio_session *s = eio_admission(srv, addr) ? NULL : eio_session_create(srv, tp, req);
+    if (!s)
         eio_ws_refuse(c, 503, "Service unavailable");
-        return;
-    }
-    eio_session *s = eio_session_create(srv, &eio_websocket_transport, req);
+    return s;
+}
+
+static void open_direct(eio_server *srv, conn *c, const http_request *req)
+{
+    eio_session *s = eio_ws_admit(srv, c, req, &eio_websocket_transport);
     char cookie[EIO_SID_LEN + 128];
-    if (!s) {
-        eio_ws_refuse(c, 503, "Service unavailable");
+    if (!s)
         return;
-    }
     eio_cookie_header(srv, s->sid, cookie, sizeof(cookie));
     if (ws_accept(c, req, cookie, &handler, srv, srv->cfg.max_payload)) {
         eio_session_destroy(s, "transport error");

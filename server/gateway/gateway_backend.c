@@ -17,6 +17,7 @@
  * answers each request, but an answer it cannot push (the edge's mailbox full)
  * would otherwise leave a socket's event queue stalled for good. Edge thread
  * only. */
+#include "wall_clock.h"
 #include "gateway_internal.h"
 
 #include <errno.h>
@@ -351,9 +352,7 @@ static void arm_expiry(gw_backend *b, sio_socket *s, socket_perms *p)
 {
     if (!p->expires_at)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts); /* exp is wall-clock time */
-    int64_t due = p->expires_at * 1000 - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    int64_t due = p->expires_at * 1000 - (int64_t)wall_ms(); /* exp is wall-clock time */
     if (!p->expiry) {
         expiry_ctx *x = calloc(1, sizeof(*x));
         p->expiry = x ? malloc(sizeof(uv_timer_t)) : NULL;

@@ -4,6 +4,7 @@
  * that left for a recoverable reason (until the window ends). Offsets are
  * "<boot ms>-<seq>": one never issued by this process does not parse as one
  * in the ring, and a restore from it fails cleanly. */
+#include "wall_clock.h"
 #include "sio_internal.h"
 
 #include <stdio.h>
@@ -285,9 +286,7 @@ int sio_recovery_memory(uv_loop_t *loop, const sio_config *cfg, sio_recovery_sto
     m->cap = cap;
     m->window_ms = cfg->recovery_window_ms;
     m->max_bytes = cfg->recovery_max_bytes;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    m->boot_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    m->boot_ms = (uint64_t)wall_ms();
     hashmap_init(&m->sessions);
     *out = (sio_recovery_store){.ctx = m, .record = record, .session = on_session,
                                 .restore = restore, .destroy = destroy};

@@ -9,7 +9,6 @@
  * real Node HTTP server in this process; clients are socket.io-client.
  */
 const assert = require('node:assert/strict');
-const http = require('node:http');
 const net = require('node:net');
 const { execFileSync } = require('node:child_process');
 const { freePort } = require('../lib/server');
@@ -18,36 +17,9 @@ const {
   apiPost, apiGet, jwtHS256, nowSec,
 } = require('../lib/sio');
 const { startRedis, stopRedis } = require('../lib/redis');
+const { startBackend, json } = require('../lib/backend');
 
 const HOST = '127.0.0.1';
-
-/** A backend whose answer to each POST is `ctx.handle(body, req, res)`. */
-async function startBackend(handle) {
-  const ctx = { handle, requests: [], connections: 0, sockets: new Set() };
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      let body;
-      try { body = JSON.parse(Buffer.concat(chunks).toString()); } catch (_) { body = null; }
-      ctx.requests.push({ path: req.url, headers: req.headers, body });
-      ctx.handle(body, req, res);
-    });
-  });
-  server.on('connection', (s) => { ctx.connections++; ctx.sockets.add(s); s.on('close', () => ctx.sockets.delete(s)); });
-  const port = await freePort();
-  await new Promise((r) => server.listen(port, HOST, r));
-  ctx.url = `http://${HOST}:${port}`;
-  ctx.port = port;
-  ctx.close = () => new Promise((r) => { for (const s of ctx.sockets) s.destroy(); server.close(r); });
-  return ctx;
-}
-
-function json(res, obj, status = 200) {
-  const text = JSON.stringify(obj);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 /** The cookie-checking connect handler of the backgammon service. */
 function cookieAuth(body, req, res) {

@@ -23,7 +23,6 @@
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const { createClient } = require('redis');
 const { Emitter } = require('@socket.io/redis-emitter');
 const { HOST, freePort, httpRequest } = require('../lib/server');
@@ -34,6 +33,7 @@ const {
 } = require('../lib/sio');
 const { rawWsConnect, frame, closeRawSockets } = require('../lib/raw');
 const { plainWs, closeAllPlain, rawCloseCode } = require('../lib/plain');
+const { startBackend, json } = require('../lib/backend');
 
 /** Every plain variable unset unless a test sets it (never the developer's shell). */
 const PLAIN_VARS = {
@@ -111,33 +111,6 @@ async function metricValue(server, name, labels = {}) {
   const m = parseMetrics((await apiGet(server.apiPort, '/metrics')).body);
   const rows = (m.get(name) || []).filter((r) => Object.entries(labels).every(([k, v]) => r.labels[k] === v));
   return rows.length === 1 ? rows[0].value : NaN;
-}
-
-/** A backend whose answer to each POST is `ctx.handle(body, req, res)` (as in backend.test.js). */
-async function startBackend(handle) {
-  const ctx = { handle, requests: [], sockets: new Set() };
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      let body;
-      try { body = JSON.parse(Buffer.concat(chunks).toString()); } catch (_) { body = null; }
-      ctx.requests.push({ path: req.url, headers: req.headers, body });
-      ctx.handle(body, req, res);
-    });
-  });
-  server.on('connection', (s) => { ctx.sockets.add(s); s.on('close', () => ctx.sockets.delete(s)); });
-  const port = await freePort();
-  await new Promise((r) => server.listen(port, HOST, r));
-  ctx.url = `http://${HOST}:${port}`;
-  ctx.close = () => new Promise((r) => { for (const s of ctx.sockets) s.destroy(); server.close(r); });
-  return ctx;
-}
-
-function json(res, obj, status = 200) {
-  const text = JSON.stringify(obj);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 /** The server is still alive and serving: /health 200 on PORT and a fresh plain client subscribes. */
