@@ -49,9 +49,10 @@ extern const eio_transport eio_websocket_transport;
 extern const eio_transport eio_plain_transport;
 
 struct eio_session {
-    char sid[EIO_SID_LEN + 1];
-    eio_server *srv;
+    /* what a send and the end-of-turn flush read, in the first two cache lines
+     * (eio_session_prefetch) */
     const eio_transport *tp;
+    eio_server *srv;
     uint8_t state;             /* eio_session_state */
     uint8_t upgrade;           /* eio_upgrade_state */
     uint8_t awaiting_pong;
@@ -60,13 +61,14 @@ struct eio_session {
     uint8_t dirty;             /* in srv->dirty: to flush at the end of this loop turn */
     uint8_t set_cookie;        /* the first polling answer carries the stickiness cookie */
     uint8_t hold_input;        /* eio_session_hold_input(): the client is not read */
-    eio_session *reap_next;
     eio_session *dirty_next;
     conn *ws;                  /* the WebSocket */
+    send_queue queue;
+    eio_session *reap_next;
+    char sid[EIO_SID_LEN + 1];
     conn *poll_get;            /* a held long-polling GET */
     conn *poll_post;           /* a POST whose payload is being decoded */
     conn *probe;               /* a WebSocket being upgraded to */
-    send_queue queue;
     deadline_entry heartbeat;     /* armed in srv->ping_due or srv->pong_due */
     deadline_entry upgrade_timer; /* armed in srv->upgrade_due while probing */
     const char *close_reason;

@@ -82,6 +82,12 @@ void eio_session_hold_input(eio_session *s, int hold);
 
 const char *eio_session_id(const eio_session *s);
 unsigned eio_session_transport(const eio_session *s); /* EIO_TRANSPORT_* */
+/* Hints for a loop sending to many sessions (a room's fan-out): the first
+ * brings the session's send state into cache, the second, issued later (once
+ * that state is in cache), what it points to (its send queue's next slot).
+ * No effect on behaviour; a NULL session is ignored. */
+void eio_session_prefetch(const eio_session *s);
+void eio_session_prefetch_queue(const eio_session *s);
 const eio_request_info *eio_session_request(const eio_session *s);
 void eio_session_set_user(eio_session *s, void *user);
 void *eio_session_user(const eio_session *s);

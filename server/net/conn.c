@@ -21,9 +21,13 @@ int conn_alive(const conn *c)
     return c->state == CONN_OPEN;
 }
 
-int conn_buffered(const conn *c)
+/* Only what went through lws_write() can be held by lws: until then, and
+ * once lws says it holds nothing, lws is not asked (its wsi is cold). */
+int conn_buffered(conn *c)
 {
-    return edge_lws_buffered(c->wsi);
+    if (c->lws_may_hold && !edge_lws_buffered(c->wsi))
+        c->lws_may_hold = 0;
+    return c->lws_may_hold;
 }
 
 static int write_failed(conn *c)
@@ -39,6 +43,7 @@ int conn_write(conn *c, const void *p, size_t n)
     if (!n)
         return 0;
     /* lws writes what the socket takes and keeps the rest, asking for POLLOUT */
+    c->lws_may_hold = 1;
     if (edge_lws_write(c->wsi, p, n))
         return write_failed(c);
     return 0;
@@ -67,7 +72,7 @@ int conn_writev(conn *c, const struct iovec *iov, int n)
         return write_rest(c, iov, n, 0);
     ssize_t w;
     do
-        w = writev(edge_lws_fd(c->wsi), iov, n);
+        w = writev(c->fd, iov, n);
     while (w < 0 && errno == EINTR);
     if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         return write_failed(c);
@@ -343,6 +348,7 @@ static void set_peer_addr(conn *c)
 void conn_on_adopt(conn_pool *pool, conn *c, struct lws *wsi)
 {
     c->wsi = wsi;
+    c->fd = edge_lws_fd(wsi);
     c->pool = pool;
     c->state = CONN_OPEN;
     set_peer_addr(c);

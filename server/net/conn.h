@@ -88,22 +88,25 @@ void conn_pool_init(conn_pool *p, uv_loop_t *loop, const conn_pool_config *cfg);
 void conn_pool_close(conn_pool *p, void (*on_freed)(void *ctx));
 
 struct conn {
-    struct lws *wsi;
-    conn_pool *pool;
-    const conn_ops *ops;
-    void *user;                  /* the layer above's, e.g. the Engine.IO session */
-    deadline_entry deadline;
-    conn *peer_prev, *peer_next; /* in the edge's list of the peer's connections in headers */
-    struct conn_peer *peer;      /* non-NULL while in that list */
-    uint64_t head_since_ms;      /* when it entered that list */
+    /* what a write reads first, in a few bytes (proto.ws begins with its flags) */
     uint8_t state;               /* enum conn_state */
     uint8_t dl;                  /* enum conn_deadline armed */
     uint8_t deferred;            /* in the edge's deferred list */
-    char peer_addr[48];          /* the TCP peer's address, IPv4-mapped shown as IPv4 */
+    uint8_t lws_may_hold;        /* bytes were handed to lws, which may still hold some */
+    int fd;                      /* the socket, lws's */
     union {
         http1_state http;
         ws_state ws;
     } proto;
+    struct lws *wsi;
+    const conn_ops *ops;
+    void *user;                  /* the layer above's, e.g. the Engine.IO session */
+    conn_pool *pool;
+    deadline_entry deadline;
+    conn *peer_prev, *peer_next; /* in the edge's list of the peer's connections in headers */
+    struct conn_peer *peer;      /* non-NULL while in that list */
+    uint64_t head_since_ms;      /* when it entered that list */
+    char peer_addr[48];          /* the TCP peer's address, IPv4-mapped shown as IPv4 */
 };
 
 /* Writes now; what the socket cannot take is kept by lws and sent later
@@ -112,7 +115,7 @@ int conn_write(conn *c, const void *p, size_t n);
 /* Several buffers in one system call when nothing is buffered. */
 int conn_writev(conn *c, const struct iovec *iov, int n);
 /* 1 while lws holds bytes a short write left. */
-int conn_buffered(const conn *c);
+int conn_buffered(conn *c);
 /* Ends the connection: `graceful` sends what is buffered, then a FIN, and
  * reads until the client closes (or a deadline), so a reset never destroys a
  * response still in flight; otherwise the connection is dropped at once. */

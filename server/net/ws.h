@@ -44,6 +44,8 @@ typedef struct ws_handler {
 
 /* Per-connection state, inside the conn. */
 typedef struct ws_state {
+    uint8_t close_sent, close_received, closed_reported; /* first: read by every write */
+    uint8_t paused;         /* ws_pause(): reading stopped */
     const ws_handler *h;
     void *ctx;
     uint64_t max_message;
@@ -53,12 +55,10 @@ typedef struct ws_state {
     uint8_t hdr_len;        /* header bytes gathered while incomplete */
     uint8_t in_frame;       /* header parsed, payload coming */
     uint8_t msg_opcode;     /* text/binary of the message in progress, 0 none */
-    uint8_t close_sent, close_received, closed_reported;
     ws_utf8 utf8;
     bytebuf msg;            /* a message arriving in pieces */
     uint8_t ctl[125];       /* a control frame's payload */
     uint8_t ctl_len;
-    uint8_t paused;         /* ws_pause(): reading stopped */
     bytebuf stash;          /* what was read but not parsed when paused */
 } ws_state;
 

@@ -20,7 +20,7 @@ static room *room_create(room_index *ri, const char *name, size_t len)
     if (!r)
         return NULL;
     r->members = NULL;
-    r->count = 0;
+    r->count = r->cap = 0;
     r->name_len = len;
     memcpy(r->name, name, len);
     r->name[len] = '\0';
@@ -38,6 +38,7 @@ static void room_delete(room_index *ri, room *r)
     hashmap_remove(&ri->rooms, r->name, r->name_len);
     if (ri->on_room)
         ri->on_room(ri->ctx, r, 0);
+    free(r->members);
     free(r);
 }
 
@@ -97,14 +98,33 @@ static void unlink_member(member_rooms *mr, membership *m)
     mr->count--;
 }
 
+static int room_reserve(room *r)
+{
+    if (r->count < r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap * 2 : 4;
+    room_slot *a = realloc(r->members, cap * sizeof(*a));
+    if (!a)
+        return -1;
+    r->members = a;
+    r->cap = cap;
+    return 0;
+}
+
+/* A room that lost most of its members gives half its array back. */
+static void room_shrink(room *r)
+{
+    room_slot *a = realloc(r->members, (r->cap / 2) * sizeof(*a));
+    if (a) {
+        r->members = a;
+        r->cap /= 2;
+    }
+}
+
 static void link_room(room *r, membership *m)
 {
-    m->room_prev = NULL;
-    m->room_next = r->members;
-    if (r->members)
-        r->members->room_prev = m;
-    r->members = m;
-    r->count++;
+    m->slot = r->count++;
+    r->members[m->slot] = (room_slot){m->member, m};
 }
 
 int room_join(room_index *ri, void *member, member_rooms *mr, const char *name, size_t len)
@@ -114,7 +134,7 @@ int room_join(room_index *ri, void *member, member_rooms *mr, const char *name, 
         return 0;
     if (!r && !(r = room_create(ri, name, len)))
         return -1;
-    membership *m = malloc(sizeof(*m));
+    membership *m = room_reserve(r) ? NULL : malloc(sizeof(*m));
     if (m) {
         m->room = r;
         m->member = member;
@@ -132,14 +152,15 @@ int room_join(room_index *ri, void *member, member_rooms *mr, const char *name, 
 static void unlink_from_room(room_index *ri, membership *m)
 {
     room *r = m->room;
-    if (m->room_prev)
-        m->room_prev->room_next = m->room_next;
-    else
-        r->members = m->room_next;
-    if (m->room_next)
-        m->room_next->room_prev = m->room_prev;
-    if (--r->count == 0)
+    room_slot last = r->members[--r->count];
+    if (m->slot != r->count) { /* the last slot fills the hole */
+        r->members[m->slot] = last;
+        last.m->slot = m->slot;
+    }
+    if (r->count == 0)
         room_delete(ri, r);
+    else if (r->cap > 16 && r->count < r->cap / 4)
+        room_shrink(r);
     free(m);
 }
 
@@ -187,10 +208,9 @@ void room_index_free(room_index *ri)
     void *v;
     while (hashmap_next(&ri->rooms, &it, &k, &klen, &v)) {
         room *r = v;
-        for (membership *m = r->members, *next; m; m = next) {
-            next = m->room_next;
-            free(m);
-        }
+        for (size_t i = 0; i < r->count; i++)
+            free(r->members[i].m);
+        free(r->members);
         free(r);
     }
     hashmap_free(&ri->rooms);

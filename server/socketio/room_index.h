@@ -1,8 +1,10 @@
 /* room_index: a namespace's rooms and their members, built for fan-out.
  *
  * A room is created by its first join and freed with its last leave. Each
- * (room, member) pair is one `membership`, linked both into the room's member
- * list and into the member's own list (both doubly: O(1) unlink). A member's
+ * (room, member) pair is one `membership`, in the room's member array (a
+ * contiguous slot, swap-removed in O(1): fan-out walks memory in order and can
+ * prefetch the members ahead) and in the member's own list (doubly linked:
+ * O(1) unlink). The order of a room's members is not kept. A member's
  * rooms (member_rooms) are a plain list while they are few and gain a hash
  * index by room name past MEMBER_ROOMS_INDEXED, so joining or leaving costs
  * O(1) however many rooms the member is in. Iterating a room costs
@@ -21,7 +23,7 @@ typedef struct room room;
 typedef struct membership {
     room *room;
     void *member;
-    struct membership *room_prev, *room_next;     /* in room->members */
+    size_t slot;                                  /* index in room->members */
     struct membership *member_prev, *member_next; /* in the member's list */
 } membership;
 
@@ -34,9 +36,16 @@ typedef struct member_rooms {
     size_t count;
 } member_rooms;
 
+/* One member of a room: the member itself beside its membership, so that
+ * walking a room reads one array. */
+typedef struct room_slot {
+    void *member;
+    membership *m;
+} room_slot;
+
 struct room {
-    membership *members;
-    size_t count;
+    room_slot *members;                       /* count used of cap */
+    size_t count, cap;
     size_t name_len;
     char name[];                              /* NUL-terminated */
 };
@@ -51,6 +60,7 @@ void room_index_init(room_index *ri);
 /* Frees every room and membership; members' lists must not be used afterwards. */
 void room_index_free(room_index *ri);
 room *room_find(const room_index *ri, const char *name, size_t len);
+/* While iterating r->members[0..count), nothing may join or leave `r`. */
 /* Adds `member` (whose rooms are *mr) to the room. 1: joined, 0: was
  * already a member, -1: out of memory. */
 int room_join(room_index *ri, void *member, member_rooms *mr, const char *name, size_t len);

@@ -75,13 +75,15 @@ typedef struct sio_pending_ack {
 } sio_pending_ack;
 
 struct sio_socket {
+    /* what a broadcast reads of each recipient, in its first cache line */
+    uint64_t mark, except_mark;   /* broadcast epoch marks */
+    eio_session *session;         /* client->conn, for the fan-out */
+    sio_client *client;
     char id[SIO_ID_LEN + 1];
     sio_namespace *nsp;
-    sio_client *client;
     sio_socket *client_next;      /* the client's sockets, one per namespace */
     sio_socket *nsp_prev, *nsp_next;
     member_rooms rooms;
-    uint64_t mark, except_mark;   /* broadcast epoch marks */
     sio_pending_ack *acks;
     json_t *auth;
     json_t *data;                 /* socket.data: an object */

@@ -278,8 +278,8 @@ const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const c
 static void mark_room(sio_namespace *nsp, const char *name, uint64_t epoch)
 {
     room *r = room_find(&nsp->rooms, name, strlen(name));
-    for (membership *m = r ? r->members : NULL; m; m = m->room_next)
-        ((sio_socket *)m->member)->except_mark = epoch;
+    for (size_t i = 0; r && i < r->count; i++)
+        ((sio_socket *)r->members[i].member)->except_mark = epoch;
 }
 
 /* Queues the packet's frames on a session, by reference. With `is_volatile`,
@@ -306,6 +306,43 @@ int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
     return sio_frames_send(p->frames, p->n_frames, s, is_volatile);
 }
 
+/* How far ahead a room's walk prefetches: the member socket PREFETCH_AHEAD
+ * slots ahead, its session half as far (the socket is in cache by then), the
+ * session's queue slot a quarter as far. A
+ * fan-out's time is otherwise mostly cache misses on these two, one recipient
+ * after the other, each behind the previous one's write. */
+#define PREFETCH_AHEAD 8
+
+static const sio_socket *member_at(const room *r, size_t i)
+{
+    return i < r->count ? r->members[i].member : NULL;
+}
+
+static void prefetch_member(const room *r, size_t i)
+{
+    const sio_socket *s;
+    if ((s = member_at(r, i + PREFETCH_AHEAD)))
+        __builtin_prefetch(s, 1);
+    if ((s = member_at(r, i + PREFETCH_AHEAD / 2)))
+        eio_session_prefetch(s->session);
+    if ((s = member_at(r, i + PREFETCH_AHEAD / 4)))
+        eio_session_prefetch_queue(s->session);
+}
+
+static int visit_room(const room *r, uint64_t epoch, int (*visit)(void *ctx, sio_socket *s), void *ctx)
+{
+    int sum = 0;
+    for (size_t i = 0; r && i < r->count; i++) {
+        prefetch_member(r, i);
+        sio_socket *s = r->members[i].member;
+        if (s->mark == epoch || s->except_mark == epoch)
+            continue;
+        s->mark = epoch;
+        sum += visit(ctx, s);
+    }
+    return sum;
+}
+
 int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,
                          int (*visit)(void *ctx, sio_socket *s), void *ctx)
 {
@@ -322,16 +359,9 @@ int sio_namespace_select(sio_namespace *nsp, const sio_broadcast_opts *opts,
                 sum += visit(ctx, s);
         return sum;
     }
-    for (size_t i = 0; i < opts->n_rooms; i++) {
-        room *r = room_find(&nsp->rooms, opts->rooms[i], strlen(opts->rooms[i]));
-        for (membership *m = r ? r->members : NULL; m; m = m->room_next) {
-            sio_socket *s = m->member;
-            if (s->mark == epoch || s->except_mark == epoch)
-                continue;
-            s->mark = epoch;
-            sum += visit(ctx, s);
-        }
-    }
+    for (size_t i = 0; i < opts->n_rooms; i++)
+        sum += visit_room(room_find(&nsp->rooms, opts->rooms[i], strlen(opts->rooms[i])),
+                          epoch, visit, ctx);
     return sum;
 }
 
@@ -357,7 +387,7 @@ static int deliver_to(void *ctx, sio_socket *s)
     const delivery *d = ctx;
     if (covered(s, d->offset))
         return 0;
-    return sio_outpacket_send(d->packet, s->client->conn, d->is_volatile) == 0;
+    return sio_outpacket_send(d->packet, s->session, d->is_volatile) == 0;
 }
 
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p)

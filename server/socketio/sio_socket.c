@@ -24,6 +24,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     s->nsp = nsp;
     nsp->connecting++;
     s->client = client;
+    s->session = client->conn;
     s->auth = json_incref(auth);
     s->data = json_object();
     if (nsp->srv->store.restore && !client->plain) /* recovery is on; plain clients cannot recover */

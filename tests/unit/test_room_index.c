@@ -42,7 +42,7 @@ static void test_basics(void)
     CHECK(room_is_member(&a, "x", 1) && !room_is_member(&a, "y", 1));
     CHECK(room_leave(&ri, &a, "x", 1) == 1 && room_leave(&ri, &a, "x", 1) == 0);
     CHECK(deleted == 0 && room_find(&ri, "x", 1)->count == 1);
-    CHECK(room_find(&ri, "x", 1)->members->member == &mb);
+    CHECK(room_find(&ri, "x", 1)->members[0].member == &mb);
     room_leave_all(&ri, &b);
     CHECK(deleted == 1 && !room_find(&ri, "x", 1) && b.count == 0 && !b.head);
     room_index_free(&ri);
@@ -76,9 +76,61 @@ static void test_indexed_member(void)
     room_index_free(&ri);
 }
 
+/* Every slot's membership points back at its slot, and the room holds exactly
+ * the members still in it (each once). */
+static int room_consistent(const room *r, const int *in, size_t n, int *members)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const membership *m = r->members[i].m;
+        int k = (int)((int *)r->members[i].member - members);
+        if (m->slot != i || m->member != r->members[i].member || m->room != r || k < 0 || (size_t)k >= n || !in[k])
+            return 0;
+        count++;
+    }
+    size_t want = 0;
+    for (size_t k = 0; k < n; k++)
+        want += in[k] ? 1 : 0;
+    return count == want && r->count <= r->cap;
+}
+
+/* The member array: swap-removal in any order, growth and shrinking. */
+static void test_member_array(void)
+{
+    enum { N = 1000 };
+    static int members[N], in[N];
+    static member_rooms mr[N];
+    room_index ri;
+    room_index_init(&ri);
+    for (int k = 0; k < N; k++) {
+        CHECK(join(&ri, &members[k], &mr[k], "big") == 1);
+        in[k] = 1;
+    }
+    room *r = room_find(&ri, "big", 3);
+    CHECK(r && r->count == N && room_consistent(r, in, N, members));
+    unsigned x = 12345;
+    for (int left = N; left > 1; left--) {
+        x = x * 1103515245u + 12345u;
+        int k = (int)((x >> 8) % N);
+        while (!in[k])
+            k = (k + 1) % N;
+        CHECK(room_leave(&ri, &mr[k], "big", 3) == 1);
+        in[k] = 0;
+        if (left % 97 == 0)
+            CHECK(room_consistent(r, in, N, members));
+    }
+    CHECK(room_consistent(r, in, N, members) && r->count == 1 && r->cap <= 16);
+    for (int k = 0; k < N; k++)
+        if (in[k])
+            room_leave_all(&ri, &mr[k]);
+    CHECK(room_find(&ri, "big", 3) == NULL);
+    room_index_free(&ri);
+}
+
 int main(void)
 {
     test_basics();
     test_indexed_member();
+    test_member_array();
     return CHECK_DONE("test_room_index");
 }
