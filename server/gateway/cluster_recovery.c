@@ -27,7 +27,8 @@ static void report_session(void *ctx, sio_socket *s, sio_session_event ev)
                : ev == SIO_SESSION_PERSIST ? CLUSTER_SESSION_PERSIST
                                            : CLUSTER_SESSION_END;
     if (ev != SIO_SESSION_END)
-        session_msg_set_data(m, json_deep_copy(sio_socket_data(s))); /* the message's own */
+        session_msg_set_data(m, sio_socket_has_data(s) ? json_deep_copy(sio_socket_data(s))
+                                                        : json_object()); /* the message's own */
     mailbox_push(r->to_cluster, &m->hdr);
 }
 

@@ -95,7 +95,7 @@ struct conn {
     uint8_t lws_may_hold;        /* bytes were handed to lws, which may still hold some */
     int fd;                      /* the socket, lws's */
     union {
-        http1_state http;
+        http1_state *http;       /* while HTTP/1.1 (heap: a WebSocket does not carry it) */
         ws_state ws;
     } proto;
     struct lws *wsi;

@@ -31,7 +31,7 @@ static const http_parser_settings settings;
 
 static http1_state *st(conn *c)
 {
-    return &c->proto.http;
+    return c->proto.http;
 }
 
 /* ---- responses -------------------------------------------------------------- */
@@ -469,21 +469,25 @@ void http1_resume(conn *c)
     bytebuf_free(&in);
 }
 
-static void free_state(http1_state *s)
+static void free_state(conn *c)
 {
+    http1_state *s = st(c);
+    if (!s)
+        return;
     bytebuf_free(&s->head);
     bytebuf_free(&s->body);
     bytebuf_free(&s->pending);
     free(s->headers);
-    s->headers = NULL;
+    free(s);
+    c->proto.http = NULL;
 }
 
 static void http1_close(conn *c)
 {
     http1_state *s = st(c);
-    if (s->phase == PH_WAIT && s->handler && s->handler->on_abort)
+    if (s && s->phase == PH_WAIT && s->handler && s->handler->on_abort)
         s->handler->on_abort(s->handler->ctx, c);
-    free_state(s);
+    free_state(c);
 }
 
 static const conn_ops http1_ops = {
@@ -494,8 +498,11 @@ static const conn_ops http1_ops = {
 
 void http1_start(conn *c, http_route_fn route, void *route_ctx, uint32_t max_head)
 {
-    http1_state *s = st(c);
-    memset(s, 0, sizeof(*s));
+    http1_state *s = c->proto.http = calloc(1, sizeof(*s));
+    if (!s) {
+        conn_kill(c);
+        return;
+    }
     http_parser_init(&s->parser, HTTP_REQUEST);
     s->parser.data = c;
     s->route = route;
@@ -509,6 +516,6 @@ void http1_start(conn *c, http_route_fn route, void *route_ctx, uint32_t max_hea
 
 void http1_end(conn *c)
 {
-    free_state(st(c));
+    free_state(c);
     c->ops = NULL;
 }

@@ -3,6 +3,7 @@
 #include "ws.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -269,6 +270,8 @@ static int payload(conn *c, uint8_t *p, size_t n)
     ws_frame_hdr *f = &w->frame;
     ws_unmask(p, n, f->mask, w->frame_got);
     if (f->opcode >= WS_OP_CLOSE) {
+        if (!w->ctl && !(w->ctl = malloc(WS_MAX_CONTROL)))
+            return -1;
         memcpy(w->ctl + w->ctl_len, p, n); /* control payloads are <= 125 bytes */
         w->ctl_len = (uint8_t)(w->ctl_len + n);
         return 0;
@@ -397,6 +400,8 @@ static void ws_gone(conn *c)
     report_close(c, 1006);
     bytebuf_free(&ws(c)->msg);
     bytebuf_free(&ws(c)->stash);
+    free(ws(c)->ctl);
+    ws(c)->ctl = NULL;
 }
 
 static const conn_ops ws_ops = {

@@ -43,6 +43,8 @@ typedef struct ws_handler {
 } ws_handler;
 
 /* Per-connection state, inside the conn. */
+#define WS_MAX_CONTROL 125 /* a control frame's payload, at most (RFC 6455 5.5) */
+
 typedef struct ws_state {
     uint8_t close_sent, close_received, closed_reported; /* first: read by every write */
     uint8_t paused;         /* ws_pause(): reading stopped */
@@ -57,7 +59,7 @@ typedef struct ws_state {
     uint8_t msg_opcode;     /* text/binary of the message in progress, 0 none */
     ws_utf8 utf8;
     bytebuf msg;            /* a message arriving in pieces */
-    uint8_t ctl[125];       /* a control frame's payload */
+    uint8_t *ctl;           /* a control frame's payload (WS_MAX_CONTROL bytes, once one has one) */
     uint8_t ctl_len;
     bytebuf stash;          /* what was read but not parsed when paused */
 } ws_state;

@@ -102,7 +102,7 @@ static int room_reserve(room *r)
 {
     if (r->count < r->cap)
         return 0;
-    size_t cap = r->cap ? r->cap * 2 : 4;
+    size_t cap = r->cap ? r->cap * 2 : 1; /* most rooms are a socket's own */
     room_slot *a = realloc(r->members, cap * sizeof(*a));
     if (!a)
         return -1;

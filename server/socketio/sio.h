@@ -211,7 +211,9 @@ SIO_API sio_namespace *sio_namespace_next(sio_server *io, size_t *iter);
 SIO_API const char *sio_socket_id(const sio_socket *s);
 SIO_API sio_namespace *sio_socket_namespace(const sio_socket *s);
 SIO_API sio_socket *sio_socket_find(sio_namespace *nsp, const char *id);
-SIO_API json_t *sio_socket_auth(const sio_socket *s); /* borrowed; {} when none */
+/* Borrowed: the CONNECT payload, or {} when none (one object shared by every
+ * such socket: read it, do not change it). */
+SIO_API json_t *sio_socket_auth(const sio_socket *s);
 SIO_API const eio_request_info *sio_socket_request(const sio_socket *s);
 /* 1 when the socket is a plain WebSocket client (eio_config.plain_path). */
 SIO_API int sio_socket_plain(const sio_socket *s);
@@ -235,6 +237,8 @@ SIO_API int sio_socket_recovered(const sio_socket *s);
  * that a cluster store keeps the session current; a non-NULL value replaces
  * it (the reference is taken over). */
 SIO_API json_t *sio_socket_data(const sio_socket *s);
+/* 1 when socket.data holds a key (reading it does not make it exist). */
+SIO_API int sio_socket_has_data(const sio_socket *s);
 SIO_API void sio_socket_set_data(sio_socket *s, json_t *data);
 
 #endif

@@ -86,7 +86,7 @@ struct sio_socket {
     member_rooms rooms;
     sio_pending_ack *acks;
     json_t *auth;
-    json_t *data;                 /* socket.data: an object */
+    json_t *data;                 /* socket.data: an object, NULL until asked for ({}) */
     void *user;
     /* recovery (cfg.recovery_window_ms): */
     char pid[SIO_ID_LEN + 1];     /* "" when off */
@@ -139,6 +139,7 @@ struct sio_server {
     sio_recovery_store store;     /* zeroed: none (recovery off) */
     plain_fields plain;           /* field names of plain clients' messages */
     sio_socket *dirty;            /* sockets whose session changed this turn */
+    json_t *no_auth;              /* {}: the auth of every client that sent none, shared */
     uv_timer_t dirty_flush;
     int closing_handles;
 };

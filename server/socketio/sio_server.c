@@ -75,7 +75,7 @@ void sio_client_connect(sio_client *c, sio_packet *p)
         sio_namespace_release(nsp);
         return;
     }
-    json_t *auth = p->data ? json_incref(p->data) : json_object();
+    json_t *auth = json_incref(p->data ? p->data : io->no_auth);
     if (!c->plain && sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
         json_decref(auth);
         sio_namespace_release(nsp);
@@ -258,6 +258,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_config *cfg)
     io->loop = loop;
     io->cfg = *cfg;
     io->plain = (plain_fields){cfg->plain_event_field, cfg->plain_data_field, cfg->plain_id_field};
+    io->no_auth = json_object();
     hashmap_init(&io->namespaces);
     hashmap_init(&io->by_id);
     hashmap_init(&io->pending);
@@ -309,6 +310,7 @@ void sio_server_free(sio_server *io)
     hashmap_free(&io->by_id);
     hashmap_free(&io->connects); /* empty: every client was closed */
     free(io->reap);
+    json_decref(io->no_auth);
     for (sio_namespace *p = io->patterns, *next; p; p = next) {
         next = p->next_pattern;
         sio_namespace_free(p);

@@ -26,7 +26,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     s->client = client;
     s->session = client->conn;
     s->auth = json_incref(auth);
-    s->data = json_object();
+    s->data = NULL; /* {} until asked for (sio_socket_data) */
     if (nsp->srv->store.restore && !client->plain) /* recovery is on; plain clients cannot recover */
         sio_generate_id(s->pid);
     return s;
@@ -312,13 +312,24 @@ const eio_request_info *sio_socket_request(const sio_socket *s)
 }
 void sio_socket_set_user(sio_socket *s, void *user) { s->user = user; }
 int sio_socket_recovered(const sio_socket *s) { return s->recovered; }
-json_t *sio_socket_data(const sio_socket *s) { return s->data; }
+json_t *sio_socket_data(const sio_socket *s)
+{
+    sio_socket *m = SIO_UNCONST(sio_socket *, s);
+    if (!m->data)
+        m->data = json_object();
+    return m->data;
+}
+
+int sio_socket_has_data(const sio_socket *s)
+{
+    return s->data && json_object_size(s->data) > 0;
+}
 
 void sio_socket_set_data(sio_socket *s, json_t *data)
 {
     if (data) {
         json_decref(s->data);
-        s->data = json_is_object(data) ? data : (json_decref(data), json_object());
+        s->data = json_is_object(data) ? data : (json_decref(data), NULL);
     }
     sio_socket_touch(s);
 }
