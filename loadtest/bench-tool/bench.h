@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 
 #define BENCH_MAX_URLS 64
-#define BENCH_MAX_ROOMS_PER_CLIENT 64 /* sio-server's subscribe takes at most 64 rooms */
+#define BENCH_MAX_ROOMS_PER_CLIENT 128 /* more than one subscribe takes: sent in requests of */
+#define BENCH_ROOMS_PER_REQUEST 64     /* at most this many (sio-server's bound) */
 #define BENCH_FD_LIMIT 19000          /* open files a worker may use (the machine allows 20,000) */
 #define BENCH_ERR_LEN 160
+#define BENCH_MAX_SIZE (1u << 20)   /* largest --size: a delivered packet of 1 MiB */
 
 typedef enum { TRANSPORT_WEBSOCKET = 0, TRANSPORT_POLLING = 1 } bench_transport;
 typedef enum { DIST_ONE = 0, DIST_K = 1, DIST_HOT = 2 } bench_dist;
@@ -40,6 +42,8 @@ typedef struct bench_config {
     uint32_t dist_arg;          /* K for k:K, H for hot:H */
     const char *room_prefix;    /* "room-" */
     double rate;                /* broadcasts/s; 0 = do not publish */
+    uint32_t size;              /* pad each broadcast so the delivered packet is about this many
+                                   bytes (0 = no pad) */
     double duration;            /* s of publishing (or of holding the connections) */
     const char *api_url;        /* http://HOST:PORT (broadcast API) */
     const char *api_token;

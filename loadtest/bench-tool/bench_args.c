@@ -36,7 +36,8 @@ void bench_usage(FILE *to)
             "  --ramp-timeout S     time allowed to connect and subscribe (default 30)\n"
             "Rooms:\n"
             "  --rooms N            rooms room-1..room-N (default 0: no subscriptions)\n"
-            "  --dist D             one (round-robin, default) | k:K (K random rooms each)\n"
+            "  --dist D             one (round-robin, default) | k:K (K random rooms each, K <= 128;\n"
+            "                       more than 64 are subscribed in several requests)\n"
             "                       | hot:H (one of H hot rooms + one of the other rooms)\n"
             "  --room-prefix P      room name prefix (default room-)\n"
             "  --seed N             seed of the k:K choice (default 1)\n"
@@ -49,6 +50,9 @@ void bench_usage(FILE *to)
             "  --redis URL          publish to Redis as @socket.io/redis-emitter instead\n"
             "  --prefix P           Redis channel prefix (default socket.io)\n"
             "  --drain S            wait for late deliveries after the last publish (default 3)\n"
+            "  --size N             pad each broadcast's data with \"pad\":\"xxx...\" so that the\n"
+            "                       packet a client receives is N bytes (default: no pad; at\n"
+            "                       most %u; smaller than the unpadded packet = no pad)\n"
             "Output:\n"
             "  --quiet              no progress lines on stderr\n"
             "  --self-test          measure the receive path against a built-in frame source\n"
@@ -58,7 +62,7 @@ void bench_usage(FILE *to)
             "\n"
             "Prints a table and one line 'RESULT {json}'. Exit 0 when the run completed, 1 when\n"
             "no client could connect or publishing failed, 2 for bad arguments.\n",
-            BENCH_FD_LIMIT);
+            BENCH_FD_LIMIT, BENCH_MAX_SIZE);
 }
 
 static void defaults(bench_config *cfg)
@@ -220,14 +224,16 @@ static int check(bench_config *cfg, char *err, size_t errlen)
     if (check_plain(cfg, err, errlen))
         return -1;
     if (cfg->self_test) {
-        if (cfg->n_urls || cfg->rate > 0)
-            return fail(err, errlen, "%s", "--self-test takes no --url or --rate");
+        if (cfg->n_urls || cfg->rate > 0 || cfg->size)
+            return fail(err, errlen, "%s", "--self-test takes no --url, --rate or --size");
         return 0;
     }
     if (cfg->n_urls == 0)
         return fail(err, errlen, "%s", "at least one --url is needed");
     if (cfg->workers > cfg->connections)
         return fail(err, errlen, "%s", "--workers must not exceed --connections");
+    if (cfg->plain_path && cfg->dist == DIST_K && cfg->dist_arg > BENCH_ROOMS_PER_REQUEST)
+        return fail(err, errlen, "%s", "plain clients subscribe in one request: --dist k:K takes K <= 64 with --plain-path");
     uint32_t per_worker = (cfg->connections + cfg->workers - 1) / cfg->workers;
     uint32_t fds = cfg->transport == TRANSPORT_POLLING ? 2 : 1;
     if ((uint64_t)per_worker * fds > BENCH_FD_LIMIT) {
@@ -264,7 +270,7 @@ enum {
     OPT_URL = 256, OPT_WORKERS, OPT_TRANSPORT, OPT_NSP, OPT_TOKEN, OPT_ROOMS, OPT_DIST,
     OPT_ROOM_PREFIX, OPT_RATE, OPT_DURATION, OPT_API, OPT_API_TOKEN, OPT_API_CONNS, OPT_REDIS,
     OPT_PREFIX, OPT_CONNECT_RATE, OPT_INFLIGHT, OPT_RAMP_TIMEOUT, OPT_DRAIN, OPT_SEED, OPT_QUIET,
-    OPT_SELF_TEST, OPT_BATCH, OPT_PLAIN_PATH,
+    OPT_SELF_TEST, OPT_BATCH, OPT_PLAIN_PATH, OPT_SIZE,
 };
 
 static const struct option LONG_OPTS[] = {
@@ -289,6 +295,7 @@ static const struct option LONG_OPTS[] = {
     {"inflight", required_argument, NULL, OPT_INFLIGHT},
     {"ramp-timeout", required_argument, NULL, OPT_RAMP_TIMEOUT},
     {"drain", required_argument, NULL, OPT_DRAIN},
+    {"size", required_argument, NULL, OPT_SIZE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"self-test", no_argument, NULL, OPT_SELF_TEST},
@@ -333,6 +340,7 @@ static int apply(bench_config *cfg, int opt, const char *arg, char *err, size_t 
     case OPT_INFLIGHT: bad = parse_u32(arg, 1, 100000, &cfg->inflight); break;
     case OPT_RAMP_TIMEOUT: bad = parse_double(arg, 0.1, 3600, &cfg->ramp_timeout); break;
     case OPT_DRAIN: bad = parse_double(arg, 0, 600, &cfg->drain); break;
+    case OPT_SIZE: bad = parse_u32(arg, 0, BENCH_MAX_SIZE, &cfg->size); break;
     case OPT_SEED: {
         char *end;
         errno = 0;

@@ -87,12 +87,12 @@ void conn_set_ready(bench_conn *c)
     worker_conn_settled(c->w, c, 1);
 }
 
-int conn_room_list(const bench_conn *c, char *buf, size_t *len, size_t cap)
+int conn_room_list(const bench_conn *c, uint8_t from, uint8_t to, char *buf, size_t *len, size_t cap)
 {
     const bench_config *cfg = c->w->cfg;
     size_t n = *len;
-    for (uint8_t i = 0; i < c->n_subs; i++) {
-        if (i)
+    for (uint8_t i = from; i < to; i++) {
+        if (i > from)
             buf[n++] = ',';
         buf[n++] = '"';
         int w = bench_room_name(cfg, c->subs[i].room, buf + n, cap - n);
@@ -105,29 +105,43 @@ int conn_room_list(const bench_conn *c, char *buf, size_t *len, size_t cap)
     return 0;
 }
 
-/* "42" [nsp ","] <id> ["subscribe",["room-1",...]] */
-static void send_subscribe(bench_conn *c)
+/* "42" [nsp ","] <id> ["subscribe",["room-1",...]] for subs [from, to). */
+static int send_subscribe_part(bench_conn *c, uint8_t from, uint8_t to, uint32_t id)
 {
     const bench_config *cfg = c->w->cfg;
-    size_t cap = 64 + strlen(cfg->nsp) + (size_t)c->n_subs * (c->w->prefix_len + 16);
+    size_t cap = 64 + strlen(cfg->nsp) + (size_t)(to - from) * (c->w->prefix_len + 16);
     char *buf = malloc(cap);
     if (!buf) {
         conn_fail(c, FAIL_PROTOCOL, "out of memory");
-        return;
+        return -1;
     }
-    c->ack_id = 1;
     int nsp = strcmp(cfg->nsp, "/") != 0;
     size_t len = (size_t)snprintf(buf, cap, "42%s%s%u[\"subscribe\",[", nsp ? cfg->nsp : "",
-                                  nsp ? "," : "", c->ack_id);
-    if (conn_room_list(c, buf, &len, cap)) {
+                                  nsp ? "," : "", id);
+    if (conn_room_list(c, from, to, buf, &len, cap)) {
         free(buf);
         conn_fail(c, FAIL_PROTOCOL, "room name too long");
-        return;
+        return -1;
     }
     len += (size_t)snprintf(buf + len, cap - len, "]]");
-    c->state = CS_WAIT_SUBSCRIBE;
     conn_send(c, buf, len);
     free(buf);
+    return 0;
+}
+
+/* The rooms in requests of at most BENCH_ROOMS_PER_REQUEST, ids 1, 2, ...;
+ * ready once every one is acknowledged. */
+static void send_subscribe(bench_conn *c)
+{
+    c->ack_id = 0;
+    c->acks_due = 0;
+    c->state = CS_WAIT_SUBSCRIBE;
+    for (unsigned from = 0; from < c->n_subs; from += BENCH_ROOMS_PER_REQUEST) {
+        unsigned to = from + BENCH_ROOMS_PER_REQUEST < c->n_subs ? from + BENCH_ROOMS_PER_REQUEST : c->n_subs;
+        c->acks_due++;
+        if (send_subscribe_part(c, (uint8_t)from, (uint8_t)to, ++c->ack_id))
+            return;
+    }
 }
 
 /* Skips "/nsp," when present; returns how many bytes it took. */
@@ -185,10 +199,11 @@ static void on_ack(bench_conn *c, const uint8_t *p, size_t n)
     uint32_t id = 0;
     while (off < n && p[off] >= '0' && p[off] <= '9')
         id = id * 10 + (uint32_t)(p[off++] - '0');
-    if (c->state != CS_WAIT_SUBSCRIBE || id != c->ack_id)
+    if (c->state != CS_WAIT_SUBSCRIBE || id == 0 || id > c->ack_id)
         return;
     if (memmem(p + off, n - off, "\"ok\":true", 9)) {
-        conn_set_ready(c);
+        if (--c->acks_due == 0)
+            conn_set_ready(c);
         return;
     }
     char why[96] = "no reason given", msg[BENCH_ERR_LEN];

@@ -57,7 +57,7 @@ static void send_subscribe(bench_conn *c)
     }
     c->ack_id = 1;
     size_t len = (size_t)snprintf(buf, cap, "{\"event\":\"subscribe\",\"data\":[");
-    if (conn_room_list(c, buf, &len, cap)) {
+    if (conn_room_list(c, 0, c->n_subs, buf, &len, cap)) {
         free(buf);
         conn_fail(c, FAIL_PROTOCOL, "room name too long");
         return;

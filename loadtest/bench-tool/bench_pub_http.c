@@ -29,6 +29,8 @@ struct pub_http {
     char path[512];
     char hostport[300];
     char auth[600];
+    char *data, *body;      /* the request body, sized for --size */
+    size_t cap;
     http_slot *slots;
     uint32_t n, next;
     size_t busy;
@@ -76,22 +78,24 @@ static int http_send(void *ctx, uint32_t room, uint32_t seq, uint64_t t_us)
     if (!s)
         return -1;
     h->next = (uint32_t)(s - h->slots + 1) % h->n;
-    char data[400], name[320], body[1024];
-    if (publisher_data_json(h->cfg, room, seq, t_us, data, sizeof(data)) < 0 ||
+    char name[320];
+    if (publisher_data_json(h->cfg, room, seq, t_us, h->data, h->cap) < 0 ||
         bench_room_name(h->cfg, room, name, sizeof(name)) < 0)
         return -1;
-    int len = snprintf(body, sizeof(body),
+    int len = snprintf(h->body, h->cap + 1024,
                        "{\"namespace\":\"%s\",\"rooms\":[\"%s\"],\"event\":\"bench\",\"data\":%s}",
-                       h->cfg->nsp, name, data);
+                       h->cfg->nsp, name, h->data);
+    if (len < 0 || (size_t)len >= h->cap + 1024)
+        return -1;
     struct evhttp_request *req = evhttp_request_new(on_reply, s);
-    if (!req || len < 0 || (size_t)len >= sizeof(body))
+    if (!req)
         return -1;
     struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
     evhttp_add_header(hdr, "Host", h->hostport);
     evhttp_add_header(hdr, "Content-Type", "application/json");
     if (h->auth[0])
         evhttp_add_header(hdr, "Authorization", h->auth);
-    evbuffer_add(evhttp_request_get_output_buffer(req), body, (size_t)len);
+    evbuffer_add(evhttp_request_get_output_buffer(req), h->body, (size_t)len);
     s->room = room;
     s->busy = 1;
     h->busy++;
@@ -120,6 +124,8 @@ static void http_free(void *ctx)
         if (h->slots[i].conn)
             evhttp_connection_free(h->slots[i].conn);
     free(h->slots);
+    free(h->data);
+    free(h->body);
     free(h);
 }
 
@@ -149,8 +155,14 @@ int pub_http_new(bench_publisher *p, struct event_base *base, const bench_config
     if (cfg->api_token)
         snprintf(h->auth, sizeof(h->auth), "Bearer %s", cfg->api_token);
     h->n = cfg->api_conns;
+    h->cap = (size_t)cfg->size + 512;
+    h->data = malloc(h->cap);
+    h->body = malloc(h->cap + 1024);
     h->slots = calloc(h->n, sizeof(http_slot));
-    if (!h->slots) {
+    if (!h->slots || !h->data || !h->body) {
+        free(h->slots);
+        free(h->data);
+        free(h->body);
         free(h);
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -141,6 +141,16 @@ static int redis_send(void *ctx, uint32_t room, uint32_t seq, uint64_t t_us)
         return -1;
     json_t *data = json_pack("[s{sIsssI}]", "bench", "t", (json_int_t)t_us, "room", name, "seq",
                              (json_int_t)seq);
+    if (data && cfg->size) { /* --size: the length of {"t":..,"room":"..","seq":..} decides the pad */
+        size_t unpadded = (size_t)snprintf(NULL, 0, "{\"t\":%llu,\"room\":\"%s\",\"seq\":%u}",
+                                           (unsigned long long)t_us, name, seq);
+        size_t pad = publisher_pad_len(cfg, unpadded);
+        const char *x = pad ? publisher_pad_chars(pad) : NULL;
+        if (pad && (!x || json_object_set_new(json_array_get(data, 1), "pad", json_stringn(x, pad)))) {
+            json_decref(data);
+            return -1;
+        }
+    }
     char *room_name = name;
     adapter_broadcast b = {
         .uid = "emitter",

@@ -24,6 +24,36 @@ struct bench_publisher {
     void *done_arg;
 };
 
+/* What the delivered packet holds besides the data object: Socket.IO
+ * 42[nsp,]["bench",DATA] or the plain {"event":"bench","data":DATA}. */
+static size_t packet_overhead(const bench_config *cfg)
+{
+    if (cfg->plain_path)
+        return sizeof("{\"event\":\"bench\",\"data\":") - 1 + 1;
+    size_t nsp = strcmp(cfg->nsp, "/") ? strlen(cfg->nsp) + 1 : 0;
+    return 2 + nsp + sizeof("[\"bench\",") - 1 + 1;
+}
+
+size_t publisher_pad_len(const bench_config *cfg, size_t data_len)
+{
+    const size_t key = sizeof(",\"pad\":\"\"") - 1;
+    size_t base = packet_overhead(cfg) + data_len + key;
+    return cfg->size > base ? cfg->size - base : 0;
+}
+
+const char *publisher_pad_chars(size_t n)
+{
+    static char pad[BENCH_MAX_SIZE];
+    static size_t filled;
+    if (n > sizeof(pad))
+        return NULL;
+    if (n > filled) {
+        memset(pad + filled, 'x', n - filled);
+        filled = n;
+    }
+    return pad;
+}
+
 int publisher_data_json(const bench_config *cfg, uint32_t room, uint32_t seq, uint64_t t_us,
                         char *out, size_t n)
 {
@@ -32,7 +62,16 @@ int publisher_data_json(const bench_config *cfg, uint32_t room, uint32_t seq, ui
         return -1;
     int w = snprintf(out, n, "{\"t\":%llu,\"room\":\"%s\",\"seq\":%u}", (unsigned long long)t_us,
                      name, seq);
-    return w < 0 || (size_t)w >= n ? -1 : w;
+    if (w < 0 || (size_t)w >= n)
+        return -1;
+    size_t pad = publisher_pad_len(cfg, (size_t)w);
+    if (!pad)
+        return w;
+    const char *x = publisher_pad_chars(pad);
+    int w2 = x ? snprintf(out + w - 1, n - (size_t)w + 1, ",\"pad\":\"%.*s\"}", (int)pad, x) : -1;
+    if (w2 < 0 || (size_t)(w - 1 + w2) >= n)
+        return -1;
+    return w - 1 + w2;
 }
 
 bench_publisher *publisher_new(struct event_base *base, const bench_config *cfg, char *err,

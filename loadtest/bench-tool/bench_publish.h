@@ -48,9 +48,15 @@ void publisher_free(bench_publisher *p);
 
 /* For the backends. */
 void publisher_done_one(bench_publisher *p, uint32_t room, int ok, const char *err);
-/* {"t":T,"room":"NAME","seq":S} */
+/* {"t":T,"room":"NAME","seq":S} (+ ,"pad":"xx..." with --size) */
 int publisher_data_json(const bench_config *cfg, uint32_t room, uint32_t seq, uint64_t t_us,
                         char *out, size_t n);
+
+/* --size: how many pad characters make the delivered packet cfg->size bytes, for
+ * an unpadded data object of data_len bytes (0: no pad); a string of at least n
+ * 'x' (NULL when n > BENCH_MAX_SIZE). */
+size_t publisher_pad_len(const bench_config *cfg, size_t data_len);
+const char *publisher_pad_chars(size_t n);
 
 int pub_http_new(bench_publisher *p, struct event_base *base, const bench_config *cfg,
                  pub_backend *out, char *err, size_t errlen);

@@ -41,7 +41,8 @@ struct bench_conn {
     void *tp;          /* transport state */
     bench_sub *subs;
     uint32_t client;   /* global client index */
-    uint32_t ack_id;   /* of the subscribe request */
+    uint32_t ack_id;   /* of the last subscribe request (they are 1..ack_id) */
+    uint32_t acks_due; /* subscribe requests not answered yet */
     uint8_t state;
     uint8_t n_subs;
     uint8_t url;       /* index into cfg->urls */
@@ -91,7 +92,8 @@ void conn_set_ready(bench_conn *c);
 int conn_send(bench_conn *c, const char *msg, size_t len);
 /* Appends the client's rooms as JSON strings ("r-1","r-2") at buf + *len
  * (cap bytes in all, sized by the caller); -1 when a name does not fit. */
-int conn_room_list(const bench_conn *c, char *buf, size_t *len, size_t cap);
+/* Appends the quoted names of subs [from, to) joined by commas; -1 when too long. */
+int conn_room_list(const bench_conn *c, uint8_t from, uint8_t to, char *buf, size_t *len, size_t cap);
 
 /* ---- bench_plain.c: the plain WebSocket client (--plain-path) ---- */
 /* The request target of the upgrade: the path, ?token=... with --token. -1 when too long. */

@@ -7,9 +7,11 @@
  * must fail with a clear message and the documented exit code. With --plain-path
  * the same run with plain WebSocket clients (PLAIN_WS_PATH) accounts for every
  * delivery and answers the server's ping frames; a bad token is a refusal (close
- * 1008). loadtest/bench --help documents its connection state recovery, sharded
- * pub/sub and plain WebSocket modes, and bad combinations exit 2 (the benchmark
- * itself is not run here: it is not a CI test).
+ * 1008). --size N pads the broadcasts so that a client receives packets of about
+ * N bytes (1 KB and 16 KB, WebSocket and polling). loadtest/bench --help documents
+ * its connection state recovery, sharded pub/sub, plain WebSocket and cost curves
+ * modes and the floor, and bad combinations exit 2 (the benchmark itself is not run
+ * here: it is not a CI test).
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -85,6 +87,53 @@ describe('sio-bench load generator', function () {
     assert.match(run.stdout, /latency \(ms\)\s+p50/);
   });
 
+  it('subscribes past 64 rooms in several requests, ready once each is acknowledged (--dist k:100)', async function () {
+    const token = jwtHS256({ sub: 'bench', exp: nowSec() + 600 }, SECRET);
+    const run = await runBench([
+      '--url', `ws://127.0.0.1:${server.port}/socket.io/`, '--api', server.apiUrl,
+      '-c', '20', '--rooms', '150', '--dist', 'k:100', '--token', token,
+      '--rate', '150', '--duration', '2', '--drain', '3', '--quiet',
+    ]);
+    const r = resultOf(run);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(r.connections.ready, 20);
+    assert.equal(r.errors.total, 0, JSON.stringify(r.errors));
+    // 100 subscriptions per client: rooms past the first request's 64 count too
+    assert.equal(r.delivery.subscriptions, 20 * 100);
+    assert.ok(r.delivery.expected > 0);
+    assert.equal(r.delivery.deliveries, r.delivery.expected);
+    assert.equal(r.delivery.losses, 0);
+  });
+
+  it('pads each broadcast to --size bytes (1 KB and 16 KB packets, WebSocket and polling)', async function () {
+    const token = jwtHS256({ sub: 'bench', exp: nowSec() + 600 }, SECRET);
+    for (const size of [1000, 16384]) {
+      const run = await runBench([
+        '--url', `ws://127.0.0.1:${server.port}/socket.io/`, '--api', server.apiUrl, '--token', token,
+        '-c', '40', '--rooms', '2', '--rate', '20', '--duration', '2', '--drain', '2', '--size', String(size), '--quiet',
+      ]);
+      const r = resultOf(run);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(r.errors.total, 0, JSON.stringify(r.errors));
+      assert.equal(r.delivery.expected, 40 * 20);
+      assert.equal(r.delivery.deliveries, 40 * 20);
+      assert.equal(r.delivery.losses, 0);
+      // bytes received per delivery: the packet (N), its frame header (2-4 bytes), a
+      // recovery offset the server may append, and the handshakes spread over 800 deliveries
+      const per = r.bench.bytes_in / r.delivery.deliveries;
+      assert.ok(per >= size && per < size + 80, `--size ${size}: ${per.toFixed(1)} bytes received per delivery`);
+    }
+    // long-polling: 16 KB packets in HTTP responses
+    const poll = await runBench(['--url', `http://127.0.0.1:${server.port}/socket.io/`, '--transport', 'polling', '--api', server.apiUrl,
+      '--token', token, '-c', '10', '--rooms', '1', '--rate', '10', '--duration', '1', '--drain', '2', '--size', '16384', '--quiet']);
+    const p = resultOf(poll);
+    assert.equal(poll.code, 0, poll.stderr);
+    assert.equal(p.errors.total, 0, JSON.stringify(p.errors));
+    assert.equal(p.delivery.deliveries, 10 * 10);
+    assert.equal(p.delivery.losses, 0);
+    assert.ok(p.bench.bytes_in / p.delivery.deliveries >= 16384);
+  });
+
   it('reports a refused CONNECT (bad token) and exits 1', async function () {
     const run = await runBench(['--url', `ws://127.0.0.1:${server.port}/`, '-c', '5', '--token', 'not-a-jwt', '--quiet']);
     assert.equal(run.code, 1);
@@ -108,6 +157,8 @@ describe('sio-bench load generator', function () {
       [['--url', 'ws://127.0.0.1:1/', '--rate', '10'], /--rate needs --rooms/],
       [['--url', 'ws://127.0.0.1:1/', '--plain-path', 'ws'], /bad --plain-path \(must start with '\/'/],
       [['--url', 'ws://127.0.0.1:1/', '--plain-path', '/ws', '--transport', 'polling'], /--plain-path is a WebSocket endpoint: not with --transport polling/],
+      [['--url', 'ws://127.0.0.1:1/', '--size', '2000000'], /bad value for --size: '2000000'/],
+      [['--self-test', '--size', '1000'], /--self-test takes no --url, --rate or --size/],
     ]) {
       const run = await runBench(args);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
@@ -191,6 +242,18 @@ describe('loadtest/bench --help', function () {
     assert.match(r.stdout, /with --plain, of rss,traffic,pairs/);
   });
 
+  it('documents the cost curves mode, its curves and the floor', function () {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /loadtest\/bench --curves \[--quick\]/);
+    assert.match(r.stdout, /--curves\s+the cost curves/);
+    assert.match(r.stdout, /"Cost\s+curves" section/);
+    for (const axis of ['conns', 'room', 'rps', 'size', 'nodes', 'polling']) assert.match(r.stdout, new RegExp(`^  ${axis}\\s`, 'm'));
+    assert.match(r.stdout, /with --curves, of conns,room,rps,size,nodes,polling/);
+    assert.match(r.stdout, /build\/sio-floor/);
+    assert.match(r.stdout, /--only sio\|node\|floor/);
+  });
+
   it('refuses --sharded with --recovery, an unknown topology (exit 2) or --only (exit 1)', function () {
     for (const [args, why, code] of [
       [['--sharded', '--recovery'], /--recovery and --sharded are two separate runs/, 2],
@@ -201,6 +264,9 @@ describe('loadtest/bench --help', function () {
       [['--plain', '--backend'], /--plain is a run of its own/, 2],
       [['--plain', '--phases', 'traffic,nope'], /unknown phase nope \(with --plain\)/, 2],
       [['--plain', '--only', 'sio'], /--only does not apply to --plain/, 1],
+      [['--curves', '--plain'], /--curves is a run of its own/, 2],
+      [['--curves', '--phases', 'room,nope'], /unknown phase nope \(with --curves\)/, 2],
+      [['--only', 'nope'], /--only takes sio, node or floor/, 1],
     ]) {
       const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), ...args], { encoding: 'utf8', timeout: 10000 });
       assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
