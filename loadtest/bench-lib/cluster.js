@@ -4,7 +4,12 @@
  *   kind 'sio'  : build/sio-server (env configuration, API disabled; `env` adds to it,
  *                 e.g. PLAIN_WS_PATH for loadtest/bench --plain)
  *   kind 'node' : node tests/ref/node-gateway.js (socket.io 4 + @socket.io/redis-adapter)
- * Both answer the client event `subscribe` with {ok:true}, and both receive what
+ *   kind 'floor', 'floor-writev'
+ *               : build/sio-floor (loadtest/floor/), the floor: the same clients, the
+ *                 same prebuilt frame written with plain write() per delivery
+ *                 ('floor', --mode write) or with one writev of every frame queued for a
+ *                 socket per loop turn ('floor-writev', --mode writev)
+ * All answer the client event `subscribe` with {ok:true}, and all receive what
  * @socket.io/redis-emitter publishes on <prefix>#/#<room>#.
  */
 const fs = require('node:fs');
@@ -12,6 +17,10 @@ const path = require('node:path');
 const { HOST, spawnTracked, stopProc, freePorts, waitPort, sleep, cleanEnv } = require('./proc');
 
 const PREFIX = 'socket.io';
+
+/* the floor's kinds and their --mode */
+const FLOOR_MODES = { floor: 'write', 'floor-writev': 'writev' };
+const isFloor = (kind) => Object.prototype.hasOwnProperty.call(FLOOR_MODES, kind);
 
 async function startRedis(ctx) {
   const [port] = await freePorts(1);
@@ -38,6 +47,10 @@ async function startNode(ctx, kind, redisUrl, index, extraEnv = {}) {
       },
       logFile,
     });
+  } else if (isFloor(kind)) {
+    p = spawnTracked(`${kind}#${index}`, ctx.floorBin, [
+      '--port', String(port), '--bind', HOST, '--redis', redisUrl, '--prefix', PREFIX, '--mode', FLOOR_MODES[kind],
+    ], { env: cleanEnv(), logFile });
   } else {
     p = spawnTracked(`node-gateway#${index}`, ctx.nodeBin, [
       ctx.nodeGateway, '--port', String(port), '--control', String(control), '--redis', redisUrl,
@@ -47,7 +60,8 @@ async function startNode(ctx, kind, redisUrl, index, extraEnv = {}) {
   return { p, pid: p.pid, port, url: `ws://${HOST}:${port}/socket.io/`, logFile };
 }
 
-/** A fresh Redis and 2 nodes of `kind` (sio: with `env` added); stop() ends all three. */
+/** A fresh Redis and 2 nodes of `kind` (sio: with `env` added); stop() ends all three
+ * (SIGTERM, SIGKILL after 5 s). */
 async function startCluster(ctx, kind, nodes = 2, env = {}) {
   const c = { kind, redis: null, nodes: [] };
   c.stop = async () => {
@@ -73,4 +87,4 @@ async function startCluster(ctx, kind, nodes = 2, env = {}) {
   return c;
 }
 
-module.exports = { startCluster, startRedis, PREFIX };
+module.exports = { startCluster, startRedis, PREFIX, FLOOR_MODES, isFloor };
