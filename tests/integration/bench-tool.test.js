@@ -15,39 +15,12 @@
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const { binPath, freePort, REPO_ROOT } = require('../lib/server');
+const { runBench, resultOf } = require('../lib/bench');
 const { startSioServer, stopAlive, jwtHS256, nowSec } = require('../lib/sio');
 
 const SECRET = 'bench-tool-test-secret';
-
-/** Runs sio-bench to its exit (bounded); resolves {code, signal, stdout, stderr}. */
-function runBench(args, timeoutMs = 15000) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(binPath('sio-bench'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    proc.stdout.on('data', (d) => { stdout += d; });
-    proc.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`sio-bench ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    proc.once('error', (err) => { clearTimeout(timer); reject(err); });
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-function resultOf(run) {
-  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  assert.ok(line, `no RESULT line in:\n${run.stdout}\n${run.stderr}`);
-  return JSON.parse(line.slice('RESULT '.length));
-}
 
 describe('sio-bench load generator', function () {
   this.timeout(20000);

@@ -11,8 +11,9 @@
  * exit 0, and each floor says it delivered.
  */
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const { binPath, freePort, startServer, stopServer } = require('../lib/server');
+const { runBench, resultOf } = require('../lib/bench');
 const { startRedis, stopRedis, redisUrl } = require('../lib/redis');
 const { rawHttp, statusLines, frame, rawWsConnect, closeRawSockets } = require('../lib/raw');
 
@@ -27,29 +28,6 @@ async function startFloor(redis, mode) {
     readyTimeoutMs: 5000,
   });
   return { ...server, mode };
-}
-
-/** Runs sio-bench to its exit (bounded); resolves {code, stdout, stderr}. */
-function runBench(args, timeoutMs = 15000) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(binPath('sio-bench'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => { stdout += d; });
-    proc.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`sio-bench did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    proc.once('error', (err) => { clearTimeout(timer); reject(err); });
-    proc.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-function resultOf(run) {
-  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  assert.ok(line, `no RESULT line in:\n${run.stdout}\n${run.stderr}`);
-  return JSON.parse(line.slice('RESULT '.length));
 }
 
 /** A raw WebSocket past the open packet. */
