@@ -149,7 +149,7 @@ function markdown(res, meta) {
   for (const axis of res.axes) {
     const A = AXIS[axis];
     L.push(`### CPU per delivery vs ${A.title}`, '');
-    if (axis === 'room') L.push(`Room size 1 is ${n0(P.deliveriesPerS)} broadcasts/s through Redis (every node receives every one), room size 10,000 is one broadcast a second.`, '');
+    if (axis === 'room') L.push(`Room size 1 is ${n0(P.deliveriesPerS)} broadcasts/s through Redis, room size 10,000 is one broadcast a second. Node\'s redis-adapter and the floor PSUBSCRIBE to every room of the namespace, so each of their nodes receives and decodes every broadcast; sio SUBSCRIBEs to the rooms it has members in, so each sio node receives only the broadcasts for its own members (with rooms of 1, half of them on 2 nodes).`, '');
     if (axis === 'rps') L.push('Each client in K rooms drawn at random (`--dist k:K`), the number of rooms chosen so that a room has 100 members on average. Past 64 rooms (the most one `subscribe` request may name) sio-bench subscribes in several requests.', '');
     if (axis === 'polling') L.push(`${n0(P.pollClients)} clients (long-polling uses 2 sockets per client); the WebSocket point is the connections curve's ${n0(P.pollClients / 2)} per node.`, '');
     if (axis === 'size') L.push('The packet as the client receives it (`42["bench",{…,"pad":"xx…"}]`), without the WebSocket frame header.', '');
