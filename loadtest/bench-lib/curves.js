@@ -33,6 +33,7 @@ const { startCluster } = require('./cluster');
 const { fixedRun, waitIdle } = require('./phases');
 const { rssKb, sleep } = require('./proc');
 const plot = require('./plot');
+const { cpuSourceText } = require('./metrics');
 
 const AXES = ['conns', 'room', 'rps', 'size', 'nodes', 'polling'];
 const KINDS = ['sio', 'node', 'floor'];
@@ -224,8 +225,7 @@ async function runCurves(opt, ctx, facts) {
     wallMin: ((Date.now() - started) / 60000).toFixed(1),
     mode: opt.quick ? 'quick' : 'full',
     facts,
-    cpuSource: `${ctx.taskstats ? 'the exact run time from the kernel\'s taskstats' : 'utime + stime from /proc/<pid>/stat'}, ` +
-      `split into user and system ${ctx.perf ? 'by the share of `perf record -a` samples (cpu-clock, 1,999 Hz) over the same window' : 'by the scheduler-tick samples of the window (perf unavailable)'}`,
+    cpuSource: cpuSourceText(ctx),
     plots: {},
     plotNote: null,
   };

@@ -205,4 +205,10 @@ async function otherLoad(cluster, ms = 1000) {
   return Math.max(0, busy - (m1 - m0) - (p1.user + p1.system) / 1e6) / (ms / 1000);
 }
 
-module.exports = { snapshot, delta, rssSum, sockets, dataSegsOut, benchPids, taskstats, taskstatsAvailable, otherLoad };
+/** How this run's CPU time is taken and split (for the reports' method paragraphs). */
+function cpuSourceText(ctx) {
+  return `${ctx.taskstats ? 'the exact run time from the kernel\'s taskstats' : 'utime + stime from /proc/<pid>/stat'}, ` +
+    `split into user and system ${ctx.perf ? 'by the share of `perf record -a` samples (cpu-clock, 1,999 Hz) over the same window' : 'by the scheduler-tick samples of the window (perf unavailable)'}`;
+}
+
+module.exports = { snapshot, delta, rssSum, sockets, dataSegsOut, benchPids, taskstats, taskstatsAvailable, otherLoad, cpuSourceText };

@@ -25,7 +25,7 @@
 const fs = require('node:fs');
 const { startCluster } = require('./cluster');
 const { runSioBench } = require('./siobench');
-const { snapshot, delta, sockets } = require('./metrics');
+const { snapshot, delta, sockets, cpuSourceText } = require('./metrics');
 const { rssKb, sleep, CLK_TCK } = require('./proc');
 const { fixedRun, pooled, waitIdle, waitQuiet, windowSummary, latencyOf } = require('./phases');
 const { startPerf, samplesByThread } = require('./perf');
@@ -556,8 +556,7 @@ async function runPlain(opt, ctx, facts) {
     mode: opt.quick ? 'quick' : 'full',
     facts,
     notes: res.traffic && res.traffic.error ? [`The traffic phase failed: ${res.traffic.error}`] : [],
-    cpuSource: `${ctx.taskstats ? 'the exact run time from the kernel\'s taskstats' : 'utime + stime from /proc/<pid>/stat'}, ` +
-      `split into user and system ${ctx.perf ? 'by the share of `perf record -a` samples (cpu-clock, 1,999 Hz) over the same window' : 'by the scheduler-tick samples of the window (perf unavailable)'}`,
+    cpuSource: cpuSourceText(ctx),
   };
   if (builtAt() !== built0) {
     meta.notes.push(`build/sio-server was rebuilt during this run (its file is now dated ${new Date(builtAt()).toISOString().replace(/\.\d+Z$/, 'Z')}): ` +

@@ -7,7 +7,8 @@
  * for, over WebSocket and over long-polling. Bad input (garbage HTTP, an
  * oversized head, oversized/unmasked WebSocket frames, a bad subscribe, an
  * unknown sid) gets an error status or a close frame and a closed connection,
- * and the floor goes on serving. Bad arguments: usage and exit 2. SIGTERM:
+ * and the floor goes on serving; malformed broadcasts from Redis are skipped and
+ * the next good one (the real emitter's) is the first thing a member gets. Bad arguments: usage and exit 2. SIGTERM:
  * exit 0, and each floor says it delivered.
  */
 const assert = require('node:assert/strict');
@@ -16,6 +17,8 @@ const { binPath, freePort, startServer, stopServer } = require('../lib/server');
 const { runBench, resultOf } = require('../lib/bench');
 const { startRedis, stopRedis, redisUrl } = require('../lib/redis');
 const { rawHttp, statusLines, frame, rawWsConnect, closeRawSockets } = require('../lib/raw');
+const { createClient } = require('redis');
+const { Emitter } = require('@socket.io/redis-emitter');
 
 const WS_PATH = '/socket.io/?EIO=4&transport=websocket';
 
@@ -123,6 +126,35 @@ describe('sio-floor', function () {
       const close = await c.next();
       assert.equal(close.opcode, 8);
       assert.equal(close.code, 1000);
+    }
+  });
+
+  it('skips malformed broadcasts from Redis (not msgpack, truncated, unused byte, huge count, wrong shape) and delivers the next', async function () {
+    const pub = createClient({ url: redisUrl(redis) });
+    await pub.connect();
+    try {
+      const channel = 'socket.io#/#mal#';
+      const str = (t) => Buffer.concat([Buffer.from([0xa0 | t.length]), Buffer.from(t)]); // fixstr
+      const bad = [
+        Buffer.from('not msgpack at all'),
+        Buffer.concat([Buffer.from([0x93]), str('emitter')]),          // truncated: 1 of 3 elements
+        Buffer.from([0xc1]),                                           // a byte msgpack never uses
+        Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]),                   // an array of 4 G elements, none there
+        Buffer.concat([Buffer.from([0x93]), str('emitter'), str('abc'), Buffer.from([0x80])]), // wrong shape
+      ];
+      const emitter = new Emitter(pub);
+      for (const f of floors) {
+        const c = await wsOpen(f.port);
+        c.send(1, '40');
+        await c.next();
+        c.send(1, '421["subscribe",["mal"]]');
+        assert.equal((await c.next()).text, '431[{"ok":true,"rooms":["mal"]}]');
+        for (const b of bad) await pub.publish(channel, b);
+        emitter.to('mal').emit('ok', 1); // the real emitter's format
+        assert.equal((await c.next()).text, '42["ok",1]', f.mode); // nothing before it
+      }
+    } finally {
+      await pub.quit();
     }
   });
 
