@@ -17,4 +17,9 @@ void eio_config_defaults(eio_config *c)
     c->max_sessions_per_ip = 0;
     c->keep_headers = 0;
     c->plain_path = NULL;
+    c->per_message_deflate = 0;
+    c->deflate_threshold = 1024;
+    c->http_compression = 1;
+    c->http_compression_threshold = 1024;
+    c->allow_eio3 = 0;
 }

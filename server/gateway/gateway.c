@@ -466,6 +466,14 @@ gateway *gateway_new(uv_loop_t *loop, const gateway_config *cfg, edge_stats *sta
     sc.recovery_max_packets = cfg->recovery_max_packets;
     sc.recovery_max_bytes = cfg->recovery_max_bytes;
     sc.engine.plain_path = cfg->plain_ws_path;
+    sc.engine.per_message_deflate = cfg->per_message_deflate;
+    sc.engine.deflate_threshold = cfg->per_message_deflate_threshold;
+    sc.engine.http_compression = cfg->http_compression;
+    sc.engine.http_compression_threshold = cfg->http_compression_threshold;
+    sc.engine.allow_eio3 = cfg->allow_eio3;
+    sc.parser = strcmp(cfg->parser, "msgpack") == 0 ? SIO_PARSER_MSGPACK
+                : strcmp(cfg->parser, "auto") == 0  ? SIO_PARSER_AUTO
+                                                    : SIO_PARSER_DEFAULT;
     sc.plain_namespace = cfg->plain_ws_namespace;
     sc.plain_event_field = cfg->plain_ws_event_field;
     sc.plain_data_field = cfg->plain_ws_data_field;

@@ -156,6 +156,7 @@ static const char *const REDIS_ADAPTERS[] = {"pubsub", "sharded", "streams", NUL
 static const char *const SHARDED_MODES[] = {"dynamic", "static", "dynamic-private", NULL};
 static const char *const LOG_LEVELS[] = {"debug", "info", "warn", "error", NULL};
 static const char *const FAIL_MODES[] = {"closed", "open", NULL};
+static const char *const PARSERS[] = {"default", "msgpack", "auto", NULL};
 
 #define OFF(field) offsetof(gateway_config, field)
 #define MS_MAX 86400000ul
@@ -187,6 +188,19 @@ static const var_desc VARS[] = {
      .min = 1, .item = item_transport, .help = "enabled transports: polling, websocket"},
     {.name = "STICKY_COOKIE", .kind = K_BOOL, .off = OFF(cookie), .def = "true",
      .help = "set the io=<sid> cookie (load-balancer stickiness)"},
+    {.name = "PER_MESSAGE_DEFLATE", .kind = K_BOOL, .off = OFF(per_message_deflate), .def = "false",
+     .help = "accept WebSocket permessage-deflate (README: Compression)"},
+    {.name = "PER_MESSAGE_DEFLATE_THRESHOLD", .kind = K_SIZE, .off = OFF(per_message_deflate_threshold),
+     .def = "1024", .min = 0, .max = 100000000,
+     .help = "smallest WebSocket message compressed, bytes"},
+    {.name = "HTTP_COMPRESSION", .kind = K_BOOL, .off = OFF(http_compression), .def = "true",
+     .help = "gzip/deflate long-polling responses per Accept-Encoding"},
+    {.name = "HTTP_COMPRESSION_THRESHOLD", .kind = K_SIZE, .off = OFF(http_compression_threshold),
+     .def = "1024", .min = 0, .max = 100000000, .help = "smallest polling response compressed, bytes"},
+    {.name = "PARSER", .kind = K_ENUM, .off = OFF(parser), .def = "default", .choices = PARSERS,
+     .help = "Socket.IO packets: default, msgpack (socket.io-msgpack-parser), auto (per connection)"},
+    {.name = "ALLOW_EIO3", .kind = K_BOOL, .off = OFF(allow_eio3), .def = "false",
+     .help = "also accept Engine.IO v3 clients (socket.io-client 2.x)"},
     {.name = "PLAIN_WS_PATH", .kind = K_STR, .off = OFF(plain_ws_path), .check = check_plain_path,
      .shown = "(off)", .help = "path of the plain WebSocket endpoint, e.g. /ws (README: Plain WebSocket clients)"},
     {.name = "PLAIN_WS_NAMESPACE", .kind = K_STR, .off = OFF(plain_ws_namespace), .def = "/",

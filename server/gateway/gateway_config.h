@@ -26,6 +26,12 @@ typedef struct gateway_config {
     size_t max_payload;              /* MAX_PAYLOAD, 1000000 */
     char *transports;                /* TRANSPORTS, "polling,websocket" */
     int cookie;                      /* STICKY_COOKIE, 1 (sets io=<sid>) */
+    int per_message_deflate;         /* PER_MESSAGE_DEFLATE, 0 */
+    size_t per_message_deflate_threshold; /* PER_MESSAGE_DEFLATE_THRESHOLD, 1024 */
+    int http_compression;            /* HTTP_COMPRESSION, 1 (polling responses) */
+    size_t http_compression_threshold; /* HTTP_COMPRESSION_THRESHOLD, 1024 */
+    char *parser;                    /* PARSER, "default" | "msgpack" | "auto" */
+    int allow_eio3;                  /* ALLOW_EIO3, 0 */
     char *plain_ws_path;             /* PLAIN_WS_PATH, NULL = no plain WebSocket endpoint */
     char *plain_ws_namespace;        /* PLAIN_WS_NAMESPACE, "/" (matches NAMESPACES) */
     char *plain_ws_event_field;      /* PLAIN_WS_EVENT_FIELD, "event" */

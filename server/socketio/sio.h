@@ -63,6 +63,12 @@ typedef struct sio_ack_handle {
     int64_t id;
 } sio_ack_handle;
 
+typedef enum sio_parser {
+    SIO_PARSER_DEFAULT = 0, /* socket.io-parser: text packets, binary attachments */
+    SIO_PARSER_MSGPACK = 1, /* socket.io-msgpack-parser: one msgpack binary message per packet */
+    SIO_PARSER_AUTO = 2     /* per connection: msgpack when its first packet is binary */
+} sio_parser;
+
 typedef struct sio_config {
     eio_config engine;            /* path defaults to "/socket.io/" */
     uint32_t connect_timeout_ms;  /* 45000: close clients that join no namespace */
@@ -85,6 +91,10 @@ typedef struct sio_config {
     const char *plain_data_field;   /* "data" */
     const char *plain_id_field;     /* "id" */
     const char *plain_binary_event; /* "binary": the event a binary message is */
+    /* The Socket.IO packet encoding (socket.io's `parser` option): the
+     * default text parser, socket.io-msgpack-parser, or either, chosen by
+     * each connection's first packet. */
+    sio_parser parser;              /* SIO_PARSER_DEFAULT */
 } sio_config;
 
 SIO_API void sio_config_defaults(sio_config *c);

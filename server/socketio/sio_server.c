@@ -24,6 +24,7 @@ void sio_config_defaults(sio_config *c)
     c->plain_data_field = "data";
     c->plain_id_field = "id";
     c->plain_binary_event = "binary";
+    c->parser = SIO_PARSER_DEFAULT;
 }
 
 /* ---- clients ---------------------------------------------------------------- */

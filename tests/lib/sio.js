@@ -122,7 +122,7 @@ async function startSioServer({ env = {}, port, apiPort, bin = 'sio-server' } = 
   const clean = {};
   for (const k of Object.keys(process.env)) {
     // never inherit a configuration from the developer's shell
-    if (/^(PORT|API_PORT|JWT_|API_TOKEN|NAMESPACES|SUBSCRIBE_PATTERNS|PUBLISH_PATTERNS|CORS_ORIGINS|REDIS_|SIO_PATH|PING_|MAX_|PROXY_|CONNECT_PROXY_|EVENT_PROXY_URL|EVENT_STREAM|PLAIN_WS_|METRICS_EMF|ECS_|HEALTH_)/.test(k)) {
+    if (/^(PORT|API_PORT|JWT_|API_TOKEN|NAMESPACES|SUBSCRIBE_PATTERNS|PUBLISH_PATTERNS|CORS_ORIGINS|REDIS_|SIO_PATH|PING_|MAX_|PROXY_|CONNECT_PROXY_|EVENT_PROXY_URL|EVENT_STREAM|PLAIN_WS_|METRICS_EMF|ECS_|HEALTH_|PER_MESSAGE_DEFLATE|HTTP_COMPRESSION|PARSER|ALLOW_EIO3|TRANSPORTS|STICKY_COOKIE)/.test(k)) {
       clean[k] = undefined;
     }
   }

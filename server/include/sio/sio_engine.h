@@ -44,6 +44,18 @@ typedef struct eio_config {
      * (no Engine.IO packets), heartbeats are WebSocket ping frames, the same
      * limits, queues and drain apply. */
     const char *plain_path;
+    /* WebSocket permessage-deflate (RFC 7692), as npm ws negotiates it: 0,
+     * the default as in engine.io, declines the extension. When on, messages
+     * of at least deflate_threshold bytes (1024) are compressed. */
+    int per_message_deflate;
+    size_t deflate_threshold;
+    /* Long-polling responses of at least http_compression_threshold bytes
+     * (1024) are gzip- or deflate-encoded per Accept-Encoding: on (1) by
+     * default, as engine.io's httpCompression. */
+    int http_compression;
+    size_t http_compression_threshold;
+    /* Engine.IO v3 clients (socket.io-client 2.x) beside v4: 0, as engine.io's allowEIO3. */
+    int allow_eio3;
 } eio_config;
 
 SIO_API void eio_config_defaults(eio_config *c);
