@@ -58,6 +58,11 @@ typedef struct bench_config {
     int quiet;                  /* no progress lines on stderr */
     int self_test;              /* built-in frame source instead of a server */
     uint32_t batch;             /* self-test: events per write of the source */
+    /* Protocol options (issue 18's costs): */
+    int deflate;                /* --deflate: offer WebSocket permessage-deflate, inflate what comes */
+    const char *accept_encoding; /* --accept-encoding: polling GETs ask for gzip/deflate */
+    int msgpack;                /* --parser msgpack: socket.io-msgpack-parser packets */
+    uint32_t eio;               /* --eio 3|4 (3: socket.io-client 2.x, WebSocket only) */
 } bench_config;
 
 /* Parses argv into cfg. Returns 0, or -1 with a message in err (usage error),

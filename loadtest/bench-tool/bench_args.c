@@ -53,6 +53,14 @@ void bench_usage(FILE *to)
             "  --size N             pad each broadcast's data with \"pad\":\"xxx...\" so that the\n"
             "                       packet a client receives is N bytes (default: no pad; at\n"
             "                       most %u; smaller than the unpadded packet = no pad)\n"
+            "Protocol options:\n"
+            "  --deflate            offer permessage-deflate (WebSocket) and inflate compressed messages\n"
+            "  --accept-encoding E  polling GETs send Accept-Encoding: E (gzip, deflate) and\n"
+            "                       decode compressed responses\n"
+            "  --parser P           default | msgpack (socket.io-msgpack-parser: binary packets)\n"
+            "  --eio V              4 (default) | 3: Engine.IO v3 / Socket.IO v4 protocol as\n"
+            "                       socket.io-client 2.x speaks it (WebSocket only, namespace /;\n"
+            "                       the server must not time it out: it sends no pings)\n"
             "Output:\n"
             "  --quiet              no progress lines on stderr\n"
             "  --self-test          measure the receive path against a built-in frame source\n"
@@ -72,6 +80,7 @@ static void defaults(bench_config *cfg)
     cfg->connections = 100;
     cfg->workers = 1;
     cfg->nsp = "/";
+    cfg->eio = 4;
     cfg->dist = DIST_ONE;
     cfg->room_prefix = "room-";
     cfg->duration = 10;
@@ -230,6 +239,14 @@ static int check(bench_config *cfg, char *err, size_t errlen)
     }
     if (cfg->n_urls == 0)
         return fail(err, errlen, "%s", "at least one --url is needed");
+    if ((cfg->deflate || cfg->msgpack || cfg->eio == 3) && cfg->plain_path)
+        return fail(err, errlen, "%s", "--deflate, --parser and --eio are for Socket.IO clients, not --plain-path");
+    if (cfg->deflate && cfg->transport == TRANSPORT_POLLING)
+        return fail(err, errlen, "%s", "--deflate is a WebSocket extension: use --accept-encoding with polling");
+    if (cfg->accept_encoding && cfg->transport != TRANSPORT_POLLING)
+        return fail(err, errlen, "%s", "--accept-encoding is for --transport polling");
+    if (cfg->eio == 3 && (cfg->transport == TRANSPORT_POLLING || strcmp(cfg->nsp, "/") || cfg->token || cfg->msgpack))
+        return fail(err, errlen, "%s", "--eio 3 takes the WebSocket transport, namespace / and no --token or --parser");
     if (cfg->workers > cfg->connections)
         return fail(err, errlen, "%s", "--workers must not exceed --connections");
     if (cfg->plain_path && cfg->dist == DIST_K && cfg->dist_arg > BENCH_ROOMS_PER_REQUEST)
@@ -270,7 +287,8 @@ enum {
     OPT_URL = 256, OPT_WORKERS, OPT_TRANSPORT, OPT_NSP, OPT_TOKEN, OPT_ROOMS, OPT_DIST,
     OPT_ROOM_PREFIX, OPT_RATE, OPT_DURATION, OPT_API, OPT_API_TOKEN, OPT_API_CONNS, OPT_REDIS,
     OPT_PREFIX, OPT_CONNECT_RATE, OPT_INFLIGHT, OPT_RAMP_TIMEOUT, OPT_DRAIN, OPT_SEED, OPT_QUIET,
-    OPT_SELF_TEST, OPT_BATCH, OPT_PLAIN_PATH, OPT_SIZE,
+    OPT_SELF_TEST, OPT_BATCH, OPT_PLAIN_PATH, OPT_SIZE, OPT_DEFLATE, OPT_ACCEPT_ENCODING,
+    OPT_PARSER, OPT_EIO,
 };
 
 static const struct option LONG_OPTS[] = {
@@ -300,6 +318,10 @@ static const struct option LONG_OPTS[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"self-test", no_argument, NULL, OPT_SELF_TEST},
     {"batch", required_argument, NULL, OPT_BATCH},
+    {"deflate", no_argument, NULL, OPT_DEFLATE},
+    {"accept-encoding", required_argument, NULL, OPT_ACCEPT_ENCODING},
+    {"parser", required_argument, NULL, OPT_PARSER},
+    {"eio", required_argument, NULL, OPT_EIO},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -351,6 +373,16 @@ static int apply(bench_config *cfg, int opt, const char *arg, char *err, size_t 
     case OPT_QUIET: cfg->quiet = 1; break;
     case OPT_SELF_TEST: cfg->self_test = 1; break;
     case OPT_BATCH: bad = parse_u32(arg, 1, 4096, &cfg->batch); break;
+    case OPT_DEFLATE: cfg->deflate = 1; break;
+    case OPT_ACCEPT_ENCODING:
+        cfg->accept_encoding = arg;
+        bad = strcmp(arg, "gzip") && strcmp(arg, "deflate");
+        break;
+    case OPT_PARSER:
+        cfg->msgpack = strcmp(arg, "msgpack") == 0;
+        bad = !cfg->msgpack && strcmp(arg, "default");
+        break;
+    case OPT_EIO: bad = parse_u32(arg, 3, 4, &cfg->eio); break;
     default: return fail(err, errlen, "%s", "unknown option");
     }
     if (bad) {

@@ -72,7 +72,9 @@ static void send_connect(bench_conn *c)
             buf[len++] = '}';
     }
     c->state = CS_WAIT_CONNECT;
-    if (len < 0)
+    if (cfg->msgpack)
+        mp_send_connect(c);
+    else if (len < 0)
         conn_fail(c, FAIL_PROTOCOL, "CONNECT payload too long");
     else
         conn_send(c, buf, (size_t)len);
@@ -109,6 +111,8 @@ int conn_room_list(const bench_conn *c, uint8_t from, uint8_t to, char *buf, siz
 static int send_subscribe_part(bench_conn *c, uint8_t from, uint8_t to, uint32_t id)
 {
     const bench_config *cfg = c->w->cfg;
+    if (cfg->msgpack)
+        return mp_send_subscribe(c, from, to, id);
     size_t cap = 64 + strlen(cfg->nsp) + (size_t)(to - from) * (c->w->prefix_len + 16);
     char *buf = malloc(cap);
     if (!buf) {
@@ -193,42 +197,61 @@ void conn_on_bench(bench_conn *c, const bench_event *ev)
     w->st.stray++;
 }
 
+void conn_on_subscribe_ack(bench_conn *c, uint32_t id, int ok, const char *why)
+{
+    char msg[BENCH_ERR_LEN];
+    if (c->state != CS_WAIT_SUBSCRIBE || id == 0 || id > c->ack_id)
+        return;
+    if (ok) {
+        if (--c->acks_due == 0)
+            conn_set_ready(c);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "subscribe refused: %s", why);
+    conn_fail(c, FAIL_SUBSCRIBE, msg);
+}
+
 static void on_ack(bench_conn *c, const uint8_t *p, size_t n)
 {
     size_t off = skip_nsp(p, n);
     uint32_t id = 0;
     while (off < n && p[off] >= '0' && p[off] <= '9')
         id = id * 10 + (uint32_t)(p[off++] - '0');
-    if (c->state != CS_WAIT_SUBSCRIBE || id == 0 || id > c->ack_id)
+    char why[96] = "no reason given";
+    int ok = memmem(p + off, n - off, "\"ok\":true", 9) != NULL;
+    if (!ok)
+        scan_string_field(p + off, n - off, "error", why, sizeof(why));
+    conn_on_subscribe_ack(c, id, ok, why);
+}
+
+void conn_on_joined(bench_conn *c)
+{
+    if (c->state != CS_WAIT_CONNECT)
         return;
-    if (memmem(p + off, n - off, "\"ok\":true", 9)) {
-        if (--c->acks_due == 0)
-            conn_set_ready(c);
-        return;
-    }
-    char why[96] = "no reason given", msg[BENCH_ERR_LEN];
-    scan_string_field(p + off, n - off, "error", why, sizeof(why));
-    snprintf(msg, sizeof(msg), "subscribe refused: %s", why);
-    conn_fail(c, FAIL_SUBSCRIBE, msg);
+    c->w->st.joined++;
+    if (c->n_subs)
+        send_subscribe(c);
+    else
+        conn_set_ready(c);
+}
+
+void conn_on_refused(bench_conn *c, const char *why)
+{
+    char msg[BENCH_ERR_LEN];
+    snprintf(msg, sizeof(msg), "namespace CONNECT refused: %s", why);
+    conn_fail(c, FAIL_NSP, msg);
 }
 
 static void on_message(bench_conn *c, const uint8_t *p, size_t n)
 {
-    char why[96] = "no message", msg[BENCH_ERR_LEN];
+    char why[96] = "no message";
     switch (n ? p[0] : 0) {
     case '0': /* CONNECT */
-        if (c->state != CS_WAIT_CONNECT)
-            return;
-        c->w->st.joined++;
-        if (c->n_subs)
-            send_subscribe(c);
-        else
-            conn_set_ready(c);
+        conn_on_joined(c);
         return;
     case '4': /* CONNECT_ERROR */
         scan_string_field(p + 1, n - 1, "message", why, sizeof(why));
-        snprintf(msg, sizeof(msg), "namespace CONNECT refused: %s", why);
-        conn_fail(c, FAIL_NSP, msg);
+        conn_on_refused(c, why);
         return;
     case '3':
         on_ack(c, p + 1, n - 1);
@@ -264,7 +287,10 @@ void conn_on_packet(bench_conn *c, const uint8_t *p, size_t n)
         if (c->state != CS_HANDSHAKE)
             return;
         c->w->st.opened++;
-        send_connect(c);
+        if (c->w->cfg->eio == 3) /* Socket.IO v4 protocol: the server connects "/" itself */
+            c->state = CS_WAIT_CONNECT;
+        else
+            send_connect(c);
         return;
     case '1':
         conn_fail(c, FAIL_CLOSED, "the server closed the Engine.IO session");
@@ -298,4 +324,12 @@ void conn_fail(bench_conn *c, conn_fail_kind kind, const char *msg)
     c->state = CS_CLOSED;
     if (!was_ready)
         worker_conn_settled(w, c, 0);
+}
+
+void conn_on_binary(bench_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->w->cfg->msgpack)
+        conn_on_msgpack(c, p, n);
+    else /* an attachment: not ours */
+        c->w->st.other_events++;
 }

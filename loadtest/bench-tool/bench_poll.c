@@ -1,8 +1,12 @@
 /* bench_poll: the Engine.IO long-polling transport (--transport polling). Two
  * keep-alive HTTP/1.1 connections per client: one carries the GET polls (the
  * first one is the handshake), the other the POSTs; packets waiting for a POST
- * are batched with the \x1e separator while one is in flight. Responses need a
- * Content-Length (sio-server and engine.io always send one). */
+ * are batched with the \x1e separator while one is in flight. Responses have a
+ * Content-Length (sio-server and engine.io send one), or are chunked (engine.io's
+ * compressed ones). With
+ * --accept-encoding the GETs ask for gzip or deflate and a response with a
+ * Content-Encoding is inflated; binary packets ("b" + base64) go to
+ * conn_on_binary (--parser msgpack). */
 #include "bench_worker.h"
 
 #include <errno.h>
@@ -13,7 +17,9 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <openssl/evp.h>
 
+#include "bench_inflate.h"
 #include "bench_net.h"
 
 #define HEAD_MAX 16384
@@ -31,6 +37,9 @@ typedef struct poll_state {
     char sid[128];
     struct evbuffer *queue; /* packets waiting for the next POST */
     uint8_t opened;
+    bench_inflater *inflater; /* --accept-encoding */
+    uint8_t *plain;           /* an inflated body, a decoded binary packet */
+    size_t plain_cap;
 } poll_state;
 
 static void chan_close(poll_chan *ch)
@@ -68,6 +77,73 @@ static void flush_chan(bench_conn *c, poll_chan *ch)
 static void on_response(bench_conn *c, poll_chan *ch, int status, const char *head, size_t hlen,
                         const uint8_t *body, size_t blen);
 
+/* A Content-Encoding body: inflated into the state's buffer (-1: the connection failed). */
+static int decode_body(bench_conn *c, const uint8_t **body, size_t *blen)
+{
+    poll_state *s = c->tp;
+    size_t len;
+    if ((!s->inflater && !(s->inflater = bench_inflater_new(0))) ||
+        bench_inflate(s->inflater, 1, *body, *blen, &s->plain, &s->plain_cap, &len, BODY_MAX)) {
+        conn_fail(c, FAIL_PROTOCOL, "polling: a compressed response that does not inflate");
+        return -1;
+    }
+    c->w->st.compressed++;
+    *body = s->plain;
+    *blen = len;
+    return 0;
+}
+
+/* A chunked body at p[0..n): its bytes appended to out; returns the bytes it
+ * took, 0 when incomplete, -1 when malformed. */
+static ssize_t dechunk(const char *p, size_t n, struct evbuffer *out)
+{
+    size_t off = 0;
+    for (;;) {
+        const char *eol = memchr(p + off, '\n', n - off);
+        if (!eol)
+            return n - off > 64 ? -1 : 0;
+        char *end;
+        unsigned long long size = strtoull(p + off, &end, 16);
+        if (end == p + off || size > BODY_MAX)
+            return -1;
+        size_t data = (size_t)(eol - p) + 1;
+        if (n < data + size + 2)
+            return 0;
+        if (size == 0)
+            return (ssize_t)(data + 2);
+        evbuffer_add(out, p + data, size);
+        off = data + size + 2;
+    }
+}
+
+/* The response in ch->in whose head is hlen bytes, chunked: moved whole into
+ * *copy (head + body, malloc'd), *blen its body. 0 when incomplete, -1 failed. */
+static int take_chunked(bench_conn *c, poll_chan *ch, size_t hlen, char **copy, size_t *blen)
+{
+    size_t avail = evbuffer_get_length(ch->in);
+    const char *all = (const char *)evbuffer_pullup(ch->in, (ev_ssize_t)avail);
+    struct evbuffer *body = evbuffer_new();
+    ssize_t used = body ? dechunk(all + hlen, avail - hlen, body) : -1;
+    if (used <= 0) {
+        if (used < 0 || avail > BODY_MAX)
+            conn_fail(c, FAIL_PROTOCOL, "polling: a bad chunked response");
+        if (body)
+            evbuffer_free(body);
+        return used < 0 || avail > BODY_MAX ? -1 : 0;
+    }
+    *blen = evbuffer_get_length(body);
+    *copy = malloc(hlen + *blen + 1);
+    if (*copy) {
+        memcpy(*copy, all, hlen);
+        evbuffer_copyout(body, *copy + hlen, *blen);
+    }
+    evbuffer_free(body);
+    evbuffer_drain(ch->in, hlen + (size_t)used);
+    if (!*copy)
+        conn_fail(c, FAIL_PROTOCOL, "out of memory");
+    return *copy ? 1 : -1;
+}
+
 /* Parses every complete response in ch->in. */
 static void parse_responses(bench_conn *c, poll_chan *ch)
 {
@@ -82,35 +158,48 @@ static void parse_responses(bench_conn *c, poll_chan *ch)
         size_t hlen = (size_t)end.pos + 4;
         const char *head = (const char *)evbuffer_pullup(ch->in, (ev_ssize_t)hlen);
         const char *v;
-        size_t vl;
-        if (http_header(head, hlen, "Content-Length", &v, &vl)) {
+        size_t vl, blen;
+        char *copy = NULL;
+        int chunked = http_header(head, hlen, "Transfer-Encoding", &v, &vl) == 0 &&
+                      memmem(v, vl, "chunked", 7);
+        if (chunked) {
+            int r = take_chunked(c, ch, hlen, &copy, &blen);
+            if (r <= 0)
+                return;
+        } else if (http_header(head, hlen, "Content-Length", &v, &vl)) {
             conn_fail(c, FAIL_PROTOCOL, "polling: response without Content-Length");
             return;
-        }
-        size_t blen = (size_t)strtoull(v, NULL, 10);
-        if (blen > BODY_MAX) {
+        } else if ((blen = (size_t)strtoull(v, NULL, 10)) > BODY_MAX) {
             conn_fail(c, FAIL_PROTOCOL, "polling: response body too large");
             return;
-        }
-        if (avail < hlen + blen)
+        } else if (avail < hlen + blen) {
             return;
-        const char *all = (const char *)evbuffer_pullup(ch->in, (ev_ssize_t)(hlen + blen));
+        }
+        const char *all = copy ? copy : (const char *)evbuffer_pullup(ch->in, (ev_ssize_t)(hlen + blen));
         int closing = http_header(all, hlen, "Connection", &v, &vl) == 0 && vl == 5 &&
                       strncasecmp(v, "close", 5) == 0;
+        int encoded = http_header(all, hlen, "Content-Encoding", &v, &vl) == 0 &&
+                      !(vl == 8 && strncasecmp(v, "identity", 8) == 0);
         ch->busy = 0;
         c->w->now_us = bench_now_us();
         c->w->st.bytes_in += hlen + blen;
         /* copy out: the handler may queue the next request on this channel */
-        char *copy = malloc(hlen + blen + 1);
         if (!copy) {
-            conn_fail(c, FAIL_PROTOCOL, "out of memory");
-            return;
+            if (!(copy = malloc(hlen + blen + 1))) {
+                conn_fail(c, FAIL_PROTOCOL, "out of memory");
+                return;
+            }
+            memcpy(copy, all, hlen + blen);
+            evbuffer_drain(ch->in, hlen + blen);
         }
-        memcpy(copy, all, hlen + blen);
-        evbuffer_drain(ch->in, hlen + blen);
         if (closing)
             chan_close(ch);
-        on_response(c, ch, http_status(copy, hlen), copy, hlen, (const uint8_t *)copy + hlen, blen);
+        const uint8_t *body = (const uint8_t *)copy + hlen;
+        if (encoded && decode_body(c, &body, &blen)) {
+            free(copy);
+            return;
+        }
+        on_response(c, ch, http_status(copy, hlen), copy, hlen, body, blen);
         free(copy);
         if (c->state == CS_CLOSED)
             return;
@@ -200,6 +289,8 @@ static int chan_request(bench_conn *c, poll_chan *ch, const char *method, const 
         snprintf(sid, sizeof(sid), "&sid=%s", s->sid);
     evbuffer_add_printf(ch->out, "%s %s?EIO=4&transport=polling%s HTTP/1.1\r\nHost: %s\r\n"
                         "User-Agent: sio-bench\r\n", method, u->path, sid, u->hostport);
+    if (!body && c->w->cfg->accept_encoding)
+        evbuffer_add_printf(ch->out, "Accept-Encoding: %s\r\n", c->w->cfg->accept_encoding);
     if (body)
         evbuffer_add_printf(ch->out, "Content-Type: text/plain;charset=UTF-8\r\n"
                             "Content-Length: %zu\r\n", len);
@@ -221,6 +312,25 @@ static void flush_post(bench_conn *c, poll_state *s)
     const void *body = evbuffer_pullup(s->queue, -1);
     if (chan_request(c, &s->post, "POST", body, len) == 0)
         evbuffer_drain(s->queue, len);
+}
+
+/* "b<base64>": decoded into its own buffer (the body being split may be the
+ * state's inflate buffer), then handed over. */
+static void on_binary_packet(bench_conn *c, const uint8_t *p, size_t n)
+{
+    uint8_t stack[4096];
+    size_t cap = n / 4 * 3 + 3;
+    uint8_t *out = cap <= sizeof stack ? stack : malloc(cap);
+    int len = out && n % 4 == 0 ? EVP_DecodeBlock(out, p, (int)n) : -1;
+    if (len >= 0) {
+        len -= n >= 1 && p[n - 1] == '=';
+        len -= n >= 2 && p[n - 2] == '=';
+        conn_on_binary(c, out, (size_t)len);
+    } else {
+        c->w->st.protocol_errors++;
+    }
+    if (out != stack)
+        free(out);
 }
 
 static void on_get(bench_conn *c, poll_state *s, int status, const char *head, size_t hlen,
@@ -251,7 +361,10 @@ static void on_get(bench_conn *c, poll_state *s, int status, const char *head, s
     while (p < end) {
         const uint8_t *sep = memchr(p, 0x1e, (size_t)(end - p));
         const uint8_t *pe = sep ? sep : end;
-        conn_on_packet(c, p, (size_t)(pe - p));
+        if (pe > p && p[0] == 'b')
+            on_binary_packet(c, p + 1, (size_t)(pe - p - 1));
+        else
+            conn_on_packet(c, p, (size_t)(pe - p));
         if (c->state == CS_CLOSED)
             return;
         p = pe + 1;
@@ -289,6 +402,19 @@ static int poll_send(bench_conn *c, const char *pkt, size_t len)
     return 0;
 }
 
+static int poll_send_binary(bench_conn *c, const uint8_t *p, size_t len)
+{
+    size_t cap = 2 + (len + 2) / 3 * 4;
+    char *pkt = malloc(cap);
+    if (!pkt)
+        return -1;
+    pkt[0] = 'b';
+    int n = EVP_EncodeBlock((unsigned char *)pkt + 1, p, (int)len);
+    int r = poll_send(c, pkt, (size_t)n + 1);
+    free(pkt);
+    return r;
+}
+
 static void poll_close(bench_conn *c)
 {
     poll_state *s = c->tp;
@@ -300,6 +426,8 @@ static void poll_close(bench_conn *c)
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         if (bufs[i])
             evbuffer_free(bufs[i]);
+    free(s->plain);
+    bench_inflater_free(s->inflater);
     free(s);
     c->tp = NULL;
 }
@@ -326,4 +454,4 @@ static int poll_start(bench_conn *c)
     return chan_request(c, &s->get, "GET", NULL, 0);
 }
 
-const bench_transport_ops bench_poll_ops = {poll_start, poll_send, poll_close};
+const bench_transport_ops bench_poll_ops = {poll_start, poll_send, poll_send_binary, poll_close};

@@ -157,6 +157,7 @@ void report_print_json(const bench_result *r, FILE *out)
         "order_ok", c->late == 0, "rate_per_s", rx_rate(r));
     json_object_set_new(d, "stray", json_integer((json_int_t)c->stray));
     json_object_set_new(d, "other_events", json_integer((json_int_t)c->other_events));
+    json_object_set_new(d, "compressed", json_integer((json_int_t)c->compressed));
     json_object_set_new(d, "expected", r->published ? json_integer((json_int_t)r->expected) : json_null());
     json_object_set_new(d, "losses", r->published ? json_integer((json_int_t)r->losses) : json_null());
     json_object_set_new(d, "extra", r->published ? json_integer((json_int_t)r->extra) : json_null());

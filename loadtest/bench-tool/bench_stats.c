@@ -94,7 +94,7 @@ void counters_merge(bench_counters *into, const bench_counters *f)
 #define ADD(x) into->x += f->x
     ADD(attempted); ADD(opened); ADD(joined); ADD(ready); ADD(connect_errors); ADD(refused);
     ADD(nsp_errors); ADD(subscribe_errors); ADD(timeouts); ADD(protocol_errors); ADD(closes);
-    ADD(deliveries); ADD(duplicates); ADD(late); ADD(gaps); ADD(stray); ADD(other_events);
+    ADD(deliveries); ADD(duplicates); ADD(late); ADD(gaps); ADD(stray); ADD(other_events); ADD(compressed);
     ADD(pings); ADD(bytes_in); ADD(cpu_us); ADD(cpu_ready_us);
 #undef ADD
     if (f->ramp_start_us && (!into->ramp_start_us || f->ramp_start_us < into->ramp_start_us))

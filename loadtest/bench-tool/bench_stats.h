@@ -82,6 +82,7 @@ typedef struct bench_counters {
     uint64_t gaps;             /* a seq jumped ahead (lost, or reordered when `late` follows) */
     uint64_t stray;            /* bench events for a room the client is not in */
     uint64_t other_events;
+    uint64_t compressed;       /* permessage-deflate messages / Content-Encoding responses inflated */
     uint64_t pings;
     uint64_t bytes_in;
     uint64_t ramp_start_us, ramp_end_us; /* first connection started, last one ready */

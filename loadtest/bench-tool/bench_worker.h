@@ -54,6 +54,8 @@ typedef struct bench_transport_ops {
     int (*start)(bench_conn *c);
     /* Sends one Engine.IO packet; returns -1 when the transport is broken. */
     int (*send)(bench_conn *c, const char *pkt, size_t len);
+    /* Sends one binary Engine.IO message (--parser msgpack); -1 when broken. */
+    int (*send_binary)(bench_conn *c, const uint8_t *p, size_t len);
     /* Releases the transport (idempotent). */
     void (*close)(bench_conn *c);
 } bench_transport_ops;
@@ -94,6 +96,20 @@ int conn_send(bench_conn *c, const char *msg, size_t len);
  * (cap bytes in all, sized by the caller); -1 when a name does not fit. */
 /* Appends the quoted names of subs [from, to) joined by commas; -1 when too long. */
 int conn_room_list(const bench_conn *c, uint8_t from, uint8_t to, char *buf, size_t *len, size_t cap);
+
+/* The namespace CONNECT was acknowledged: subscribe (or be ready). */
+void conn_on_joined(bench_conn *c);
+/* CONNECT_ERROR with its message. */
+void conn_on_refused(bench_conn *c, const char *why);
+/* The answer to subscribe request `id`. */
+void conn_on_subscribe_ack(bench_conn *c, uint32_t id, int ok, const char *why);
+/* One binary Engine.IO message (WebSocket binary frame, or polling "b" packet, decoded). */
+void conn_on_binary(bench_conn *c, const uint8_t *p, size_t n);
+
+/* ---- bench_msgpack.c: socket.io-msgpack-parser packets (--parser msgpack) ---- */
+int mp_send_connect(bench_conn *c);
+int mp_send_subscribe(bench_conn *c, uint8_t from, uint8_t to, uint32_t id);
+void conn_on_msgpack(bench_conn *c, const uint8_t *p, size_t n);
 
 /* ---- bench_plain.c: the plain WebSocket client (--plain-path) ---- */
 /* The request target of the upgrade: the path, ?token=... with --token. -1 when too long. */

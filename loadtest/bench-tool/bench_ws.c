@@ -5,7 +5,10 @@
  * is handed to the Socket.IO layer (or, with --plain-path, to the plain
  * client) in place, without a copy. Messages that arrive in pieces are
  * reassembled in a per-connection buffer. Ping frames are answered with a
- * pong carrying the same data (RFC 6455 5.5.3). */
+ * pong carrying the same data (RFC 6455 5.5.3). With --deflate the upgrade
+ * offers permessage-deflate (as ws and browsers do) and a message with RSV1
+ * is inflated (the context kept unless the server said
+ * server_no_context_takeover); the client's own messages go uncompressed. */
 #include "bench_worker.h"
 
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <openssl/sha.h>
 #include <wslay/wslay.h>
 
+#include "bench_inflate.h"
 #include "bench_net.h"
 
 #define UPGRADE_MAX 16384           /* largest upgrade response head */
@@ -39,6 +43,11 @@ typedef struct ws_state {
     size_t msg_len, msg_cap;
     uint64_t frame_got;     /* payload bytes of the current frame seen so far */
     uint8_t msg_opcode;
+    uint8_t msg_rsv1;       /* the message in progress is compressed */
+    uint8_t pmd, pmd_reset; /* permessage-deflate negotiated; server_no_context_takeover */
+    bench_inflater *inflater;
+    uint8_t *plain;         /* an inflated message */
+    size_t plain_cap;
     uint8_t ctl[128];       /* a control frame that arrived in pieces */
     size_t ctl_len;
     uint8_t phase;
@@ -126,6 +135,11 @@ static int ws_send(bench_conn *c, const char *pkt, size_t len)
     return send_frame(c, WSLAY_TEXT_FRAME, pkt, len);
 }
 
+static int ws_send_binary(bench_conn *c, const uint8_t *p, size_t len)
+{
+    return send_frame(c, WSLAY_BINARY_FRAME, p, len);
+}
+
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
     bench_conn *c = arg;
@@ -140,7 +154,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- receiving ---------------------------------------------------------- */
 
-static void deliver(bench_conn *c, uint8_t opcode, const uint8_t *p, size_t n)
+static void deliver_plain(bench_conn *c, uint8_t opcode, const uint8_t *p, size_t n)
 {
     int plain = c->w->cfg->plain_path != NULL;
     if (opcode == WSLAY_TEXT_FRAME && plain)
@@ -149,6 +163,25 @@ static void deliver(bench_conn *c, uint8_t opcode, const uint8_t *p, size_t n)
         conn_on_packet(c, p, n);
     else if (plain) /* an event whose only argument is binary: not ours */
         c->w->st.other_events++;
+    else
+        conn_on_binary(c, p, n);
+}
+
+static void deliver(bench_conn *c, uint8_t opcode, uint8_t rsv1, const uint8_t *p, size_t n)
+{
+    ws_state *s = c->tp;
+    size_t len;
+    if (!rsv1) {
+        deliver_plain(c, opcode, p, n);
+        return;
+    }
+    if (!s->pmd || (!s->inflater && !(s->inflater = bench_inflater_new(1))) ||
+        bench_inflate(s->inflater, s->pmd_reset, p, n, &s->plain, &s->plain_cap, &len, MESSAGE_MAX)) {
+        conn_fail(c, FAIL_PROTOCOL, "WebSocket: a compressed message that does not inflate");
+        return;
+    }
+    c->w->st.compressed++;
+    deliver_plain(c, opcode, s->plain, len);
 }
 
 static void on_control(bench_conn *c, ws_state *s, uint8_t opcode)
@@ -199,9 +232,10 @@ static int on_chunk(bench_conn *c, ws_state *s, const struct wslay_frame_iocb *i
             return -1;
         }
         s->msg_opcode = io->opcode;
+        s->msg_rsv1 = wslay_get_rsv1(io->rsv);
         if (frame_done && io->fin) { /* the common case: a whole frame, read in place */
             s->msg_opcode = 0;
-            deliver(c, io->opcode, io->data, io->data_length);
+            deliver(c, io->opcode, s->msg_rsv1, io->data, io->data_length);
             return c->state == CS_CLOSED ? -1 : 0;
         }
     } else if (first && !s->msg_opcode) {
@@ -227,7 +261,7 @@ static int on_chunk(bench_conn *c, ws_state *s, const struct wslay_frame_iocb *i
         size_t len = s->msg_len;
         s->msg_len = 0;
         s->msg_opcode = 0;
-        deliver(c, opcode, s->msg, len);
+        deliver(c, opcode, s->msg_rsv1, s->msg, len);
         return c->state == CS_CLOSED ? -1 : 0;
     }
     return 0;
@@ -275,7 +309,7 @@ static int request_target(bench_conn *c, char *out, size_t n)
     const bench_config *cfg = c->w->cfg;
     if (cfg->plain_path)
         return plain_target(cfg, out, n);
-    int len = snprintf(out, n, "%s?EIO=4&transport=websocket", conn_url(c)->path);
+    int len = snprintf(out, n, "%s?EIO=%u&transport=websocket", conn_url(c)->path, cfg->eio);
     return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
@@ -298,8 +332,10 @@ static int send_upgrade(bench_conn *c, ws_state *s)
                      "GET %s HTTP/1.1\r\n"
                      "Host: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-                     "User-Agent: sio-bench\r\n\r\n",
-                     target, u->hostport, key);
+                     "User-Agent: sio-bench\r\n%s\r\n",
+                     target, u->hostport, key,
+                     c->w->cfg->deflate ? "Sec-WebSocket-Extensions: permessage-deflate; "
+                                          "client_max_window_bits\r\n" : "");
     s->phase = WS_UPGRADING;
     return send_cb((const uint8_t *)req, (size_t)n, 0, c) < 0 ? -1 : 0;
 }
@@ -348,6 +384,11 @@ static void read_upgrade(bench_conn *c, ws_state *s)
         snprintf(msg, sizeof(msg), "%.80s: bad Sec-WebSocket-Accept in the upgrade response", u->text);
         conn_fail(c, FAIL_PROTOCOL, msg);
         return;
+    }
+    if (http_header(s->in, head, "Sec-WebSocket-Extensions", &v, &vl) == 0 &&
+        memmem(v, vl, "permessage-deflate", 18)) {
+        s->pmd = 1;
+        s->pmd_reset = memmem(v, vl, "server_no_context_takeover", 26) != NULL;
     }
     s->in_off = head;
     s->phase = WS_OPEN;
@@ -412,6 +453,8 @@ static void ws_close(bench_conn *c)
         evbuffer_free(s->out);
     free(s->in);
     free(s->msg);
+    free(s->plain);
+    bench_inflater_free(s->inflater);
     free(s);
     c->tp = NULL;
 }
@@ -443,4 +486,4 @@ static int ws_start(bench_conn *c)
     return 0;
 }
 
-const bench_transport_ops bench_ws_ops = {ws_start, ws_send, ws_close};
+const bench_transport_ops bench_ws_ops = {ws_start, ws_send, ws_send_binary, ws_close};

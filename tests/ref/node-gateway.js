@@ -5,6 +5,10 @@
  * so a mixed cluster of sio and Node nodes looks the same to clients.
  *
  *   node tests/ref/node-gateway.js --port P --control C --redis redis://127.0.0.1:6379
+ *        [--deflate] [--parser msgpack] [--eio3]
+ * The options are socket.io's own (loadtest/bench --options measures them):
+ * perMessageDeflate {threshold: 1024}, parser socket.io-msgpack-parser, allowEIO3.
+ * httpCompression is socket.io's default (on, threshold 1024).
  *
  * The control port (HTTP, JSON bodies) lets tests act from the Node side:
  *   POST /emit          {nsp?, rooms?, except?, event, args}      io.to().except().emit()
@@ -71,7 +75,11 @@ async function main() {
   sub.on('error', () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub), cors: { origin: '*' } });
+  const options = { adapter: createAdapter(pub, sub), cors: { origin: '*' } };
+  if (process.argv.includes('--deflate')) options.perMessageDeflate = { threshold: 1024 };
+  if (arg('--parser', 'default') === 'msgpack') options.parser = require('socket.io-msgpack-parser');
+  if (process.argv.includes('--eio3')) options.allowEIO3 = true;
+  const io = new Server(httpServer, options);
   setupNamespace(io.of('/'));
   setupNamespace(io.of(/^\/tournament-\d+$/));
   io.on('serverSideEmitTest', (...args) => {
