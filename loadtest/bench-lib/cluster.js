@@ -33,7 +33,7 @@ async function startRedis(ctx) {
   return { p, pid: p.pid, port, url: `redis://${HOST}:${port}`, dir };
 }
 
-async function startNode(ctx, kind, redisUrl, index, extraEnv = {}) {
+async function startNode(ctx, kind, redisUrl, index, extraEnv = {}, nodeArgs = []) {
   const [port, control] = await freePorts(2);
   const logFile = path.join(ctx.tmp, `${kind}-${index}-${port}.log`);
   let p;
@@ -53,16 +53,16 @@ async function startNode(ctx, kind, redisUrl, index, extraEnv = {}) {
     ], { env: cleanEnv(), logFile });
   } else {
     p = spawnTracked(`node-gateway#${index}`, ctx.nodeBin, [
-      ctx.nodeGateway, '--port', String(port), '--control', String(control), '--redis', redisUrl,
+      ctx.nodeGateway, '--port', String(port), '--control', String(control), '--redis', redisUrl, ...nodeArgs,
     ], { logFile, cwd: ctx.root });
   }
   await waitPort(port, 15000, p);
   return { p, pid: p.pid, port, url: `ws://${HOST}:${port}/socket.io/`, logFile };
 }
 
-/** A fresh Redis and 2 nodes of `kind` (sio: with `env` added); stop() ends all three
- * (SIGTERM, SIGKILL after 5 s). */
-async function startCluster(ctx, kind, nodes = 2, env = {}) {
+/** A fresh Redis and 2 nodes of `kind` (sio: with `env` added; node: with `nodeArgs`,
+ * node-gateway.js's options); stop() ends all three (SIGTERM, SIGKILL after 5 s). */
+async function startCluster(ctx, kind, nodes = 2, env = {}, nodeArgs = []) {
   const c = { kind, redis: null, nodes: [] };
   c.stop = async () => {
     await Promise.all(c.nodes.map((n) => stopProc(n.p, 5000)));
@@ -73,7 +73,7 @@ async function startCluster(ctx, kind, nodes = 2, env = {}) {
   };
   try {
     c.redis = await startRedis(ctx);
-    for (let i = 1; i <= nodes; i++) c.nodes.push(await startNode(ctx, kind, c.redis.url, i, env));
+    for (let i = 1; i <= nodes; i++) c.nodes.push(await startNode(ctx, kind, c.redis.url, i, env, nodeArgs));
     await sleep(1000); /* let the nodes finish starting (Redis subscriptions, JIT warm-up of startup code) */
     for (const n of c.nodes) {
       if (n.p.exit) throw new Error(`${n.p.name} exited at start (${JSON.stringify(n.p.exit)}): ${(n.p.stderr + n.p.stdout).slice(-2000)}`);
