@@ -8,7 +8,10 @@
  * the same run with plain WebSocket clients (PLAIN_WS_PATH) accounts for every
  * delivery and answers the server's ping frames; a bad token is a refusal (close
  * 1008). --size N pads the broadcasts so that a client receives packets of about
- * N bytes (1 KB and 16 KB, WebSocket and polling). loadtest/bench --help documents
+ * N bytes (1 KB and 16 KB, WebSocket and polling). Its protocol options (--deflate,
+ * --parser msgpack, --eio 3, --accept-encoding) deliver every broadcast against Node
+ * socket.io with the same option (tests/ref/node-gateway.js), and against sio-server
+ * with it. loadtest/bench --help documents
  * its connection state recovery, sharded pub/sub, plain WebSocket and cost curves
  * modes and the floor, and bad combinations exit 2 (the benchmark itself is not run
  * here: it is not a CI test).
@@ -19,6 +22,10 @@ const { spawnSync } = require('node:child_process');
 const { binPath, freePort, REPO_ROOT } = require('../lib/server');
 const { runBench, resultOf } = require('../lib/bench');
 const { startSioServer, stopAlive, jwtHS256, nowSec } = require('../lib/sio');
+const { startServer, stopServer } = require('../lib/server');
+const { startRedis, stopRedis, redisUrl } = require('../lib/redis');
+
+const NODE_GATEWAY = path.join(__dirname, '..', 'ref', 'node-gateway.js');
 
 const SECRET = 'bench-tool-test-secret';
 
@@ -186,6 +193,75 @@ describe('sio-bench plain WebSocket clients (--plain-path)', function () {
   });
 });
 
+/*
+ * The protocol options (loadtest/bench --options) against the Node reference
+ * (tests/ref/node-gateway.js with socket.io's own options): every delivery arrives
+ * and is read through the option; compressed messages / responses are counted.
+ * (The same options against sio-server: the "against sio-server" block below.)
+ */
+async function startNodeRef(redisUrl, args) {
+  const port = await freePort();
+  const control = await freePort();
+  const server = await startServer({
+    command: process.execPath,
+    args: [NODE_GATEWAY, '--port', String(port), '--control', String(control), '--redis', redisUrl, ...args],
+    port,
+  });
+  server.port = port;
+  return server;
+}
+
+const OPTION_CASES = [
+  { name: 'permessage-deflate', node: ['--deflate'], sio: { PER_MESSAGE_DEFLATE: 'true' }, bench: ['--deflate'], compressed: 'each' },
+  { name: 'msgpack parser', node: ['--parser', 'msgpack'], sio: { PARSER: 'msgpack' }, bench: ['--parser', 'msgpack'] },
+  { name: 'msgpack parser over polling', node: ['--parser', 'msgpack'], sio: { PARSER: 'msgpack' }, bench: ['--parser', 'msgpack', '--transport', 'polling'] },
+  { name: 'Engine.IO v3', node: ['--eio3'], sio: { ALLOW_EIO3: 'true' }, bench: ['--eio', '3'] },
+  { name: 'gzip polling', node: [], sio: {}, bench: ['--transport', 'polling', '--accept-encoding', 'gzip'], compressed: 'some' },
+  { name: 'deflate polling', node: [], sio: {}, bench: ['--transport', 'polling', '--accept-encoding', 'deflate'], compressed: 'some' },
+];
+
+/** 20 clients in 2 rooms, 20 broadcasts/s of 2 KB for 2 s through Redis: all 400 delivered. */
+async function optionRun(port, redisUrl, c) {
+  const run = await runBench(['--url', `ws://127.0.0.1:${port}/socket.io/`, '--redis', redisUrl, '-c', '20', '--rooms', '2',
+    '--rate', '20', '--duration', '2', '--drain', '3', '--size', '2048', '--quiet', ...c.bench]);
+  const r = resultOf(run);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(r.errors.total, 0, JSON.stringify(r.errors));
+  assert.equal(r.connections.ready, 20);
+  assert.equal(r.delivery.expected, 40 * 10);
+  assert.equal(r.delivery.deliveries, 40 * 10, c.name);
+  assert.equal(r.delivery.losses, 0);
+  // each 2 KB message is compressed; a polling response may carry several deliveries
+  if (c.compressed === 'each') assert.ok(r.delivery.compressed >= 40 * 10, `${c.name}: ${r.delivery.compressed} compressed`);
+  else if (c.compressed) assert.ok(r.delivery.compressed > 0, `${c.name}: nothing compressed`);
+  else assert.equal(r.delivery.compressed, 0);
+  return r;
+}
+
+describe('sio-bench protocol options against Node socket.io (tests/ref/node-gateway.js)', function () {
+  this.timeout(60000);
+  let redis;
+  before(async function () { redis = await startRedis(); });
+  after(async function () { await stopRedis(redis); });
+  for (const c of OPTION_CASES) {
+    it(`${c.name}: ${c.bench.join(' ')}`, async function () {
+      const node = await startNodeRef(redisUrl(redis), c.node);
+      try {
+        await optionRun(node.port, redisUrl(redis), c);
+      } finally {
+        await stopServer(node);
+      }
+    });
+  }
+  it('refuses option combinations it cannot run (exit 2)', async function () {
+    for (const args of [['--deflate', '--transport', 'polling'], ['--accept-encoding', 'gzip'], ['--eio', '3', '--transport', 'polling'],
+      ['--parser', 'json'], ['--eio', '5'], ['--accept-encoding', 'br', '--transport', 'polling']]) {
+      const run = await runBench(['--url', 'ws://127.0.0.1:9/socket.io/', ...args]);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    }
+  });
+});
+
 describe('loadtest/bench --help', function () {
   it('documents the recovery mode and its phases', function () {
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
@@ -213,6 +289,16 @@ describe('loadtest/bench --help', function () {
     assert.match(r.stdout, /"Plain WebSocket clients" section/);
     for (const phase of ['rss', 'traffic', 'pairs']) assert.match(r.stdout, new RegExp(`^  ${phase}\\s`, 'm'));
     assert.match(r.stdout, /with --plain, of rss,traffic,pairs/);
+  });
+
+  it('documents the protocol options mode and its cases', function () {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /loadtest\/bench --options \[--quick\]/);
+    assert.match(r.stdout, /with --options, of ws,deflate,msgpack,eio3,polling,gzip/);
+    const bad = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--options', '--plain'], { encoding: 'utf8', timeout: 10000 });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--options is a run of its own/);
   });
 
   it('documents the cost curves mode, its curves and the floor', function () {
