@@ -296,6 +296,10 @@ describe('Engine.IO v3 / socket.io-client 2 (ALLOW_EIO3=true)', function () {
     assert.equal((await raw.next()).data, '40');
     raw.ws.send('40/nope?x=1,');
     assert.equal((await raw.next()).data, '44/nope,"Invalid namespace"');
+    // the CONNECT's query is the namespace's auth: a bad token there is refused, a good one admitted
+    raw.ws.send('40/chat?token=bad,');
+    const refused = (await raw.next()).data;
+    assert.ok(refused.startsWith('44/chat,{"reason":'), refused);
     raw.ws.send('40/chat?token=' + encodeURIComponent(token()) + ',');
     assert.equal((await raw.next()).data, '40/chat,');
   });
@@ -447,7 +451,8 @@ describe('Engine.IO v3 heartbeat (PING_INTERVAL=300, PING_TIMEOUT=300)', functio
   this.timeout(20000);
   let srv;
   before(async function () {
-    srv = await startSioServer({ env: { ALLOW_EIO3: 'true', PING_INTERVAL: '300', PING_TIMEOUT: '300', RECOVERY_WINDOW_MS: '0' } });
+    // recovery on (the default): offered to v4 clients, not to v2 ones
+    srv = await startSioServer({ env: { ALLOW_EIO3: 'true', PING_INTERVAL: '300', PING_TIMEOUT: '300', RECOVERY_WINDOW_MS: undefined } });
   });
   after(async function () {
     cleanup();
@@ -469,6 +474,14 @@ describe('Engine.IO v3 heartbeat (PING_INTERVAL=300, PING_TIMEOUT=300)', functio
       assert.ok(pongs >= 4, `only ${pongs} pongs in 2 s at a 300 ms interval`);
     });
   }
+
+  it('connection state recovery is not offered to v2 clients: a bare "40" (a v4 client gets sid and pid)', async function () {
+    const raw = rawV3Ws(srv);
+    assert.equal((await raw.next()).data[0], '0');
+    assert.equal((await raw.next()).data, '40');
+    const v4 = await connected(connect(srv.url, { transports: ['websocket'] }));
+    assert.equal(typeof v4._pid, 'string', 'the v4 client was offered recovery');
+  });
 
   it('a raw v3 polling session that never pings is closed after interval + timeout ("1:1"), then unknown', async function () {
     const r = await rawGet(srv, '');
