@@ -5,7 +5,9 @@
  * token as auth) and /chat (CONNECT "/chat?token=..."), acks, binary both ways
  * (with and without forceBase64), broadcasts from /v1/broadcast and from
  * @socket.io/redis-emitter reaching v2 and v4 clients of one room, CONNECT_ERROR
- * as v2 sees it, heartbeats (the client pings), disconnect. Raw HTTP and ws:
+ * as v2 sees it, heartbeats (the client pings), disconnect. (socket.io-client 2
+ * in Node.js has no XHR2, so its polling always asks for b64=1: the binary
+ * polling framing is exercised by the raw requests below.) Raw HTTP and ws:
  * the v3 framings both ways (text with UTF-16 lengths, binary with 0xFF, b64),
  * the heartbeat of a session that never pings, and bad input (400 / close,
  * the server serving on). Without ALLOW_EIO3 a v3 handshake gets 400 code 5. */
