@@ -191,21 +191,11 @@ static eio_status reader_next(payload_reader *r, eio_packet *p, bytebuf *scratch
                             : eio_payload_next(&r->v4, p, scratch);
 }
 
-/* Decodes a payload. The session can end inside on_packet: release() then
- * clears c->user, which is what the loop checks before going on. */
-static void post(eio_server *srv, eio_session *s, conn *c, const http_request *req)
+/* Decodes a payload; 1 when it was malformed (the session is then ended).
+ * The session can end inside on_packet: release() then clears c->user,
+ * which is what the loop checks before going on. */
+static int decode_body(eio_session *s, conn *c, const http_request *req, int octets)
 {
-    const http_header *ct = http_request_header(req, "content-type");
-    int octets = ct && strcmp(ct->value, octet_stream) == 0;
-    if (octets && s->protocol != 3) {
-        eio_session_destroy(s, "transport error"); /* engine.io: "invalid content" */
-        eio_respond(srv, c, req, 400, NULL, NULL, NULL, 0);
-        return;
-    }
-    if (!req->body_len) { /* no packet: engine.io answers "ok" */
-        eio_respond(srv, c, req, 200, "text/html", NULL, "ok", 2);
-        return;
-    }
     payload_reader it;
     eio_packet p;
     bytebuf scratch = BYTEBUF_INIT;
@@ -222,7 +212,20 @@ static void post(eio_server *srv, eio_session *s, conn *c, const http_request *r
         s->poll_post = NULL;
     c->user = NULL;
     bytebuf_free(&scratch);
-    if (bad)
+    return bad;
+}
+
+/* A POST: octet-stream only from v3 sessions (their binary framing). */
+static void post(eio_server *srv, eio_session *s, conn *c, const http_request *req)
+{
+    const http_header *ct = http_request_header(req, "content-type");
+    int octets = ct && strcmp(ct->value, octet_stream) == 0;
+    if (octets && s->protocol != 3) {
+        eio_session_destroy(s, "transport error"); /* engine.io: "invalid content" */
+        eio_respond(srv, c, req, 400, NULL, NULL, NULL, 0);
+        return;
+    }
+    if (req->body_len && decode_body(s, c, req, octets)) /* no body: no packet, "ok" */
         eio_respond(srv, c, req, 400, NULL, NULL, NULL, 0);
     else
         eio_respond(srv, c, req, 200, "text/html", NULL, "ok", 2);
