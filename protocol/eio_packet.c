@@ -98,6 +98,7 @@ const char *eio_status_str(eio_status st)
     case EIO_ERR_TYPE: return "unknown packet type";
     case EIO_ERR_BASE64: return "invalid base64";
     case EIO_ERR_NOMEM: return "out of memory";
+    case EIO_ERR_FRAMING: return "bad payload framing";
     }
     return "?";
 }

@@ -34,6 +34,7 @@ typedef enum eio_status {
     EIO_ERR_TYPE = -2,     /* unknown packet type */
     EIO_ERR_BASE64 = -3,   /* invalid base64 in a "b" packet */
     EIO_ERR_NOMEM = -4,
+    EIO_ERR_FRAMING = -5,  /* v3 payload: a bad length prefix (eio3_payload.h) */
 } eio_status;
 
 typedef struct eio_packet {

@@ -80,6 +80,10 @@ static void pair(eio_query *q, const char *p, const char *end, unsigned *seen)
     char name[16], value[64];
     size_t nl = eio_query_decode(p, eq ? eq : end, name, sizeof(name));
     size_t vl = eio_query_decode(v, vend, value, sizeof(value));
+    if (nl == 3 && memcmp(name, "b64", 3) == 0)
+        q->b64 |= vl > 0;
+    if (nl == 1 && name[0] == 'j')
+        q->jsonp = 1;
     unsigned bit = nl == 3 && memcmp(name, "EIO", 3) == 0         ? 1
                    : nl == 9 && memcmp(name, "transport", 9) == 0 ? 2
                    : nl == 3 && memcmp(name, "sid", 3) == 0       ? 4

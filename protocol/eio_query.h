@@ -1,4 +1,4 @@
-/* eio_query: the Engine.IO request query string (EIO, transport, sid), parsed
+/* eio_query: the Engine.IO request query string (EIO, transport, sid, b64, j), parsed
  * in one place for both transports. Pure: no I/O, no allocation.
  *
  * Values are percent-decoded as Node's querystring does ('+' is a space). A
@@ -25,6 +25,11 @@ typedef struct eio_query {
     eio_query_transport transport;
     int sid_present;
     char sid[EIO_QUERY_SID_LEN + 1]; /* "" unless a well-formed sid */
+    /* v3 clients (engine.io's `protocol === 3` paths): b64 is set by a
+     * non-empty "b64" (engine.io: supportsBinary = !query.b64), jsonp by any
+     * "j" (engine.io then picks its JSONP transport). */
+    int b64;
+    int jsonp;
 } eio_query;
 
 void eio_query_parse(const char *q, size_t len, eio_query *out);

@@ -61,6 +61,8 @@ struct eio_session {
     uint8_t dirty;             /* in srv->dirty: to flush at the end of this loop turn */
     uint8_t set_cookie;        /* the first polling answer carries the stickiness cookie */
     uint8_t hold_input;        /* eio_session_hold_input(): the client is not read */
+    uint8_t protocol;          /* Engine.IO revision: 4, or 3 (cfg.allow_eio3) */
+    uint8_t b64;               /* v3: the handshake asked for b64 (no binary framing) */
     eio_session *dirty_next;
     conn *ws;                  /* the WebSocket */
     send_queue queue;
@@ -90,7 +92,8 @@ struct eio_server {
     deadline_list ping_due;    /* delay: ping interval */
     deadline_list pong_due;    /* delay: ping timeout */
     deadline_list upgrade_due; /* delay: upgrade timeout */
-    deadline_timer timer;      /* drives the three lists above */
+    deadline_list v3_due;      /* delay: ping interval + timeout (v3: the client pings) */
+    deadline_timer timer;      /* drives the four lists above */
     uv_timer_t reaper;         /* destroys slow consumers outside of any send */
     eio_session *reap_list;
     eio_session *dirty;        /* sessions with frames to write this loop turn */
@@ -98,6 +101,7 @@ struct eio_server {
     uv_check_t flush_check;    /* flushes after I/O callbacks (sends made by them) */
     int open_handles;
     frame *ping_frame, *pong_probe_frame, *noop_frame, *close_frame;
+    frame *pong_frame;         /* "3": the answer to a v3 client's ping */
     frame *ws_ping_frame;      /* a WebSocket ping control frame (plain clients) */
     eio_counters counters;
     int draining;
@@ -120,6 +124,15 @@ eio_session *eio_session_find(eio_server *srv, const char *sid);
 /* A new session (sid chosen here) for the request `req`. */
 eio_session *eio_session_create(eio_server *srv, const eio_transport *tp,
                                 const http_request *req);
+/* The handshake's revision (q->eio: 3 or 4) and b64: a v3 session's
+ * heartbeat waits for the client's pings instead of sending them. */
+void eio_session_set_protocol(eio_session *s, const eio_query *q);
+/* 1 when a handshake may use revision `eio` (4; 3 with cfg.allow_eio3). */
+int eio_protocol_allowed(const eio_server *srv, int eio);
+/* A request with the sid of `s` names another revision (engine.io's
+ * PROTOCOL_MISMATCH, 400 "Bad request"): a v3 session's requests must say
+ * EIO=3; a v4 session's may not. */
+int eio_protocol_mismatch(const eio_session *s, const eio_query *q);
 void eio_session_destroy(eio_session *s, const char *reason);
 /* One decoded packet from the client over the session's active transport. */
 void eio_session_on_packet(eio_session *s, const eio_packet *p);

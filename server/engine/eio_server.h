@@ -1,4 +1,5 @@
-/* eio_server: Engine.IO v4 sessions over libwebsockets, on the edge thread.
+/* eio_server: Engine.IO v4 (and, with allow_eio3, v3) sessions over
+ * libwebsockets, on the edge thread.
  *
  * An eio_server owns the sessions handshaken on one path (e.g. "/socket.io/"):
  * the sid table, heartbeats, upgrades and every session's bounded send queue.
@@ -82,6 +83,9 @@ void eio_session_hold_input(eio_session *s, int hold);
 
 const char *eio_session_id(const eio_session *s);
 unsigned eio_session_transport(const eio_session *s); /* EIO_TRANSPORT_* */
+/* The session's Engine.IO revision: 4, or 3 (a socket.io-client 2.x, with
+ * eio_config.allow_eio3). */
+unsigned eio_session_protocol(const eio_session *s);
 /* Hints for a loop sending to many sessions (a room's fan-out): the first
  * brings the session's send state into cache, the second, issued later (once
  * that state is in cache), what it points to (its send queue's next slot).

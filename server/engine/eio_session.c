@@ -44,6 +44,20 @@ static void on_pong_due(deadline_entry *e, void *ctx)
     eio_session_destroy(SESSION_OF(e, heartbeat), "ping timeout");
 }
 
+/* A v3 session sent no ping for an interval and a timeout (engine.io's
+ * resetPingTimeout for protocol 3); a closing one is let go. */
+static void on_v3_due(deadline_entry *e, void *ctx)
+{
+    eio_session *s = SESSION_OF(e, heartbeat);
+    eio_session_destroy(s, s->state == SESSION_OPEN ? "ping timeout" : s->close_reason);
+}
+
+/* Where the heartbeat waits when no pong is awaited. */
+static deadline_list *idle_list(eio_session *s)
+{
+    return s->protocol == 3 ? &s->srv->v3_due : &s->srv->ping_due;
+}
+
 static void on_upgrade_due(deadline_entry *e, void *ctx)
 {
     eio_session_abort_probe(SESSION_OF(e, upgrade_timer)); /* keep polling */
@@ -72,10 +86,12 @@ int eio_sessions_init(eio_server *srv)
     deadline_list_init(&srv->ping_due, cfg->ping_interval_ms, on_ping_due, srv);
     deadline_list_init(&srv->pong_due, cfg->ping_timeout_ms, on_pong_due, srv);
     deadline_list_init(&srv->upgrade_due, cfg->upgrade_timeout_ms, on_upgrade_due, srv);
+    deadline_list_init(&srv->v3_due, cfg->ping_interval_ms + cfg->ping_timeout_ms, on_v3_due, srv);
     deadline_timer_init(&srv->timer, loop);
     deadline_timer_add_list(&srv->timer, &srv->ping_due);
     deadline_timer_add_list(&srv->timer, &srv->pong_due);
     deadline_timer_add_list(&srv->timer, &srv->upgrade_due);
+    deadline_timer_add_list(&srv->timer, &srv->v3_due);
     uv_timer_init(loop, &srv->reaper);
     srv->reaper.data = srv;
     uv_prepare_init(loop, &srv->flush_prepare);
@@ -87,12 +103,13 @@ int eio_sessions_init(eio_server *srv)
     srv->pong_probe_frame = frame_new_text('3', "probe", 5);
     srv->noop_frame = frame_new_text('6', NULL, 0);
     srv->close_frame = frame_new_text('1', NULL, 0);
+    srv->pong_frame = frame_new_text('3', NULL, 0);
     srv->ws_ping_frame = frame_new_ws(WS_OP_PING, NULL, 0);
     snprintf(srv->open_json_tail, sizeof(srv->open_json_tail),
              ",\"pingInterval\":%u,\"pingTimeout\":%u,\"maxPayload\":%zu}",
              cfg->ping_interval_ms, cfg->ping_timeout_ms, cfg->max_payload);
     return srv->ping_frame && srv->pong_probe_frame && srv->noop_frame && srv->close_frame &&
-                   srv->ws_ping_frame
+                   srv->pong_frame && srv->ws_ping_frame
                ? 0
                : -1;
 }
@@ -114,6 +131,7 @@ void eio_sessions_close(eio_server *srv, uv_close_cb on_closed)
     frame_unref(srv->pong_probe_frame);
     frame_unref(srv->noop_frame);
     frame_unref(srv->close_frame);
+    frame_unref(srv->pong_frame);
     frame_unref(srv->ws_ping_frame);
     srv->open_handles = 4;
     srv->timer.timer.data = srv;
@@ -193,6 +211,7 @@ eio_session *eio_session_create(eio_server *srv, const eio_transport *tp,
     s->srv = srv;
     s->tp = tp;
     s->state = SESSION_OPEN;
+    s->protocol = 4;
     if (eio_fill_request_info(s, req) || hashmap_put(&srv->sessions, s->sid, EIO_SID_LEN, s)) {
         free(s->req_storage);
         free(s);
@@ -203,6 +222,24 @@ eio_session *eio_session_create(eio_server *srv, const eio_transport *tp,
         count_ip(s, 1);
     arm(srv, &srv->ping_due, &s->heartbeat);
     return s;
+}
+
+void eio_session_set_protocol(eio_session *s, const eio_query *q)
+{
+    s->protocol = q->eio == 3 ? 3 : 4;
+    s->b64 = q->b64 ? 1 : 0;
+    if (s->protocol == 3 && deadline_armed(&s->heartbeat))
+        arm(s->srv, idle_list(s), &s->heartbeat);
+}
+
+int eio_protocol_allowed(const eio_server *srv, int eio)
+{
+    return eio == 4 || (eio == 3 && srv->cfg.allow_eio3);
+}
+
+int eio_protocol_mismatch(const eio_session *s, const eio_query *q)
+{
+    return s->protocol == 3 ? q->eio != 3 : q->eio == 3;
 }
 
 void eio_session_destroy(eio_session *s, const char *reason)
@@ -239,7 +276,7 @@ void eio_session_destroy(eio_session *s, const char *reason)
 void eio_session_rearm_heartbeat(eio_session *s)
 {
     if (s->state != SESSION_CLOSED && !deadline_armed(&s->heartbeat))
-        arm(s->srv, &s->srv->ping_due, &s->heartbeat);
+        arm(s->srv, idle_list(s), &s->heartbeat);
 }
 
 void eio_session_mark_dirty(eio_session *s)
@@ -401,11 +438,27 @@ int eio_open_packet(eio_session *s, bytebuf *out)
     return 0;
 }
 
+/* v3: the client pings, the server answers and waits for the next one; a
+ * pong from the client is the wrong direction (engine.io: transport error). */
+static void v3_heartbeat(eio_session *s, const eio_packet *p)
+{
+    if (p->type == EIO_PONG) {
+        eio_session_destroy(s, "transport error");
+        return;
+    }
+    arm(s->srv, &s->srv->v3_due, &s->heartbeat);
+    eio_session_send(s, s->srv->pong_frame);
+}
+
 void eio_session_on_packet(eio_session *s, const eio_packet *p)
 {
     eio_server *srv = s->srv;
     if (s->state != SESSION_OPEN)
         return;
+    if (s->protocol == 3 && (p->type == EIO_PING || p->type == EIO_PONG)) {
+        v3_heartbeat(s, p);
+        return;
+    }
     if (s->awaiting_pong && !s->refreshed_timeout && p->type != EIO_PONG) {
         s->refreshed_timeout = 1; /* engine.io extends the ping timeout once per cycle */
         arm(srv, &srv->pong_due, &s->heartbeat);
@@ -441,6 +494,7 @@ void eio_session_start_probe(eio_session *s, conn *c)
 
 const char *eio_session_id(const eio_session *s) { return s->sid; }
 unsigned eio_session_transport(const eio_session *s) { return s->tp->id; }
+unsigned eio_session_protocol(const eio_session *s) { return s->protocol; }
 
 void eio_session_prefetch(const eio_session *s)
 {

@@ -2,11 +2,19 @@
  * without sid) and as the target of an upgrade from polling (2probe, 3probe,
  * 5). Queued frames are written at the end of the loop turn, as many as the
  * bounds allow in one writev, each straight from the shared frame (its
- * WebSocket header laid out once in its headroom): no per-recipient copy. */
+ * WebSocket header laid out once in its headroom): no per-recipient copy.
+ *
+ * A v3 session's binary message starts with the type byte 4, both ways. Out,
+ * the shared frame's payload is still written as it is: a header of len + 1
+ * and the 0x04 byte are built per write, on the stack, as one more iovec in
+ * front of it (a few bytes per v3 recipient; a cached v3 twin would be a
+ * second copy of every attachment and a mutable field on a shared frame). In,
+ * "b4<base64>" text messages (forceBase64) are binary messages too. */
 #include "eio_internal.h"
 
 #include <string.h>
 
+#include "eio3_payload.h"
 #include "ws.h"
 
 #define FLUSH_MAX_FRAMES 64
@@ -29,22 +37,39 @@ static int queue_high(const eio_session *s)
     return s->queue.count >= cfg->max_queue_frames / 2 || s->queue.bytes >= cfg->max_queue_bytes / 2;
 }
 
-/* Writes up to FLUSH_MAX_FRAMES queued frames in one system call. */
-static int write_batch(conn *c, send_queue *q)
+/* A v3 binary message: its own header (payload len + 1) and the type byte
+ * in `hdr`, then the shared frame's payload. Returns the iovecs used (2). */
+static int v3_binary_iov(const frame *f, uint8_t hdr[FRAME_HEADROOM], struct iovec *iov)
 {
-    struct iovec iov[FLUSH_MAX_FRAMES];
+    size_t hl = ws_frame_header(hdr, WS_OP_BINARY, (uint64_t)f->len + 1);
+    hdr[hl++] = EIO_MESSAGE;
+    iov[0] = (struct iovec){hdr, hl};
+    iov[1] = (struct iovec){SIO_UNCONST(void *, frame_cbytes(f)), f->len};
+    return 2;
+}
+
+/* Writes up to FLUSH_MAX_FRAMES queued frames in one system call. */
+static int write_batch(conn *c, send_queue *q, int v3)
+{
+    struct iovec iov[2 * FLUSH_MAX_FRAMES];
+    uint8_t v3_hdr[FLUSH_MAX_FRAMES][FRAME_HEADROOM];
     frame *sent[FLUSH_MAX_FRAMES];
     size_t bytes = 0;
-    int n = 0;
+    int n = 0, k = 0;
     frame *f;
     while (n < FLUSH_MAX_FRAMES && bytes < FLUSH_MAX_BYTES && (f = send_queue_pop(q))) {
         size_t len;
-        iov[n].iov_base = SIO_UNCONST(void *, frame_wire(f, &len));
-        iov[n].iov_len = len;
+        if (v3 && f->binary) {
+            k += v3_binary_iov(f, v3_hdr[n], &iov[k]);
+            len = f->len;
+        } else {
+            iov[k].iov_base = SIO_UNCONST(void *, frame_wire(f, &len));
+            iov[k++].iov_len = len;
+        }
         bytes += len;
         sent[n++] = f;
     }
-    int rc = ws_writev(c, iov, n); /* what the socket does not take, lws copies */
+    int rc = ws_writev(c, iov, k); /* what the socket does not take, lws copies */
     for (int i = 0; i < n; i++)
         frame_unref(sent[i]);
     return rc;
@@ -56,7 +81,7 @@ void eio_ws_flush(eio_session *s)
     if (!c)
         return;
     while (s->queue.count && conn_alive(c) && !ws_closing(c) && !conn_buffered(c))
-        if (write_batch(c, &s->queue))
+        if (write_batch(c, &s->queue, s->protocol == 3))
             return; /* the connection failed: on_closed ends the session */
     if (ws_paused(c) && !s->hold_input && !queue_high(s) && !conn_buffered(c))
         ws_resume(c);
@@ -148,15 +173,27 @@ static void on_probe_packet(eio_session *s, const eio_packet *p)
 
 /* ---- the connection's events ------------------------------------------------------- */
 
+static eio_status decode_message(const eio_session *s, int binary, const uint8_t *data,
+                                 size_t len, eio_packet *p, bytebuf *scratch)
+{
+    if (s->protocol == 3)
+        return binary ? eio3_decode_binary_frame(data, len, p)
+                      : eio3_decode_text_frame(data, len, p, scratch);
+    if (!binary)
+        return eio_decode_text_frame(data, len, p);
+    eio_decode_binary_frame(data, len, p);
+    return EIO_OK;
+}
+
 static void on_message(void *ctx, conn *c, int binary, uint8_t *data, size_t len)
 {
     eio_session *s = c->user;
     eio_packet p;
+    bytebuf scratch = BYTEBUF_INIT;
     if (!s)
         return;
-    if (binary) {
-        eio_decode_binary_frame(data, len, &p);
-    } else if (eio_decode_text_frame(data, len, &p) != EIO_OK) {
+    if (decode_message(s, binary, data, len, &p, &scratch) != EIO_OK) {
+        bytebuf_free(&scratch);
         eio_session_destroy(s, "parse error");
         return;
     }
@@ -164,6 +201,7 @@ static void on_message(void *ctx, conn *c, int binary, uint8_t *data, size_t len
         on_probe_packet(s, &p);
     else if (s->ws == c)
         eio_session_on_packet(s, &p);
+    bytebuf_free(&scratch);
     eio_ws_after_message(s, c);
 }
 
@@ -223,12 +261,13 @@ eio_session *eio_ws_admit(eio_server *srv, conn *c, const http_request *req,
     return s;
 }
 
-static void open_direct(eio_server *srv, conn *c, const http_request *req)
+static void open_direct(eio_server *srv, conn *c, const http_request *req, const eio_query *q)
 {
     eio_session *s = eio_ws_admit(srv, c, req, &eio_websocket_transport);
     char cookie[EIO_SID_LEN + 128];
     if (!s)
         return;
+    eio_session_set_protocol(s, q);
     eio_cookie_header(srv, s->sid, cookie, sizeof(cookie));
     if (ws_accept(c, req, cookie, &handler, srv, srv->cfg.max_payload)) {
         eio_session_destroy(s, "transport error");
@@ -271,15 +310,17 @@ void eio_websocket_request(eio_server *srv, conn *c, const http_request *req, co
         return;
     }
     if (!q->sid_present) {
-        if (q->eio != 4)
+        if (!eio_protocol_allowed(srv, q->eio))
             eio_ws_refuse(c, 400, eio_error_message(5));
         else
-            open_direct(srv, c, req);
+            open_direct(srv, c, req, q);
         return;
     }
     eio_session *s = eio_session_find(srv, q->sid);
     if (!s)
         eio_ws_refuse(c, 400, eio_error_message(1));
+    else if (eio_protocol_mismatch(s, q))
+        eio_ws_refuse(c, 400, eio_error_message(3));
     else
         open_probe(srv, s, c, req);
 }

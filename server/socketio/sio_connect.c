@@ -81,8 +81,9 @@ static const sio_restored *held_view(const sio_held *h, sio_restored *v)
 static int refuse(sio_socket *s, const char *message, json_t *data)
 {
     s->nsp->connecting--;
-    json_t *err = json_pack("{ss}", "message", message ? message : "unauthorized");
-    if (err && data)
+    const char *text = message ? message : "unauthorized";
+    json_t *err = s->client->v2 ? sio_v2_connect_error(text, data) : json_pack("{ss}", "message", text);
+    if (err && data && !s->client->v2)
         json_object_set(err, "data", data);
     if (err)
         sio_socket_send_packet(s, SIO_CONNECT_ERROR, -1, err, NULL, 0);
@@ -108,8 +109,11 @@ static void restore_into(sio_socket *s, const sio_restored *res)
         strcpy(s->covered, res->covered);
 }
 
+/* v2 clients get a bare CONNECT ("40", "40/nsp,"). */
 static json_t *connect_answer(const sio_socket *s)
 {
+    if (s->client->v2)
+        return NULL;
     return s->pid[0] ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
                      : json_pack("{ss}", "sid", s->id);
 }

@@ -113,6 +113,7 @@ struct sio_client {
     uint32_t n_attachments;
     sio_restore_req *restores;    /* CONNECTs waiting for their store */
     uint8_t plain;                /* a plain WebSocket client (sio_plain.c) */
+    uint8_t v2;                   /* a Socket.IO v2 client over Engine.IO v3 (sio_v2.c) */
     double tokens;                /* EVENT_RATE bucket: every packet takes one */
     uint64_t refilled_ms;
 };
@@ -161,6 +162,20 @@ int sio_plain_send(sio_outpacket *p, eio_session *s, int is_volatile);
 void sio_plain_end(sio_client *c, uint16_t code, const char *text, const char *reason);
 /* The socket was admitted: the client is read from now on. */
 void sio_plain_admitted(sio_socket *s);
+
+/* sio_v2.c: Socket.IO v2 clients (Engine.IO v3 sessions) */
+/* The session opened: connects "/" with the handshake query (minus EIO,
+ * transport, t, sid, b64) as auth. */
+void sio_v2_open(sio_client *c);
+/* A v2 client's packet: "/nsp?query" becomes "/nsp" and, for CONNECT, the
+ * query (URL-decoded) its auth. 0, or -1 out of memory. */
+int sio_v2_packet(sio_packet *p);
+/* The URL query [q, q+len) as a JSON object of strings (a later name wins);
+ * with skip_engine, without Engine.IO's parameters. NULL out of memory. */
+json_t *sio_v2_query_object(const char *q, size_t len, int skip_engine);
+/* The data of a CONNECT_ERROR to a v2 client: `data` when set, else the
+ * message as a JSON string (new reference). */
+json_t *sio_v2_connect_error(const char *message, json_t *data);
 
 /* sio_namespace.c */
 /* The namespace a CONNECT names: exact, or a child of a matching pattern

@@ -56,7 +56,7 @@ static sio_socket *client_socket(sio_client *c, const char *nsp)
 
 static void send_connect_error(sio_client *c, const char *nsp, const char *message)
 {
-    json_t *data = json_pack("{ss}", "message", message);
+    json_t *data = c->v2 ? sio_v2_connect_error(message, NULL) : json_pack("{ss}", "message", message);
     sio_outpacket *p = data ? sio_outpacket_encode(nsp, SIO_CONNECT_ERROR, -1, data, NULL, 0) : NULL;
     if (p)
         sio_outpacket_send(p, c->conn, 0);
@@ -77,7 +77,7 @@ void sio_client_connect(sio_client *c, sio_packet *p)
         return;
     }
     json_t *auth = json_incref(p->data ? p->data : io->no_auth);
-    if (!c->plain && sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
+    if (!c->plain && !c->v2 && sio_recovery_start(c, p->nsp, auth)) { /* answered when the store has looked */
         json_decref(auth);
         sio_namespace_release(nsp);
         return;
@@ -129,6 +129,10 @@ void sio_client_dispatch(sio_client *c, sio_packet *p, frame **att, uint32_t n_a
 {
     if (!take_token(c)) {
         rate_limited(c);
+        return;
+    }
+    if (c->v2 && sio_v2_packet(p)) {
+        client_close(c, "parse error");
         return;
     }
     sio_socket *s = client_socket(c, p->nsp);
@@ -212,6 +216,10 @@ static void on_open(void *ctx, eio_session *conn)
     deadline_timer_arm(&io->timer, &io->connect_due, &c->connect_timer);
     if (eio_session_transport(conn) == EIO_TRANSPORT_PLAIN)
         sio_plain_open(c);
+    else if (eio_session_protocol(conn) == 3) {
+        c->v2 = 1;
+        sio_v2_open(c);
+    }
 }
 
 static void on_message(void *ctx, eio_session *conn, const eio_packet *ep)

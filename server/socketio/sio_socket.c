@@ -27,7 +27,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     s->session = client->conn;
     s->auth = json_incref(auth);
     s->data = NULL; /* {} until asked for (sio_socket_data) */
-    if (nsp->srv->store.restore && !client->plain) /* recovery is on; plain clients cannot recover */
+    if (nsp->srv->store.restore && !client->plain && !client->v2) /* recovery is on; plain and v2 clients cannot recover */
         sio_generate_id(s->pid);
     return s;
 }

@@ -56,9 +56,23 @@ static void test_refusals(void)
     CHECK(q.eio == 4);
 }
 
+/* v3 clients: b64 (non-empty) and j (JSONP, refused) */
+static void test_v3_flags(void)
+{
+    eio_query q = parse("EIO=3&transport=polling&b64=1");
+    CHECK(q.eio == 3 && q.b64 == 1 && q.jsonp == 0);
+    q = parse("EIO=3&b64=");
+    CHECK(q.b64 == 0);
+    q = parse("EIO=3&j=0");
+    CHECK(q.jsonp == 1 && q.b64 == 0);
+    q = parse("EIO=4&transport=polling");
+    CHECK(q.b64 == 0 && q.jsonp == 0);
+}
+
 int main(void)
 {
     test_common();
     test_refusals();
+    test_v3_flags();
     return CHECK_DONE("test_eio_query");
 }
