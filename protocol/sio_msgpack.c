@@ -423,7 +423,7 @@ static sio_status check_nsp(const json_t *n, size_t max_len, char **out)
 {
     const char *s = json_string_value(n);
     size_t len = json_string_length(n);
-    if (!s || len == 0 || s[0] != '/' || len > max_len || strlen(s) != len)
+    if (!s || len == 0 || s[0] != '/' || len > max_len || strlen(s) != len || strchr(s, ','))
         return SIO_ERR_NSP;
     if (!(*out = malloc(len + 1)))
         return SIO_ERR_NOMEM;

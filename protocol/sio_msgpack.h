@@ -13,7 +13,7 @@
  * (checkPacket: type an integer 0..4, nsp a string, id absent or an integer,
  * data shaped per type), plus the text parser's rules: an EVENT's first
  * element is a string and not a reserved name, nsp starts with '/', holds no
- * NUL and fits lim->max_nsp_len, ids are within 0..2^53-1. What notepack
+ * NUL and no ',' (the text form could not carry it) and fits lim->max_nsp_len, ids are within 0..2^53-1. What notepack
  * decodes but JSON has no form for is mapped as JSON.stringify would send it
  * over the text parser: undefined (fixext 0) drops a map member and is null in
  * an array, a timestamp / notepack Date is its ISO string, NaN / Infinity are

@@ -219,6 +219,7 @@ static void test_refused_shapes(void)
     check_refused("83" T("02") DATA "91a178 a36e737005", SIO_ERR_NSP);
     check_refused("83" T("02") DATA "91a178 a36e7370a463686174", SIO_ERR_NSP); /* "chat" */
     check_refused("83" T("02") DATA "91a178 a36e7370a32f0078", SIO_ERR_NSP);   /* NUL */
+    check_refused("83" T("02") DATA "91a178 a36e7370a32f2c78", SIO_ERR_NSP);   /* "/,x" */
     check_refused("84" T("02") DATA "91a178" NSP ID "ff", SIO_ERR_ID); /* -1 */
     check_refused("84" T("02") DATA "91a178" NSP ID "cb3ff8000000000000", SIO_ERR_ID); /* 1.5 */
     check_refused("84" T("02") DATA "91a178" NSP ID "c0", SIO_ERR_ID); /* null is not undefined */
