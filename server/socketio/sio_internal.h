@@ -16,6 +16,7 @@
 #include "sio_recovery.h"
 
 #define SIO_ID_LEN RANDOM_ID_LEN
+#define SIO_MAX_NSP_LEN 256
 
 typedef struct sio_client sio_client;
 typedef struct sio_held sio_held; /* a restored session kept while a middleware waits */
@@ -80,6 +81,7 @@ struct sio_socket {
     eio_session *session;         /* client->conn, for the fan-out */
     sio_client *client;
     char id[SIO_ID_LEN + 1];
+    uint8_t msgpack;              /* its client's, copied: what a broadcast sends it */
     sio_namespace *nsp;
     sio_socket *client_next;      /* the client's sockets, one per namespace */
     sio_socket *nsp_prev, *nsp_next;
@@ -113,6 +115,8 @@ struct sio_client {
     uint32_t n_attachments;
     sio_restore_req *restores;    /* CONNECTs waiting for their store */
     uint8_t plain;                /* a plain WebSocket client (sio_plain.c) */
+    uint8_t msgpack;              /* speaks socket.io-msgpack-parser (sio_msgpack_client.c) */
+    uint8_t parser_decided;       /* msgpack is decided (at the first message) */
     double tokens;                /* EVENT_RATE bucket: every packet takes one */
     uint64_t refilled_ms;
 };
@@ -162,6 +166,15 @@ void sio_plain_end(sio_client *c, uint16_t code, const char *text, const char *r
 /* The socket was admitted: the client is read from now on. */
 void sio_plain_admitted(sio_socket *s);
 
+/* sio_msgpack_client.c: clients of socket.io-msgpack-parser */
+/* 1 when the client speaks msgpack: decided at its first message `ep`
+ * (cfg.parser; AUTO: a binary first message), then kept. */
+int sio_client_msgpack(sio_client *c, const eio_packet *ep);
+/* One Engine.IO message of a msgpack client: one whole packet. */
+void sio_msgpack_message(sio_client *c, const eio_packet *ep);
+/* sio_outpacket_send() for a msgpack client's session. */
+int sio_msgpack_send(sio_outpacket *p, eio_session *s, int is_volatile);
+
 /* sio_namespace.c */
 /* The namespace a CONNECT names: exact, or a child of a matching pattern
  * (pending until sio_namespace_admit), or NULL. */
@@ -178,6 +191,8 @@ const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const c
  * `is_volatile`, only when the transport can take it now. 0 sent, 1 dropped
  * (volatile), -1 session gone or slow. */
 int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
+/* The same when the caller knows whether the session's client speaks msgpack. */
+int sio_outpacket_send_to(sio_outpacket *p, eio_session *s, int msgpack, int is_volatile);
 /* The same for any frames (the first one alone decides a volatile send). */
 int sio_frames_send(frame *const *frames, uint32_t n, eio_session *s, int is_volatile);
 /* The one selection of sockets, for local delivery and for other nodes'
