@@ -314,3 +314,56 @@ describe('PARSER=msgpack: malformed input over a raw WebSocket', function () {
     });
   }
 });
+
+for (const adapter of [null, 'pubsub']) {
+  describe(`PARSER=msgpack: connection state recovery (${adapter ? `Redis, REDIS_ADAPTER=${adapter}` : 'in memory'})`, function () {
+    this.timeout(30000);
+    let redis = null;
+    const ctx = { server: null };
+    before(async function () {
+      const env = { PARSER: 'msgpack', SUBSCRIBE_PATTERNS: '*' }; // RECOVERY_WINDOW_MS: its default (on)
+      if (adapter) {
+        redis = await startRedis();
+        Object.assign(env, { REDIS_URL: redisUrl(redis), REDIS_ADAPTER: adapter });
+      }
+      ctx.server = await startSioServer({ env });
+    });
+    after(async function () {
+      closeAll();
+      if (ctx.server) await stopAlive(ctx.server);
+      if (redis) await stopRedis(redis);
+    });
+    afterEach(closeAll);
+
+    it('a msgpack client gets offsets, and after a transport close recovers its id and rooms and what it missed, in order', async function () {
+      const s = await mpClient(ctx, { jwt: false });
+      assert.equal(typeof s._pid, 'string', 'CONNECT answers {sid, pid}');
+      assert.deepEqual(await emitAck(s, 'subscribe', 'rec'), { ok: true, rooms: ['rec'] });
+      const got = record(s, 'ev');
+      await broadcast(ctx, { rooms: ['rec'], event: 'ev', data: 1 });
+      await until(() => got.length === 1, 3000, 'the first broadcast');
+      assert.equal(got[0][0], 1);
+      assert.equal(typeof got[0][1], 'string', 'a recoverable broadcast ends with its offset');
+      assert.equal(s._lastOffset, got[0][1], 'socket.io-client read the offset from the msgpack packet');
+      const { id, _pid: pid } = s;
+      const gone = once(s, 'disconnect', 3000);
+      s.io.engine.close();
+      await gone;
+      await sleep(100);
+      await broadcast(ctx, { rooms: ['rec'], event: 'ev', data: 2 });
+      await broadcast(ctx, { rooms: ['rec'], event: 'ev', data: { three: false } });
+      await sleep(200);
+      const back = connected(s);
+      s.connect();
+      await back;
+      assert.equal(s.recovered, true);
+      assert.equal(s.id, id);
+      assert.equal(s._pid, pid);
+      await until(() => got.length === 3, 3000, 'the replay');
+      await broadcast(ctx, { rooms: ['rec'], event: 'ev', data: 4 });
+      await until(() => got.length === 4, 3000, 'a live broadcast to the kept room');
+      assert.deepEqual(got.map((g) => g[0]), [1, 2, { three: false }, 4]);
+      assert.ok(got.every((g) => g.length === 2 && typeof g[1] === 'string'));
+    });
+  });
+}
