@@ -299,8 +299,9 @@ static sio_status read_member(mp_reader *r, json_t *obj, int depth)
     size_t klen;
     json_t *v = NULL;
     sio_status st = read_key(r, &key, &klen);
-    if (st == SIO_OK && json_object_getn(obj, key, klen))
-        st = SIO_ERR_PAYLOAD; /* repeated: its first value (and bins) would be lost */
+    if (st == SIO_OK && (json_object_getn(obj, key, klen) || memchr(key, '\0', klen)))
+        st = SIO_ERR_PAYLOAD; /* repeated: its first value (and bins) would be lost; a NUL
+                                 the text form (jansson) cannot read back in a key */
     if (st == SIO_OK)
         st = read_value(r, depth, &v);
     if (st == SIO_OK && v && json_object_setn_new(obj, key, klen, v))

@@ -19,7 +19,7 @@
  * an array, a timestamp / notepack Date is its ISO string, NaN / Infinity are
  * null, another ext type is [type, bin]. Refused: bins in anything but EVENT /
  * ACK data, more than lim->max_attachments bins (SIO_ERR_ATTACHMENTS), a map
- * key that is not a string or repeats, a literal {"_placeholder": true} map,
+ * key that is not a string, repeats or holds a NUL (as the text path refuses), a literal {"_placeholder": true} map,
  * invalid UTF-8, nesting deeper than SIO_MSGPACK_MAX_DEPTH, truncation and
  * trailing bytes (SIO_ERR_JSON: not well-formed), wrong shapes (SIO_ERR_PAYLOAD).
  * Every declared length or count is checked against the bytes left before

@@ -235,6 +235,7 @@ static void test_refused_shapes(void)
     check_refused("84" T("02") T("02") DATA "91a178" NSP, SIO_ERR_PAYLOAD); /* type twice */
     check_refused("83" T("02") DATA "92a17882a16101a16102" NSP, SIO_ERR_PAYLOAD); /* a key twice */
     check_refused("83" T("02") DATA "92a1788101c3" NSP, SIO_ERR_PAYLOAD); /* a key that is a number */
+    check_refused("83" T("02") DATA "92a17881a2610001" NSP, SIO_ERR_PAYLOAD); /* a key holding NUL */
     check_refused("83" T("02") DATA "92a178a2c328" NSP, SIO_ERR_PAYLOAD); /* invalid UTF-8 */
     check_refused("83" T("02") DATA "92a17881ac5f706c616365686f6c646572c3" NSP, SIO_ERR_PAYLOAD);
 }
