@@ -195,27 +195,36 @@ static sio_status read_bin(mp_reader *r, size_t n, json_t **out)
     return st ? st : made(out, placeholder(r->n_bins - 1));
 }
 
-/* Date.prototype.toJSON of a time value in ms: its ISO string, null when invalid. */
+/* The proleptic Gregorian date of `day` (0 = 1970-01-01): H. Hinnant's civil_from_days. */
+static void civil_from_days(int64_t day, int64_t *y, int *m, int *d)
+{
+    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Date.prototype.toJSON of a time value in ms: its ISO string (years beyond
+ * 0..9999 as +/-YYYYYY), null when it is no valid Date. */
 static json_t *iso_time(double ms)
 {
     if (!isfinite(ms) || fabs(ms) > JS_MAX_TIME_MS)
         return json_null();
-    int64_t t = (int64_t)ms, day = t / 86400000, in_day = t % 86400000;
+    int64_t t = (int64_t)ms, day = t / 86400000, in_day = t % 86400000, y;
     if (in_day < 0) {
         in_day += 86400000;
         day--;
     }
-    /* civil_from_days (H. Hinnant): the proleptic Gregorian date of day 0 = 1970-01-01 */
-    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
+    int m, d;
+    civil_from_days(day, &y, &m, &d);
     char text[40], year[16];
     if (y >= 0 && y <= 9999)
         snprintf(year, sizeof(year), "%04d", (int)y);
     else
         snprintf(year, sizeof(year), "%c%06d", y < 0 ? '-' : '+', (int)(y < 0 ? -y : y));
-    snprintf(text, sizeof(text), "%s-%02d-%02dT%02d:%02d:%02d.%03dZ", year, (int)m, (int)d,
+    snprintf(text, sizeof(text), "%s-%02d-%02dT%02d:%02d:%02d.%03dZ", year, m, d,
              (int)(in_day / 3600000), (int)(in_day / 60000 % 60), (int)(in_day / 1000 % 60),
              (int)(in_day % 1000));
     return json_string(text);
