@@ -537,6 +537,7 @@ typedef struct mp_writer {
     msgpack_packer pk;
     const sio_span *bins;
     size_t n_bins;
+    int binary; /* BINARY_*: placeholders name bins (elsewhere they are plain maps) */
 } mp_writer;
 
 static int write_to_bytebuf(void *data, const char *buf, size_t len)
@@ -630,7 +631,7 @@ static int put_object(mp_writer *w, const json_t *v, int depth)
 {
     json_t *obj = SIO_UNCONST(json_t *, v); /* jansson's iterators take non-const */
     size_t n = json_object_size(obj);
-    if (json_is_true(json_object_get(obj, "_placeholder")))
+    if (w->binary && json_is_true(json_object_get(obj, "_placeholder")))
         return put_placeholder(w, obj);
     if (n > UINT32_MAX || msgpack_pack_map(&w->pk, n))
         return -1;
@@ -673,7 +674,8 @@ int sio_msgpack_encode(const sio_packet *p, const sio_span *bins, size_t n_bins,
 {
     if ((unsigned)p->type > SIO_BINARY_ACK)
         return -1;
-    mp_writer w = {.bins = bins, .n_bins = n_bins};
+    mp_writer w = {.bins = bins, .n_bins = n_bins,
+                   .binary = p->type == SIO_BINARY_EVENT || p->type == SIO_BINARY_ACK};
     msgpack_packer_init(&w.pk, out, write_to_bytebuf);
     size_t mark = out->len;
     if (put_packet(&w, p) == 0)

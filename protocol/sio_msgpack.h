@@ -27,7 +27,8 @@
  *
  * Encoding writes what notepack writes for the packet socket.io would build:
  * {type, data, nsp[, id]} (data left out when absent), BINARY_* as EVENT / ACK,
- * each placeholder as the bin it names, integers and integral reals in their
+ * each placeholder of a BINARY_* packet as the bin it names (in other packets a
+ * placeholder-like object is an object, as the text parser reads it), integers and integral reals in their
  * smallest int form, other reals as float64, object keys in JavaScript's
  * own-key order (array indices first).
  *
