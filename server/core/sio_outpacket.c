@@ -183,6 +183,21 @@ static sio_plain_frames *msgpack_render(const sio_outpacket *p)
     return r ? r : plain_alloc(0); /* cannot be written: tried once per packet */
 }
 
+sio_outpacket *sio_outpacket_encode_msgpack(const char *nsp, sio_packet_type type, int64_t id,
+                                            const json_t *data, const sio_bin *bins, size_t n_bins)
+{
+    sio_outpacket *p = sio_outpacket_encode(nsp, type, id, data, bins, n_bins);
+    sio_packet pkt = {.type = n_bins && type == SIO_EVENT ? SIO_BINARY_EVENT
+                              : n_bins && type == SIO_ACK ? SIO_BINARY_ACK : type,
+                      .nsp = SIO_UNCONST(char *, nsp ? nsp : "/"),
+                      .id = id,
+                      .attachments = (uint32_t)n_bins,
+                      .data = SIO_UNCONST(json_t *, data)};
+    if (p)
+        store_once(&p->msgpack, msgpack_frame(p, &pkt), &msgpack_renders);
+    return p; /* without a rendering (out of memory), sio_outpacket_msgpack() tries again */
+}
+
 const sio_plain_frames *sio_outpacket_msgpack(sio_outpacket *p)
 {
     sio_plain_frames *r = atomic_load(&p->msgpack);

@@ -72,6 +72,10 @@ unsigned long sio_outpacket_plain_renders(void);
  * reads it there). Made at the first call and kept; NULL when out of memory;
  * no frame, once, when the packet has no msgpack form. */
 const sio_plain_frames *sio_outpacket_msgpack(sio_outpacket *p);
+/* sio_outpacket_encode() with the msgpack rendering made at once from the
+ * fields (for a packet to one msgpack client: no text is parsed back). */
+sio_outpacket *sio_outpacket_encode_msgpack(const char *nsp, sio_packet_type type, int64_t id,
+                                            const json_t *data, const sio_bin *bins, size_t n_bins);
 /* How many msgpack renderings were made in this process (one per packet sent
  * to msgpack clients at all). */
 unsigned long sio_outpacket_msgpack_renders(void);

@@ -111,11 +111,33 @@ static void test_placeholders(void)
     json_decref(data);
 }
 
+/* Made from the fields at once (a packet for one msgpack client): the same
+ * bytes as the rendering from the text. */
+static void test_encode_msgpack(void)
+{
+    json_t *data = json_loads("[\"f\",{\"b\":{\"_placeholder\":true,\"num\":0},\"n\":[1,2.5,null]}]", 0, NULL);
+    sio_bin bin = {"\x01\x02\x03", 3};
+    unsigned long before = sio_outpacket_msgpack_renders();
+    sio_outpacket *direct = sio_outpacket_encode_msgpack("/", SIO_ACK, 9, data, &bin, 1);
+    CHECK(sio_outpacket_msgpack_renders() - before == 1);
+    const sio_plain_frames *r = sio_outpacket_msgpack(direct);
+    CHECK(sio_outpacket_msgpack_renders() - before == 1);
+    check_rendering(r, SIO_BINARY_ACK, "/", 9, "[\"f\",{\"b\":{\"_placeholder\":true,\"num\":0},\"n\":[1,2.5,null]}]");
+    sio_outpacket *viatext = sio_outpacket_encode("/", SIO_ACK, 9, data, &bin, 1);
+    const sio_plain_frames *t = sio_outpacket_msgpack(viatext);
+    CHECK(r && t && r->n_frames == 1 && t->n_frames == 1 && r->frames[0]->len == t->frames[0]->len &&
+          memcmp(frame_cbytes(r->frames[0]), frame_cbytes(t->frames[0]), t->frames[0]->len) == 0);
+    sio_outpacket_unref(direct);
+    sio_outpacket_unref(viatext);
+    json_decref(data);
+}
+
 int main(void)
 {
     test_once_per_packet();
     test_kinds();
     test_offset_kept();
     test_placeholders();
+    test_encode_msgpack();
     return CHECK_DONE("test_sio_outpacket_msgpack");
 }
