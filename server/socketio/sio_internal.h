@@ -168,7 +168,9 @@ void sio_plain_admitted(sio_socket *s);
 
 /* sio_msgpack_client.c: clients of socket.io-msgpack-parser */
 /* 1 when the client speaks msgpack: decided at its first message `ep`
- * (cfg.parser; AUTO: a binary first message), then kept. */
+ * (cfg.parser; AUTO: a binary first message), or when a socket is made for
+ * it before any (`ep` NULL: AUTO is then the default parser), then kept.
+ * Plain clients never do. */
 int sio_client_msgpack(sio_client *c, const eio_packet *ep);
 /* One Engine.IO message of a msgpack client: one whole packet. */
 void sio_msgpack_message(sio_client *c, const eio_packet *ep);

@@ -18,9 +18,9 @@ int sio_client_msgpack(sio_client *c, const eio_packet *ep)
     if (c->parser_decided)
         return c->msgpack;
     c->parser_decided = 1;
-    switch (c->srv->cfg.parser) {
+    switch (c->plain ? SIO_PARSER_DEFAULT : c->srv->cfg.parser) {
     case SIO_PARSER_MSGPACK: c->msgpack = 1; break;
-    case SIO_PARSER_AUTO: c->msgpack = ep->binary != 0; break; /* nothing can be pending yet */
+    case SIO_PARSER_AUTO: c->msgpack = ep && ep->binary; break; /* nothing can be pending yet */
     default: c->msgpack = 0; break;
     }
     return c->msgpack;

@@ -25,7 +25,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     nsp->connecting++;
     s->client = client;
     s->session = client->conn;
-    s->msgpack = client->msgpack;
+    s->msgpack = (uint8_t)sio_client_msgpack(client, NULL); /* decided by now, at the latest */
     s->auth = json_incref(auth);
     s->data = NULL; /* {} until asked for (sio_socket_data) */
     if (nsp->srv->store.restore && !client->plain) /* recovery is on; plain clients cannot recover */

@@ -367,3 +367,30 @@ for (const adapter of [null, 'pubsub']) {
     });
   });
 }
+
+describe('PARSER=msgpack leaves plain WebSocket clients (PLAIN_WS_PATH) as they are', function () {
+  this.timeout(30000);
+  const ctx = useServer({ PARSER: 'msgpack', PLAIN_WS_PATH: '/ws', SUBSCRIBE_PATTERNS: '*' });
+
+  it('a plain client and a msgpack client in one room: JSON text to the one, msgpack to the other', async function () {
+    const WebSocket = require('ws');
+    const plain = new WebSocket(`ws://127.0.0.1:${ctx.server.port}/ws`, { perMessageDeflate: false });
+    const texts = [];
+    plain.on('message', (data, isBinary) => texts.push(isBinary ? data : JSON.parse(data.toString())));
+    await within(new Promise((resolve, reject) => { plain.once('open', resolve); plain.once('error', reject); }), 3000, 'the plain WebSocket');
+    try {
+      plain.send(JSON.stringify({ event: 'subscribe', data: ['both'], id: 1 }));
+      await until(() => texts.length === 1, 3000, 'the plain reply');
+      assert.deepEqual(texts[0], { id: 1, data: { ok: true, rooms: ['both'] } });
+      const mp = await mpClient(ctx, { jwt: false });
+      await emitAck(mp, 'subscribe', 'both');
+      const got = record(mp, 'news');
+      await broadcast(ctx, { rooms: ['both'], event: 'news', data: { a: 1 } });
+      await until(() => texts.length === 2 && got.length === 1, 3000, 'both deliveries');
+      assert.deepEqual(texts[1], { event: 'news', data: { a: 1 } });
+      assert.deepEqual(got, [[{ a: 1 }]]);
+    } finally {
+      plain.terminate();
+    }
+  });
+});
