@@ -122,18 +122,86 @@ unsigned long sio_outpacket_plain_renders(void)
     return atomic_load(&plain_renders);
 }
 
+/* Stores a fresh rendering `r` in `slot` unless one is there already: the
+ * first stored wins (another thread may have made its own meanwhile). */
+static const sio_plain_frames *store_once(_Atomic(sio_plain_frames *) *slot, sio_plain_frames *r,
+                                          atomic_ulong *renders)
+{
+    sio_plain_frames *none = NULL;
+    if (!r)
+        return NULL;
+    atomic_fetch_add(renders, 1);
+    if (atomic_compare_exchange_strong(slot, &none, r))
+        return r;
+    plain_free(r);
+    return none;
+}
+
 const sio_plain_frames *sio_outpacket_plain(sio_outpacket *p, const plain_fields *f)
 {
-    sio_plain_frames *r = atomic_load(&p->plain), *none = NULL;
-    if (r)
-        return r;
-    if (!(r = plain_render(p, f)))
-        return NULL;
-    atomic_fetch_add(&plain_renders, 1);
-    if (atomic_compare_exchange_strong(&p->plain, &none, r))
-        return r;
-    plain_free(r); /* another thread stored its own first */
-    return none;
+    sio_plain_frames *r = atomic_load(&p->plain);
+    return r ? r : store_once(&p->plain, plain_render(p, f), &plain_renders);
+}
+
+/* ---- the msgpack rendering ------------------------------------------------------ */
+
+static atomic_ulong msgpack_renders;
+
+unsigned long sio_outpacket_msgpack_renders(void)
+{
+    return atomic_load(&msgpack_renders);
+}
+
+/* The packet with its attachments (frames 1..) as bins, in one binary frame. */
+static sio_plain_frames *msgpack_frame(const sio_outpacket *p, const sio_packet *pkt)
+{
+    uint32_t n = p->n_frames - 1;
+    sio_span *bins = n ? malloc(n * sizeof(*bins)) : NULL;
+    bytebuf out = BYTEBUF_INIT;
+    sio_plain_frames *r = NULL;
+    for (uint32_t i = 0; bins && i < n; i++)
+        bins[i] = (sio_span){frame_cbytes(p->frames[1 + i]), p->frames[1 + i]->len};
+    if ((bins || !n) && sio_msgpack_encode(pkt, bins, n, &out) == 0 && (r = plain_alloc(1)) &&
+        !(r->frames[0] = frame_new_binary(out.data, out.len))) {
+        free(r);
+        r = NULL;
+    }
+    free(bins);
+    bytebuf_free(&out);
+    return r;
+}
+
+static sio_plain_frames *msgpack_render(const sio_outpacket *p)
+{
+    const frame *t = p->frames[0];
+    sio_limits lim = {p->n_frames, 1024};
+    sio_packet pkt;
+    if (t->len < 2 || sio_packet_decode((const char *)frame_cbytes(t) + 1, t->len - 1, &lim, &pkt))
+        return plain_alloc(0);
+    sio_plain_frames *r = msgpack_frame(p, &pkt);
+    sio_packet_clear(&pkt);
+    return r ? r : plain_alloc(0); /* cannot be written: tried once per packet */
+}
+
+sio_outpacket *sio_outpacket_encode_msgpack(const char *nsp, sio_packet_type type, int64_t id,
+                                            const json_t *data, const sio_bin *bins, size_t n_bins)
+{
+    sio_outpacket *p = sio_outpacket_encode(nsp, type, id, data, bins, n_bins);
+    sio_packet pkt = {.type = n_bins && type == SIO_EVENT ? SIO_BINARY_EVENT
+                              : n_bins && type == SIO_ACK ? SIO_BINARY_ACK : type,
+                      .nsp = SIO_UNCONST(char *, nsp ? nsp : "/"),
+                      .id = id,
+                      .attachments = (uint32_t)n_bins,
+                      .data = SIO_UNCONST(json_t *, data)};
+    if (p)
+        store_once(&p->msgpack, msgpack_frame(p, &pkt), &msgpack_renders);
+    return p; /* without a rendering (out of memory), sio_outpacket_msgpack() tries again */
+}
+
+const sio_plain_frames *sio_outpacket_msgpack(sio_outpacket *p)
+{
+    sio_plain_frames *r = atomic_load(&p->msgpack);
+    return r ? r : store_once(&p->msgpack, msgpack_render(p), &msgpack_renders);
 }
 
 void sio_outpacket_unref(sio_outpacket *p)
@@ -141,6 +209,7 @@ void sio_outpacket_unref(sio_outpacket *p)
     if (!p || !refcount_put(&p->refs))
         return;
     plain_free(atomic_load(&p->plain));
+    plain_free(atomic_load(&p->msgpack));
     for (uint32_t i = 0; i < p->n_frames; i++)
         if (p->frames[i])
             frame_unref(p->frames[i]);

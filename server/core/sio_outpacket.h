@@ -4,7 +4,8 @@
  * Immutable and reference-counted (safe to hand between threads, like frame):
  * whichever thread encodes it, the edge queues its frames by reference on
  * every recipient (socketio/ sends it): no per-recipient encoding or copy.
- * Plain WebSocket clients get a second rendering, made once per packet too. */
+ * Plain WebSocket clients get a second rendering, and socket.io-msgpack-parser
+ * clients a third, each made once per packet at its first recipient. */
 #ifndef SIO_OUTPACKET_H
 #define SIO_OUTPACKET_H
 
@@ -15,6 +16,7 @@
 
 #include "frame.h"
 #include "plain_msg.h"
+#include "sio_msgpack.h"
 #include "sio_packet.h"
 
 /* A binary attachment (the same type as sio.h's). */
@@ -41,6 +43,9 @@ typedef struct sio_outpacket {
      * with the packet. The only field set after the packet is shared: once,
      * atomically (the first rendering stored wins). */
     _Atomic(sio_plain_frames *) plain;
+    /* The same for msgpack clients: one binary frame (none when the packet
+     * cannot be written so). Made, stored and freed like `plain`. */
+    _Atomic(sio_plain_frames *) msgpack;
     uint32_t n_frames;  /* 1 + attachments */
     frame *frames[];
 } sio_outpacket;
@@ -60,6 +65,20 @@ const sio_plain_frames *sio_outpacket_plain(sio_outpacket *p, const plain_fields
 /* How many plain renderings were made in this process (one per packet sent
  * to plain clients at all: the proof that it is not one per recipient). */
 unsigned long sio_outpacket_plain_renders(void);
+
+/* The rendering for socket.io-msgpack-parser clients (protocol/sio_msgpack.h):
+ * the packet {type, data, nsp[, id]} as one binary frame, its attachments as
+ * bins inside data, a recovery offset kept as the last argument (the client
+ * reads it there). Made at the first call and kept; NULL when out of memory;
+ * no frame, once, when the packet has no msgpack form. */
+const sio_plain_frames *sio_outpacket_msgpack(sio_outpacket *p);
+/* sio_outpacket_encode() with the msgpack rendering made at once from the
+ * fields (for a packet to one msgpack client: no text is parsed back). */
+sio_outpacket *sio_outpacket_encode_msgpack(const char *nsp, sio_packet_type type, int64_t id,
+                                            const json_t *data, const sio_bin *bins, size_t n_bins);
+/* How many msgpack renderings were made in this process (one per packet sent
+ * to msgpack clients at all). */
+unsigned long sio_outpacket_msgpack_renders(void);
 
 static inline sio_outpacket *sio_outpacket_ref(sio_outpacket *p)
 {

@@ -432,6 +432,7 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
         {"sio_rate_limit_disconnects_total", "counter", "sockets disconnected for exceeding EVENT_RATE", (double)sio_server_rate_limited(b->io)},
         {"sio_volatile_dropped_total", "counter", "volatile packets dropped", (double)c->volatile_dropped},
         {"sio_plain_encodes_total", "counter", "packets encoded for plain WebSocket clients (once per packet, not per client)", (double)sio_outpacket_plain_renders()},
+        {"sio_msgpack_encodes_total", "counter", "packets encoded for socket.io-msgpack-parser clients (once per packet, not per client)", (double)sio_outpacket_msgpack_renders()},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         prom_header(out, rows[i].name, rows[i].type, rows[i].text);

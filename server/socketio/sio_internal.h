@@ -16,6 +16,7 @@
 #include "sio_recovery.h"
 
 #define SIO_ID_LEN RANDOM_ID_LEN
+#define SIO_MAX_NSP_LEN 256
 
 typedef struct sio_client sio_client;
 typedef struct sio_held sio_held; /* a restored session kept while a middleware waits */
@@ -80,6 +81,7 @@ struct sio_socket {
     eio_session *session;         /* client->conn, for the fan-out */
     sio_client *client;
     char id[SIO_ID_LEN + 1];
+    uint8_t msgpack;              /* its client's, copied: what a broadcast sends it */
     sio_namespace *nsp;
     sio_socket *client_next;      /* the client's sockets, one per namespace */
     sio_socket *nsp_prev, *nsp_next;
@@ -114,6 +116,8 @@ struct sio_client {
     sio_restore_req *restores;    /* CONNECTs waiting for their store */
     uint8_t plain;                /* a plain WebSocket client (sio_plain.c) */
     uint8_t v2;                   /* a Socket.IO v2 client over Engine.IO v3 (sio_v2.c) */
+    uint8_t msgpack;              /* speaks socket.io-msgpack-parser (sio_msgpack_client.c) */
+    uint8_t parser_decided;       /* msgpack is decided (at the first message) */
     double tokens;                /* EVENT_RATE bucket: every packet takes one */
     uint64_t refilled_ms;
 };
@@ -176,6 +180,16 @@ json_t *sio_v2_query_object(const char *q, size_t len, int skip_engine);
 /* The data of a CONNECT_ERROR to a v2 client: `data` when set, else the
  * message as a JSON string (new reference). */
 json_t *sio_v2_connect_error(const char *message, json_t *data);
+/* sio_msgpack_client.c: clients of socket.io-msgpack-parser */
+/* 1 when the client speaks msgpack: decided at its first message `ep`
+ * (cfg.parser; AUTO: a binary first message), or when a socket is made for
+ * it before any (`ep` NULL: AUTO is then the default parser), then kept.
+ * Plain and v2 clients never do. */
+int sio_client_msgpack(sio_client *c, const eio_packet *ep);
+/* One Engine.IO message of a msgpack client: one whole packet. */
+void sio_msgpack_message(sio_client *c, const eio_packet *ep);
+/* sio_outpacket_send() for a msgpack client's session. */
+int sio_msgpack_send(sio_outpacket *p, eio_session *s, int is_volatile);
 
 /* sio_namespace.c */
 /* The namespace a CONNECT names: exact, or a child of a matching pattern
@@ -193,6 +207,8 @@ const sio_event_handler *sio_namespace_handler(const sio_namespace *nsp, const c
  * `is_volatile`, only when the transport can take it now. 0 sent, 1 dropped
  * (volatile), -1 session gone or slow. */
 int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile);
+/* The same when the caller knows whether the session's client speaks msgpack. */
+int sio_outpacket_send_to(sio_outpacket *p, eio_session *s, int msgpack, int is_volatile);
 /* The same for any frames (the first one alone decides a volatile send). */
 int sio_frames_send(frame *const *frames, uint32_t n, eio_session *s, int is_volatile);
 /* The one selection of sockets, for local delivery and for other nodes'

@@ -299,11 +299,19 @@ int sio_frames_send(frame *const *frames, uint32_t n, eio_session *s, int is_vol
     return 0;
 }
 
-int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
+int sio_outpacket_send_to(sio_outpacket *p, eio_session *s, int msgpack, int is_volatile)
 {
+    if (msgpack)
+        return sio_msgpack_send(p, s, is_volatile);
     if (eio_session_transport(s) == EIO_TRANSPORT_PLAIN)
         return sio_plain_send(p, s, is_volatile);
     return sio_frames_send(p->frames, p->n_frames, s, is_volatile);
+}
+
+int sio_outpacket_send(sio_outpacket *p, eio_session *s, int is_volatile)
+{
+    const sio_client *c = eio_session_user(s);
+    return sio_outpacket_send_to(p, s, c && c->msgpack, is_volatile);
 }
 
 /* How far ahead a room's walk prefetches: the member socket PREFETCH_AHEAD
@@ -387,7 +395,7 @@ static int deliver_to(void *ctx, sio_socket *s)
     const delivery *d = ctx;
     if (covered(s, d->offset))
         return 0;
-    return sio_outpacket_send(d->packet, s->session, d->is_volatile) == 0;
+    return sio_outpacket_send_to(d->packet, s->session, s->msgpack, d->is_volatile) == 0;
 }
 
 int sio_namespace_deliver(sio_namespace *nsp, const sio_broadcast_opts *opts, sio_outpacket *p)

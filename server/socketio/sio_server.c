@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIO_MAX_NSP_LEN 256
-
 void sio_config_defaults(sio_config *c)
 {
     eio_config_defaults(&c->engine);
@@ -229,6 +227,8 @@ static void on_message(void *ctx, eio_session *conn, const eio_packet *ep)
         return;
     if (c->plain)
         sio_plain_message(c, ep);
+    else if (sio_client_msgpack(c, ep))
+        sio_msgpack_message(c, ep);
     else if (ep->binary)
         on_binary(c, ep);
     else

@@ -25,6 +25,7 @@ sio_socket *sio_socket_new(sio_namespace *nsp, sio_client *client, json_t *auth)
     nsp->connecting++;
     s->client = client;
     s->session = client->conn;
+    s->msgpack = (uint8_t)sio_client_msgpack(client, NULL); /* decided by now, at the latest */
     s->auth = json_incref(auth);
     s->data = NULL; /* {} until asked for (sio_socket_data) */
     if (nsp->srv->store.restore && !client->plain && !client->v2) /* recovery is on; plain and v2 clients cannot recover */
@@ -42,7 +43,9 @@ void sio_socket_free(sio_socket *s)
 int sio_socket_send_packet(sio_socket *s, sio_packet_type type, int64_t id, const json_t *data,
                            const sio_bin *bins, size_t n_bins)
 {
-    sio_outpacket *p = sio_outpacket_encode(s->nsp->name, type, id, data, bins, n_bins);
+    const char *nsp = s->nsp->name; /* a msgpack client's rendering is made from the fields */
+    sio_outpacket *p = s->msgpack ? sio_outpacket_encode_msgpack(nsp, type, id, data, bins, n_bins)
+                                  : sio_outpacket_encode(nsp, type, id, data, bins, n_bins);
     if (!p)
         return -1;
     int rc = sio_outpacket_send(p, s->client->conn, 0);
