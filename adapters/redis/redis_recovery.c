@@ -119,6 +119,7 @@ struct redis_recovery {
     char record_sha[41], restore_sha[41], owned_sha[41];
     hashmap live;               /* session key -> the key (owned): sockets alive here */
     struct event *refresh;
+    struct pending_expire *pending; /* later_expire()'s timers not run yet (owned) */
 };
 
 static void sha1_hex(const char *text, char out[41])
@@ -151,8 +152,20 @@ static void expire_history(redis_recovery *r, const nsp_state *ns)
 
 typedef struct pending_expire {
     redis_recovery *r;
+    struct event *ev;
+    struct pending_expire *next;
     char nsp[];
 } pending_expire;
+
+static void pending_free(pending_expire *p)
+{
+    pending_expire **pp = &p->r->pending;
+    while (*pp != p)
+        pp = &(*pp)->next;
+    *pp = p->next;
+    event_free(p->ev);
+    free(p);
+}
 
 static void on_later_expire(evutil_socket_t fd, short what, void *arg)
 {
@@ -160,7 +173,7 @@ static void on_later_expire(evutil_socket_t fd, short what, void *arg)
     nsp_state *ns = hashmap_get(&p->r->a->nsps, p->nsp, strlen(p->nsp));
     if (ns)
         expire_history(p->r, ns);
-    free(p);
+    pending_free(p);
 }
 
 /* The first broadcast of a namespace creates its stream once Redis ran it:
@@ -174,8 +187,15 @@ static void later_expire(redis_recovery *r, const nsp_state *ns)
         return;
     p->r = r;
     memcpy(p->nsp, ns->name, n);
-    if (event_base_once(r->a->base, -1, EV_TIMEOUT, on_later_expire, p, &tv))
+    p->ev = evtimer_new(r->a->base, on_later_expire, p);
+    if (!p->ev || evtimer_add(p->ev, &tv)) {
+        if (p->ev)
+            event_free(p->ev);
         free(p);
+        return;
+    }
+    p->next = r->pending;
+    r->pending = p;
 }
 
 int redis_recovery_publish(redis_recovery *r, nsp_state *ns, const char *channel,
@@ -611,6 +631,8 @@ void redis_recovery_free(redis_recovery *r)
         return;
     if (r->refresh)
         event_free(r->refresh);
+    while (r->pending)
+        pending_free(r->pending);
     size_t it = 0, klen;
     const char *k;
     void *v;
