@@ -39,7 +39,7 @@ static int write_batch(conn *c, send_queue *q)
     frame *f;
     while (n < FLUSH_MAX_FRAMES && bytes < FLUSH_MAX_BYTES && (f = send_queue_pop(q))) {
         size_t len;
-        iov[n].iov_base = SIO_UNCONST(void *, frame_wire(f, &len));
+        iov[n].iov_base = SIO_UNCONST(void *, frame_wire(ws_frame_for(c, f), &len)); /* or its deflated twin */
         iov[n].iov_len = len;
         bytes += len;
         sent[n++] = f;
@@ -230,7 +230,7 @@ static void open_direct(eio_server *srv, conn *c, const http_request *req)
     if (!s)
         return;
     eio_cookie_header(srv, s->sid, cookie, sizeof(cookie));
-    if (ws_accept(c, req, cookie, &handler, srv, srv->cfg.max_payload)) {
+    if (ws_accept_opts(c, req, cookie, &handler, srv, &(ws_options)EIO_WS_OPTIONS(srv))) {
         eio_session_destroy(s, "transport error");
         return;
     }
@@ -246,7 +246,7 @@ static void open_direct(eio_server *srv, conn *c, const http_request *req)
 
 static void open_probe(eio_server *srv, eio_session *s, conn *c, const http_request *req)
 {
-    if (ws_accept(c, req, NULL, &handler, srv, srv->cfg.max_payload))
+    if (ws_accept_opts(c, req, NULL, &handler, srv, &(ws_options)EIO_WS_OPTIONS(srv)))
         return;
     /* only from an open polling session that is not upgrading already; else
      * engine.io accepts the WebSocket and closes it at once */
