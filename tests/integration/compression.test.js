@@ -406,6 +406,51 @@ describe('compression: permessage-deflate with npm ws', function () {
   });
 });
 
+/* ---- memory per socket ---------------------------------------------------------------------- */
+
+describe('compression: no zlib state per socket', function () {
+  this.timeout(90000);
+  const N = 300;
+
+  /** Server RSS per WebSocket client (KB) that negotiated what PER_MESSAGE_DEFLATE=`on` gives,
+   * after each got a compressible 10 KB broadcast and sent a compressed message. */
+  async function perSocketKb(on) {
+    const server = await startServer({
+      PER_MESSAGE_DEFLATE: on ? 'true' : 'false',
+      ASAN_OPTIONS: `${process.env.ASAN_OPTIONS || ''}:quarantine_size_mb=1`,
+    });
+    try {
+      const round = async (clients) => {
+        const data = bigText(10240, 'per socket ');
+        const got = Promise.all(clients.map((c) => c.next(10000)));
+        await apiPost(server.apiPort, { namespace: '/', event: 'm', data });
+        for (const m of await got) assert.equal(m, `42${JSON.stringify(['m', data])}`);
+        for (const c of clients) c.ws.send(`42${JSON.stringify(['up', data])}`); // compressed by the client when on
+      };
+      const warm = [];
+      for (let i = 0; i < 10; i++) warm.push(await wsSio(server.port, { threshold: 1024 }));
+      await round(warm); // the shared streams exist from here on
+      const rss0 = rssKb(server.proc.pid);
+      const clients = [];
+      for (let i = 0; i < N; i++) clients.push(await wsSio(server.port, { threshold: 1024 }));
+      assert.equal(clients[0].extensions, on ? PMD : undefined);
+      await round([...warm, ...clients]);
+      await round([...warm, ...clients]);
+      return (rssKb(server.proc.pid) - rss0) / N;
+    } finally {
+      closeAllRaw();
+      await stopAlive(server);
+    }
+  }
+
+  it(`RSS per WebSocket with deflate on is that of off (${N} clients; a zlib stream per socket would be 40-260 KB)`, async function () {
+    const off = await perSocketKb(false);
+    const on = await perSocketKb(true);
+    console.log(`      per socket: ${on.toFixed(2)} KB on, ${off.toFixed(2)} KB off`);
+    assert.ok(on - off < 8, `per socket: ${on.toFixed(1)} KB with deflate, ${off.toFixed(1)} KB without`);
+  });
+});
+
 /* ---- socket.io-client 4 ------------------------------------------------------------------ */
 
 describe('compression: socket.io-client 4 over WebSocket with PER_MESSAGE_DEFLATE=true', function () {
