@@ -292,6 +292,7 @@ describe('compression: permessage-deflate with npm ws', function () {
   it('serverMaxWindowBits 10: the answer names it and compressed messages inflate with that window', async function () {
     const c = await wsSio(server.port, { serverMaxWindowBits: 10 });
     assert.equal(c.extensions, `${PMD}; server_max_window_bits=10`);
+    for (const n of [10, 5000]) assert.equal(await c.echo(bigText(n)), bigText(n));
     const text = crypto.randomBytes(30000).toString('hex'); // back-references far and near
     assert.equal(await c.echo(text), text);
     const raw = await rawSio(server.port, 'permessage-deflate; server_max_window_bits=10');
@@ -306,6 +307,7 @@ describe('compression: permessage-deflate with npm ws', function () {
   it('serverMaxWindowBits 8: accepted (=8), and the server sends uncompressed (zlib has no 256-byte window)', async function () {
     const c = await wsSio(server.port, { serverMaxWindowBits: 8 });
     assert.equal(c.extensions, `${PMD}; server_max_window_bits=8`);
+    for (const n of [10, 5000]) assert.equal(await c.echo(bigText(n)), bigText(n));
     const text = bigText(20000);
     assert.equal(await c.echo(text), text);
     const raw = await rawSio(server.port, 'permessage-deflate; server_max_window_bits=8');
@@ -330,6 +332,19 @@ describe('compression: permessage-deflate with npm ws', function () {
       assert.equal(f.text, expect);
       assert.equal(f.rsv1, size >= 1024, `a ${size}-byte message: RSV1 ${size >= 1024}`);
     }
+  });
+
+  it('a broadcast to clients of windows 15, 10 and 8 is compressed once per window that can be made (+2)', async function () {
+    const clients = [];
+    for (const opts of [true, true, { serverMaxWindowBits: 10 }, { serverMaxWindowBits: 10 }, { serverMaxWindowBits: 8 }]) {
+      clients.push(await wsSio(server.port, opts));
+    }
+    const before = await deflateTotal(server);
+    const data = bigText(20000, 'windows ');
+    const got = Promise.all(clients.map((c) => c.next(5000)));
+    await apiPost(server.apiPort, { namespace: '/', event: 'w', data });
+    for (const m of await got) assert.equal(m, `42${JSON.stringify(['w', data])}`);
+    assert.equal(await deflateTotal(server) - before, 2, 'one twin for 15 bits, one for 10, none for 8');
   });
 
   it('PER_MESSAGE_DEFLATE_THRESHOLD=0 compresses even the open packet', async function () {
