@@ -408,6 +408,66 @@ describe('compression: permessage-deflate with npm ws', function () {
     });
   }
 
+  it('400 / declined / accepted (and the window) agree with npm ws on 400 generated headers', async function () {
+    // ws's own modules, by path (its package "exports" lists none of them)
+    const wsLib = path.join(path.dirname(require.resolve('ws')), 'lib');
+    const { parse } = require(path.join(wsLib, 'extension.js'));
+    const PerMessageDeflate = require(path.join(wsLib, 'permessage-deflate.js'));
+    /** What ws's server decides (websocket-server.js: parse, then accept the offers). */
+    const wsDecision = (h) => {
+      try {
+        const offers = parse(h);
+        if (!offers['permessage-deflate']) return 'declined';
+        const accepted = new PerMessageDeflate({}, true, 0).accept(offers['permessage-deflate']);
+        return `accepted ${accepted.server_max_window_bits || 15}`;
+      } catch (_) {
+        return 'refused';
+      }
+    };
+    const pieces = ['permessage-deflate', 'permessage-deflate', 'x-foo', 'server_max_window_bits',
+      'client_max_window_bits', 'server_no_context_takeover', 'client_no_context_takeover', 'bar',
+      '=', '=', '"', '\\', ';', ';', ',', ' ', '\t', '10', '8', '15', '16', '0x0a', '1e1', '9.0', 'a'];
+    let seed = 42; // mulberry32: the same headers every run
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = (a) => a[Math.floor(rand() * a.length)];
+    const values = ['8', '10', '15', '16', '0x0b', '1e1', '12.0', '7', '"9"', '"1\\3"', 'x'];
+    const params = ['server_max_window_bits=', 'client_max_window_bits=', 'client_max_window_bits',
+      'server_no_context_takeover', 'client_no_context_takeover'];
+    /** An offer list of real parameter names and values, well-formed or nearly. */
+    const structured = () => {
+      const offers = [];
+      for (let o = 1 + Math.floor(rand() * 2); o > 0; o--) {
+        let offer = pick(['permessage-deflate', 'permessage-deflate', 'x-foo']);
+        for (let k = Math.floor(rand() * 3); k > 0; k--) {
+          const p = pick(params);
+          offer += pick(['; ', ';', ' ;\t']) + p + (p.endsWith('=') ? pick(values) : '');
+        }
+        offers.push(offer);
+      }
+      return offers.join(pick([', ', ',']));
+    };
+    const counts = { refused: 0, declined: 0, accepted: 0 };
+    for (let i = 0; i < 400; i++) {
+      let h = i % 2 ? structured() : '';
+      const n = i % 2 ? 0 : 1 + Math.floor(rand() * 8);
+      for (let k = 0; k < n; k++) h += pieces[Math.floor(rand() * pieces.length)];
+      h = h.replace(/^[ \t]+|[ \t]+$/g, ''); // HTTP drops the value's outer blanks (Node too)
+      const expect = wsDecision(h);
+      const raw = await rawWs(server.port, h);
+      raw.sock.destroy();
+      const got = raw.status === 400 ? 'refused' : raw.extensions === undefined ? 'declined'
+        : `accepted ${(/server_max_window_bits=(\d+)/.exec(raw.extensions) || [0, 15])[1]}`;
+      assert.equal(got, expect, `Sec-WebSocket-Extensions: ${JSON.stringify(h)}`);
+      counts[expect.split(' ')[0]]++;
+    }
+    for (const k of Object.keys(counts)) assert.ok(counts[k] >= 20, `enough ${k} cases: ${JSON.stringify(counts)}`);
+  });
+
   it('the plain WebSocket endpoint follows PER_MESSAGE_DEFLATE too', async function () {
     const s = await startServer({ PER_MESSAGE_DEFLATE: 'true', PLAIN_WS_PATH: '/ws' });
     try {
