@@ -701,6 +701,39 @@ describe('compression: long-polling responses (HTTP_COMPRESSION)', function () {
     });
   }
 
+  it('the encoding agrees with npm accepts(req).encodings(["gzip","deflate"]) on 150 generated Accept-Encoding headers', async function () {
+    const accepts = require('accepts'); // what engine.io's polling.js calls (a dependency of engine.io)
+    const pieces = ['gzip', 'gzip', 'deflate', 'deflate', 'br', 'identity', '*', 'GZIP', 'x-gzip',
+      ';q=', ';q=', '; q=', 'q', '=', ';', ',', ', ', ' ', '0', '1', '0.5', '0.0', '1.0', 'abc', '1e-1', '-1', '.3'];
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const s = await startServer({ HTTP_COMPRESSION_THRESHOLD: '100' });
+    try {
+      const session = await pollingSession(s.port);
+      const seen = new Set();
+      for (let i = 0; i < 150; i++) {
+        let h = '';
+        for (let k = 1 + Math.floor(rand() * 7); k > 0; k--) h += pieces[Math.floor(rand() * pieces.length)];
+        h = h.replace(/^[ \t]+|[ \t]+$/g, '');
+        const expect = accepts({ headers: { 'accept-encoding': h } }).encodings(['gzip', 'deflate']) || undefined;
+        const data = bigText(500, `${i} `);
+        const answer = session.get({ 'Accept-Encoding': h });
+        await apiPost(s.apiPort, { namespace: '/', event: 'e', data });
+        const res = await answer;
+        assert.equal(res.headers['content-encoding'], expect, `Accept-Encoding: ${JSON.stringify(h)}`);
+        const body = expect ? decode[expect](res.body) : res.body;
+        assert.equal(body.toString(), `42${JSON.stringify(['e', data])}`);
+        seen.add(String(expect));
+      }
+      assert.deepEqual([...seen].sort(), ['deflate', 'gzip', 'undefined'], 'every outcome among the cases');
+    } finally {
+      await stopAlive(s);
+    }
+  });
+
   it('answers under HTTP_COMPRESSION_THRESHOLD (1024) are not compressed; at it they are', async function () {
     const small = await pollWith(server, { 'Accept-Encoding': 'gzip' }, 1024 - 13);
     assert.equal(Buffer.byteLength(small.expect), 1023);
