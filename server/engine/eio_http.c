@@ -1,15 +1,16 @@
 /* eio_http: what the transports need of HTTP: answers with the request's
  * CORS headers and engine.io's JSON errors, the stickiness cookie, the
- * preflight, and what a session keeps of its handshake request (the client's
- * address among it). */
+ * preflight, poll answers gzip/deflate-encoded per Accept-Encoding
+ * (HTTP_COMPRESSION, net/http_compress.h), and what a session keeps of its
+ * handshake request (the client's address among it). */
 #include "eio_internal.h"
-
-#include "http_compress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+
+#include "http_compress.h"
 
 
 static const char *const error_messages[] = {
