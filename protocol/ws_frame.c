@@ -148,7 +148,12 @@ int ws_utf8_complete(const ws_utf8 *u)
 
 size_t ws_frame_header(uint8_t *out, uint8_t opcode, uint64_t len)
 {
-    out[0] = (uint8_t)(0x80 | (opcode & 0xf));
+    return ws_frame_header_rsv(out, opcode, 0, len);
+}
+
+size_t ws_frame_header_rsv(uint8_t *out, uint8_t opcode, uint8_t rsv, uint64_t len)
+{
+    out[0] = (uint8_t)(0x80 | (rsv & 0x7) << 4 | (opcode & 0xf));
     if (len < 126) {
         out[1] = (uint8_t)len;
         return 2;

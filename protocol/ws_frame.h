@@ -9,7 +9,9 @@
  *    at once.
  *  - ws_unmask() unmasks payload bytes in place, resumable at any offset.
  *  - ws_utf8 validates text incrementally, across frames and reads.
- *  - ws_frame_header() lays out an unmasked server frame header.
+ *  - ws_frame_header() lays out an unmasked server frame header;
+ *    ws_frame_header_rsv() the same with reserved bits (RSV1: a message
+ *    compressed by permessage-deflate, RFC 7692).
  *  - ws_accept_key() computes Sec-WebSocket-Accept (SHA-1, base64).
  *
  * Errors carry the close status a server should send (1002 protocol error,
@@ -39,6 +41,10 @@ enum ws_close_status {
     WS_CLOSE_TOO_BIG = 1009,
     WS_CLOSE_INTERNAL = 1011,
 };
+
+/* The reserved bits as ws_frame_hdr.rsv holds them. RSV1 is permessage-deflate's
+ * "compressed" bit (RFC 7692 6). */
+#define WS_RSV1 0x4
 
 /* Largest frame header: 2 + 8 (length) + 4 (mask key). */
 #define WS_MAX_HEADER 14
@@ -83,6 +89,8 @@ int ws_utf8_complete(const ws_utf8 *u);
  * payload of `len` bytes into `out` (WS_MAX_SERVER_HEADER bytes of room);
  * returns its length (2, 4 or 10). */
 size_t ws_frame_header(uint8_t *out, uint8_t opcode, uint64_t len);
+/* The same with the reserved bits `rsv` (WS_RSV1 ...) set. */
+size_t ws_frame_header_rsv(uint8_t *out, uint8_t opcode, uint8_t rsv, uint64_t len);
 
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)),
  * 28 characters and a NUL. Returns 0, or -1 when `key` is not the base64 of

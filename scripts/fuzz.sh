@@ -16,7 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 fuzz="$root/tests/fuzz"
-targets=(eio_payload eio3_payload sio_packet adapter_msg eio_query ws_frame http1 jwt glob redis_url
+targets=(eio_payload eio3_payload sio_packet adapter_msg eio_query ws_frame ws_inflate http1 jwt glob redis_url
          gateway_config api_json cluster_msg redis_reply backend_answer plain_msg sio_msgpack)
 ci_runs=${FUZZ_CI_RUNS:-400000}
 

@@ -12,6 +12,10 @@ APT_PACKAGES=(
   libcurl4-openssl-dev
   redis-server haproxy nodejs npm curl ca-certificates
 )
+# Test-only, never in the image: the browser of tests/integration/compression.test.js
+# (playwright-core drives /usr/bin/chromium; the test fails without it when CI is set).
+TEST_ONLY_APT=(chromium)
+APT_PACKAGES+=("${TEST_ONLY_APT[@]}")
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

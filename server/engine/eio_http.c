@@ -1,13 +1,16 @@
 /* eio_http: what the transports need of HTTP: answers with the request's
  * CORS headers and engine.io's JSON errors, the stickiness cookie, the
- * preflight, and what a session keeps of its handshake request (the client's
- * address among it). */
+ * preflight, poll answers gzip/deflate-encoded per Accept-Encoding
+ * (HTTP_COMPRESSION, net/http_compress.h), and what a session keeps of its
+ * handshake request (the client's address among it). */
 #include "eio_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+
+#include "http_compress.h"
 
 
 static const char *const error_messages[] = {
@@ -74,11 +77,32 @@ static int cors_headers(const eio_server *srv, const http_request *req, char *ou
                     origin);
 }
 
-int eio_respond(eio_server *srv, conn *c, const http_request *req, unsigned status,
-                const char *ctype, const char *extra, const void *body, size_t len)
+/* engine.io's httpCompression: a poll's answer (a GET's 200) of at least the
+ * threshold goes gzip- or deflate-encoded as Accept-Encoding prefers, into
+ * `z`; anything else, or a failure, goes as it is (HTTP_ENC_NONE). */
+static enum http_encoding encode_body(const eio_server *srv, const http_request *req,
+                                      unsigned status, const void *body, size_t len, bytebuf *z)
+{
+    if (!srv->cfg.http_compression || req->method != HTTP_GET || status != 200 || !len ||
+        len < srv->cfg.http_compression_threshold)
+        return HTTP_ENC_NONE;
+    const http_header *h = http_request_header(req, "accept-encoding");
+    enum http_encoding e = http_pick_encoding(h ? h->value : NULL, h ? h->value_len : 0);
+    if (e == HTTP_ENC_NONE || http_compress(e, body, len, z) == 0)
+        return e;
+    bytebuf_free(z);
+    return HTTP_ENC_NONE;
+}
+
+static int respond(eio_server *srv, conn *c, const http_request *req, unsigned status,
+                   const char *ctype, const char *extra, const void *body, size_t len,
+                   enum http_encoding enc)
 {
     char headers[1536];
     int n = ctype ? snprintf(headers, sizeof(headers), "Content-Type: %s\r\n", ctype) : 0;
+    if (enc != HTTP_ENC_NONE)
+        n += snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Encoding: %s\r\n",
+                      http_encoding_name(enc));
     n += snprintf(headers + n, sizeof(headers) - (size_t)n, "%s", extra ? extra : "");
     if (n < 0 || (size_t)n >= sizeof(headers) ||
         (size_t)cors_headers(srv, req, headers + n, sizeof(headers) - (size_t)n) >=
@@ -86,6 +110,17 @@ int eio_respond(eio_server *srv, conn *c, const http_request *req, unsigned stat
         return -1;
     http_response r = {status, headers, body, len, 0};
     return http1_respond(c, &r);
+}
+
+int eio_respond(eio_server *srv, conn *c, const http_request *req, unsigned status,
+                const char *ctype, const char *extra, const void *body, size_t len)
+{
+    bytebuf z = BYTEBUF_INIT;
+    enum http_encoding enc = encode_body(srv, req, status, body, len, &z);
+    int rc = enc == HTTP_ENC_NONE ? respond(srv, c, req, status, ctype, extra, body, len, enc)
+                                  : respond(srv, c, req, status, ctype, extra, z.data, z.len, enc);
+    bytebuf_free(&z);
+    return rc;
 }
 
 int eio_respond_error(eio_server *srv, conn *c, const http_request *req, int code)

@@ -194,6 +194,10 @@ eio_session *eio_ws_admit(eio_server *srv, conn *c, const http_request *req,
                           const eio_transport *tp);
 void eio_websocket_request(eio_server *srv, conn *c, const http_request *req,
                            const eio_query *q);
+/* The ws_options (net/ws.h) of the server's WebSocket connections: the
+ * message limit and permessage-deflate. */
+#define EIO_WS_OPTIONS(srv) \
+    {(srv)->cfg.max_payload, (srv)->cfg.per_message_deflate, (srv)->cfg.deflate_threshold}
 
 /* eio_plain.c */
 void eio_plain_handler_init(eio_server *srv);

@@ -69,7 +69,7 @@ static void open_plain(eio_server *srv, conn *c, const http_request *req)
     eio_session *s = eio_ws_admit(srv, c, req, &eio_plain_transport);
     if (!s)
         return;
-    if (ws_accept(c, req, NULL, &handler, srv, srv->cfg.max_payload)) {
+    if (ws_accept_opts(c, req, NULL, &handler, srv, &(ws_options)EIO_WS_OPTIONS(srv))) {
         eio_session_destroy(s, "transport error");
         return;
     }

@@ -59,11 +59,11 @@ static int write_batch(conn *c, send_queue *q, int v3)
     frame *f;
     while (n < FLUSH_MAX_FRAMES && bytes < FLUSH_MAX_BYTES && (f = send_queue_pop(q))) {
         size_t len;
-        if (v3 && f->binary) {
+        if (v3 && f->binary) { /* uncompressed (RSV1 clear): allowed with deflate too */
             k += v3_binary_iov(f, v3_hdr[n], &iov[k]);
             len = f->len;
         } else {
-            iov[k].iov_base = SIO_UNCONST(void *, frame_wire(f, &len));
+            iov[k].iov_base = SIO_UNCONST(void *, frame_wire(ws_frame_for(c, f), &len)); /* or its deflated twin */
             iov[k++].iov_len = len;
         }
         bytes += len;
@@ -269,7 +269,7 @@ static void open_direct(eio_server *srv, conn *c, const http_request *req, const
         return;
     eio_session_set_protocol(s, q);
     eio_cookie_header(srv, s->sid, cookie, sizeof(cookie));
-    if (ws_accept(c, req, cookie, &handler, srv, srv->cfg.max_payload)) {
+    if (ws_accept_opts(c, req, cookie, &handler, srv, &(ws_options)EIO_WS_OPTIONS(srv))) {
         eio_session_destroy(s, "transport error");
         return;
     }
@@ -285,7 +285,7 @@ static void open_direct(eio_server *srv, conn *c, const http_request *req, const
 
 static void open_probe(eio_server *srv, eio_session *s, conn *c, const http_request *req)
 {
-    if (ws_accept(c, req, NULL, &handler, srv, srv->cfg.max_payload))
+    if (ws_accept_opts(c, req, NULL, &handler, srv, &(ws_options)EIO_WS_OPTIONS(srv)))
         return;
     /* only from an open polling session that is not upgrading already; else
      * engine.io accepts the WebSocket and closes it at once */

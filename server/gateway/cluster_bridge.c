@@ -9,6 +9,7 @@
 #include "hashmap.h"
 #include "prom.h"
 #include "sio_internal.h"
+#include "ws_deflate.h"
 
 struct cluster_bridge {
     uv_async_t async;
@@ -433,6 +434,7 @@ static void render_metrics(cluster_bridge *b, const char *node, bytebuf *out)
         {"sio_volatile_dropped_total", "counter", "volatile packets dropped", (double)c->volatile_dropped},
         {"sio_plain_encodes_total", "counter", "packets encoded for plain WebSocket clients (once per packet, not per client)", (double)sio_outpacket_plain_renders()},
         {"sio_msgpack_encodes_total", "counter", "packets encoded for socket.io-msgpack-parser clients (once per packet, not per client)", (double)sio_outpacket_msgpack_renders()},
+        {"sio_ws_deflate_total", "counter", "messages compressed for permessage-deflate (once per message and window size, not per client)", (double)ws_deflate_total()},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         prom_header(out, rows[i].name, rows[i].type, rows[i].text);

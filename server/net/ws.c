@@ -2,6 +2,7 @@
  * unmasked, reassembled), frames out, the closing handshake. See ws.h. */
 #include "ws.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 
 #include "conn.h"
 #include "http1.h"
+#include "ws_deflate.h"
+#include "ws_ext.h"
 
 static const conn_ops ws_ops;
 
@@ -42,28 +45,84 @@ int ws_upgrade_check(const struct http_request *req)
     return 0;
 }
 
-int ws_accept(conn *c, const struct http_request *req, const char *extra_headers,
-              const ws_handler *h, void *ctx, uint64_t max_message)
+/* Every Sec-WebSocket-Extensions line as one list (Node joins them with
+ * ", "); 1 when there is one, 0 none, -1 out of memory. */
+static int extensions_value(const struct http_request *req, bytebuf *out)
 {
-    const http_header *key = http_request_header(req, "sec-websocket-key");
-    char accept[29], head[1024];
-    if (!key || ws_accept_key(key->value, key->value_len, accept))
-        return -1;
+    int found = 0;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const http_header *h = &req->headers[i];
+        if (strcmp(h->name, "sec-websocket-extensions") != 0)
+            continue;
+        if ((found++ && bytebuf_append(out, ", ", 2)) || bytebuf_append(out, h->value, h->value_len))
+            return -1;
+    }
+    return found > 0;
+}
+
+/* The answer to the client's offers: 0 (pmd->accepted or not), or -EINVAL
+ * for a header ws refuses. Out of memory: declined. */
+static int negotiate(const struct http_request *req, const ws_options *o, ws_pmd *pmd)
+{
+    bytebuf v = BYTEBUF_INIT;
+    memset(pmd, 0, sizeof(*pmd));
+    int rc = o->per_message_deflate ? extensions_value(req, &v) : 0;
+    if (rc > 0)
+        rc = ws_pmd_negotiate((const char *)v.data, v.len, pmd);
+    bytebuf_free(&v);
+    return rc == -EINVAL ? rc : 0;
+}
+
+static int refuse_extensions(conn *c)
+{
+    static const char msg[] = "Invalid or unacceptable Sec-WebSocket-Extensions header";
+    http_response r = {400, "Content-Type: text/html\r\n", msg, sizeof(msg) - 1, 1};
+    http1_respond(c, &r);
+    return -1;
+}
+
+static int write_101(conn *c, const char *accept, const ws_pmd *pmd, const char *extra_headers)
+{
+    char head[1024];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-                     accept, extra_headers ? extra_headers : "");
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s%s\r\n",
+                     accept, pmd->accepted ? "Sec-WebSocket-Extensions: " : "",
+                     pmd->accepted ? pmd->response : "", pmd->accepted ? "\r\n" : "",
+                     extra_headers ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof(head))
         return -1;
+    return conn_write(c, head, (size_t)n);
+}
+
+int ws_accept_opts(conn *c, const struct http_request *req, const char *extra_headers,
+                   const ws_handler *h, void *ctx, const ws_options *o)
+{
+    const http_header *key = http_request_header(req, "sec-websocket-key");
+    char accept[29];
+    ws_pmd pmd;
+    if (!key || ws_accept_key(key->value, key->value_len, accept))
+        return -1;
+    if (negotiate(req, o, &pmd))
+        return refuse_extensions(c);
     http1_end(c); /* `req` is gone from here on */
     ws_state *w = ws(c);
     memset(w, 0, sizeof(*w));
     w->h = h;
     w->ctx = ctx;
-    w->max_message = max_message;
+    w->max_message = o->max_message;
+    w->deflate_bits = pmd.accepted ? pmd.server_bits : 0;
+    w->deflate_threshold = o->deflate_threshold > UINT32_MAX ? UINT32_MAX : (uint32_t)o->deflate_threshold;
     c->ops = &ws_ops;
     conn_set_deadline(c, CONN_DL_NONE);
-    return conn_write(c, head, (size_t)n);
+    return write_101(c, accept, &pmd, extra_headers);
+}
+
+int ws_accept(conn *c, const struct http_request *req, const char *extra_headers,
+              const ws_handler *h, void *ctx, uint64_t max_message)
+{
+    ws_options o = {.max_message = max_message};
+    return ws_accept_opts(c, req, extra_headers, h, ctx, &o);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -76,6 +135,15 @@ int ws_write(conn *c, const void *frames, size_t len)
 int ws_writev(conn *c, const struct iovec *iov, int n)
 {
     return ws(c)->close_sent ? -1 : conn_writev(c, iov, n);
+}
+
+const frame *ws_frame_for(conn *c, frame *f)
+{
+    ws_state *w = ws(c);
+    if (w->deflate_bits < 9 || f->len < w->deflate_threshold || frame_ws_opcode(f) >= WS_OP_CLOSE)
+        return f; /* not negotiated, a window zlib cannot make, small, or control */
+    const frame *twin = ws_deflate_frame(f, w->deflate_bits);
+    return twin ? twin : f;
 }
 
 int ws_send(conn *c, uint8_t opcode, const void *data, size_t len)
@@ -208,17 +276,39 @@ static void on_control_frame(conn *c)
     }
 }
 
-static void deliver(conn *c, uint8_t *data, size_t len)
+/* `utf8`: the text's validation state (the wire's, or the inflated text's). */
+static void deliver(conn *c, uint8_t *data, size_t len, const ws_utf8 *utf8)
 {
     ws_state *w = ws(c);
     int binary = w->msg_opcode == WS_OP_BINARY;
     w->msg_opcode = 0;
-    if (!binary && !ws_utf8_complete(&w->utf8)) {
+    if (!binary && !ws_utf8_complete(utf8)) {
         fail(c, WS_CLOSE_INVALID_DATA);
         return;
     }
     if (!w->close_sent && w->h->on_message)
         w->h->on_message(w->ctx, c, binary, data, len);
+}
+
+/* A compressed message: inflated (bounded by the limit) by the shared
+ * inflater, checked as text, delivered. ws's statuses: over the limit 1009,
+ * a corrupt stream 1007 (its inflate errors), invalid UTF-8 1007. */
+static void deliver_deflated(conn *c, const uint8_t *data, size_t len)
+{
+    ws_state *w = ws(c);
+    static uint8_t empty[1];
+    bytebuf out = BYTEBUF_INIT;
+    ws_utf8 u = {0};
+    w->msg_deflated = 0;
+    int rc = ws_inflate_message(data, len, w->max_message, &out);
+    if (rc == 0 && w->msg_opcode == WS_OP_TEXT && ws_utf8_feed(&u, out.data, out.len))
+        rc = -EILSEQ;
+    if (rc)
+        fail(c, rc == -EMSGSIZE ? WS_CLOSE_TOO_BIG : rc == -ENOMEM ? WS_CLOSE_INTERNAL
+                                                                  : WS_CLOSE_INVALID_DATA);
+    else
+        deliver(c, out.data ? out.data : empty, out.len, &u);
+    bytebuf_free(&out);
 }
 
 static void end_of_frame(conn *c)
@@ -233,7 +323,10 @@ static void end_of_frame(conn *c)
         return; /* more fragments to come, or delivered in place already */
     bytebuf msg = w->msg;
     w->msg = (bytebuf)BYTEBUF_INIT;
-    deliver(c, msg.data, msg.len);
+    if (w->msg_deflated)
+        deliver_deflated(c, msg.data, msg.len);
+    else
+        deliver(c, msg.data, msg.len, &w->utf8);
     bytebuf_free(&msg);
 }
 
@@ -244,11 +337,15 @@ static int start_frame(conn *c)
     ws_frame_hdr *f = &w->frame;
     w->frame_got = 0;
     w->in_frame = 1;
+    int continuation = f->opcode == WS_OP_CONTINUATION;
+    if ((f->rsv & WS_RSV1) && (f->opcode >= WS_OP_CLOSE || continuation)) {
+        fail(c, WS_CLOSE_PROTOCOL_ERROR); /* RFC 7692 6.1: the first frame of a message only */
+        return -1;
+    }
     if (f->opcode >= WS_OP_CLOSE) {
         w->ctl_len = 0;
         return 0;
     }
-    int continuation = f->opcode == WS_OP_CONTINUATION;
     if (continuation != (w->msg_opcode != 0)) { /* a lone continuation, or interleaved */
         fail(c, WS_CLOSE_PROTOCOL_ERROR);
         return -1;
@@ -259,6 +356,7 @@ static int start_frame(conn *c)
     }
     if (!continuation) {
         w->msg_opcode = f->opcode;
+        w->msg_deflated = (f->rsv & WS_RSV1) != 0;
         memset(&w->utf8, 0, sizeof(w->utf8));
     }
     return 0;
@@ -276,12 +374,15 @@ static int payload(conn *c, uint8_t *p, size_t n)
         w->ctl_len = (uint8_t)(w->ctl_len + n);
         return 0;
     }
-    if (w->msg_opcode == WS_OP_TEXT && ws_utf8_feed(&w->utf8, p, n)) {
+    if (w->msg_opcode == WS_OP_TEXT && !w->msg_deflated && ws_utf8_feed(&w->utf8, p, n)) {
         fail(c, WS_CLOSE_INVALID_DATA);
         return -1;
     }
     if (f->fin && w->frame_got == 0 && n == f->len && w->msg.len == 0) {
-        deliver(c, p, n); /* whole in this read: handed over in place */
+        if (w->msg_deflated) /* whole in this read: inflated from there */
+            deliver_deflated(c, p, n);
+        else
+            deliver(c, p, n, &w->utf8); /* whole in this read: handed over in place */
         return 0;
     }
     return bytebuf_append(&w->msg, p, n);
@@ -294,7 +395,8 @@ static long read_header(conn *c, const uint8_t *p, size_t n)
     ws_state *w = ws(c);
     size_t have = w->hdr_len, take = n < WS_MAX_HEADER - have ? n : WS_MAX_HEADER - have;
     memcpy(w->hdr + have, p, take);
-    int rc = ws_frame_parse_header(w->hdr, have + take, 1, 0, &w->frame);
+    uint8_t rsv = w->deflate_bits ? WS_RSV1 : 0; /* RSV1 only with permessage-deflate */
+    int rc = ws_frame_parse_header(w->hdr, have + take, 1, rsv, &w->frame);
     if (rc < 0) {
         fail(c, (uint16_t)-rc);
         return -1;

@@ -10,6 +10,17 @@
  * nothing more it sent is processed; the close is answered and the
  * connection ends.
  *
+ * permessage-deflate (RFC 7692; ws_ext.h, ws_deflate.h), when the options
+ * turn it on and the client offers it: accepted with both
+ * no_context_takeover parameters, so the connection keeps no zlib state.
+ * Reading: RSV1 only on the first frame of a data message (else 1002); the
+ * whole message is inflated by the shared inflater into at most the
+ * handler's limit (past it: 1009 at once, the rest not inflated); a corrupt
+ * stream is 1007, as ws closes it; inflated text must be UTF-8 (1007).
+ * Writing: ws_frame_for() picks a shared frame's compressed twin (made once
+ * per frame and window size) for a data message of at least the threshold.
+ * A header ws would refuse (ws_ext.h) is answered 400 by ws_accept_opts().
+ *
  * Writing: ws_write() sends bytes that are already complete frames (the
  * caller frames them, e.g. shared broadcast frames with their header laid out
  * once); ws_send() frames one message. ws_close() runs the closing handshake:
@@ -57,6 +68,9 @@ typedef struct ws_state {
     uint8_t hdr_len;        /* header bytes gathered while incomplete */
     uint8_t in_frame;       /* header parsed, payload coming */
     uint8_t msg_opcode;     /* text/binary of the message in progress, 0 none */
+    uint8_t msg_deflated;   /* the message in progress is compressed (RSV1) */
+    uint8_t deflate_bits;   /* permessage-deflate: our window bits (8..15), 0 not negotiated */
+    uint32_t deflate_threshold; /* messages of at least this many bytes go compressed */
     ws_utf8 utf8;
     bytebuf msg;            /* a message arriving in pieces */
     uint8_t *ctl;           /* a control frame's payload (WS_MAX_CONTROL bytes, once one has one) */
@@ -69,6 +83,22 @@ typedef struct ws_state {
  * "Name: value\r\n" lines. Returns 0, or -1 (the connection is closed). */
 int ws_accept(conn *c, const struct http_request *req, const char *extra_headers,
               const ws_handler *h, void *ctx, uint64_t max_message);
+
+typedef struct ws_options {
+    uint64_t max_message;     /* the largest message, inflated (1009 past it) */
+    int per_message_deflate;  /* 0: the extension is declined (no header) */
+    size_t deflate_threshold; /* compressed from this many payload bytes */
+} ws_options;
+/* ws_accept() with permessage-deflate as `o` says. An invalid
+ * Sec-WebSocket-Extensions header (with deflate on) is answered 400 and the
+ * connection closed: -1, as for any failure. */
+int ws_accept_opts(conn *c, const struct http_request *req, const char *extra_headers,
+                   const ws_handler *h, void *ctx, const ws_options *o);
+
+/* The frame to write for `f` on `c`: its compressed twin when the
+ * connection negotiated permessage-deflate and `f` is a data message of at
+ * least the threshold, else `f` (also when compressing fails). */
+const struct frame *ws_frame_for(conn *c, struct frame *f);
 /* 0 when `req` is a well-formed WebSocket upgrade (GET, Upgrade: websocket,
  * Sec-WebSocket-Version 13, a valid key), else the HTTP status to refuse it. */
 int ws_upgrade_check(const struct http_request *req);

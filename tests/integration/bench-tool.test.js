@@ -262,6 +262,23 @@ describe('sio-bench protocol options against Node socket.io (tests/ref/node-gate
   });
 });
 
+describe('sio-bench protocol options against sio-server with the same option', function () {
+  this.timeout(60000);
+  let redis;
+  before(async function () { redis = await startRedis(); });
+  after(async function () { await stopRedis(redis); });
+  for (const c of OPTION_CASES) {
+    it(`${c.name}: ${Object.entries(c.sio).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'}`, async function () {
+      const server = await startSioServer({ env: { REDIS_URL: redisUrl(redis), ...c.sio } });
+      try {
+        await optionRun(server.port, redisUrl(redis), c);
+      } finally {
+        await stopAlive(server);
+      }
+    });
+  }
+});
+
 describe('loadtest/bench --help', function () {
   it('documents the recovery mode and its phases', function () {
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'loadtest', 'bench'), '--help'], { encoding: 'utf8', timeout: 10000 });
