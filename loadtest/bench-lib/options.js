@@ -18,7 +18,7 @@
  * fixed-rate run: clients in rooms, broadcasts of --size bytes straight to Redis (the
  * emitter's format), the main bench's CPU window (server CPU per delivery), latency, and
  * the RSS per connection with the traffic flowing ((RSS of both nodes during the run -
- * before the clients) / clients: what a compression context or a parser keeps per socket
+ * on the fresh nodes) / clients: what a compression context or a parser keeps per socket
  * shows there). Payloads are 2 KB so that both thresholds (1 KB) apply.
  *
  *   runOptions(opt, ctx, facts)   measures, prints, and writes the "Protocol options"
@@ -56,10 +56,12 @@ async function caseRun(ctx, kind, name) {
   const cluster = await startCluster(ctx, kind, 2, C.sio, C.node);
   try {
     const shape = { clients: P.clients, rooms: P.rooms, deliveriesPerS: P.deliveriesPerS, benchArgs: ['--size', String(P.size), ...C.bench] };
+    /* before the warm-up: what the warm-up makes the process keep (allocator arenas,
+     * JIT code, heap) is part of what the clients cost */
+    const before = cluster.nodes.reduce((s, n) => s + rssKb(n.pid), 0);
     await fixedRun(ctx, cluster, { ...shape, duration: P.warmup, drain: 2, skip: 1, label: `${kind} ${name} warm-up` });
     await waitIdle(cluster);
     await sleep(500);
-    const before = cluster.nodes.reduce((s, n) => s + rssKb(n.pid), 0);
     let sample = null;
     const r = await fixedRun(ctx, cluster, { ...shape, duration: P.duration, drain: P.drain, skip: P.skip, label: `${kind} ${name}`,
       onMain: () => { sample = at((P.duration - 1) * 1000, () => cluster.nodes.reduce((s, n) => s + rssKb(n.pid), 0)); } });
@@ -121,8 +123,8 @@ function markdown(res, meta) {
     `a ${P.warmup} s warm-up, then ${P.clients} sio-bench clients in ${P.rooms} rooms of ${P.clients / P.rooms}, ${P.deliveriesPerS / (P.clients / P.rooms)} broadcasts/s of ${P.size} bytes ` +
     `straight to Redis (\`sio-bench --redis --size ${P.size}\`): ${P.deliveriesPerS} deliveries/s for ${P.duration} s. ` +
     `CPU window from ${P.skip} s after publishing starts to 0.5 s before it ends; ${meta.cpuSource}. ` +
-    'KB/conn: (RSS of both nodes 1 s before publishing ends − before the clients connected) ÷ clients, so it holds what a socket keeps with traffic flowing ' +
-    '(compression contexts, buffers). "vs its baseline": the case\'s CPU per delivery ÷ that of plain WebSocket (long-polling for gzip) on the same kind. ' +
+    'KB/conn: (RSS of both nodes 1 s before the measured run\'s publishing ends − on the fresh nodes, before the warm-up) ÷ clients, so it holds what a socket keeps with traffic flowing ' +
+    '(compression contexts, buffers) and what the process kept of the warm-up (allocator arenas; for Node also JIT code and heap growth). "vs its baseline": the case\'s CPU per delivery ÷ that of plain WebSocket (long-polling for gzip) on the same kind. ' +
     'bytes/delivery: what the clients received ÷ deliveries (compression shows there).', '',
     '- permessage-deflate: sio accepts it with `server_no_context_takeover; client_no_context_takeover` and compresses a broadcast once for all its recipients ' +
     '(the compressed frame is kept with the frame); Node\'s `ws` compresses per socket with a context per socket.',
