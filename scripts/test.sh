@@ -56,6 +56,10 @@ scripts/build.sh build-tsan -DSIO_TSAN=ON -DSIO_WERROR=ON -DSIO_BUILD_LOADTEST=O
   npx mocha --no-config --timeout 30000 --exit integration/cluster.test.js integration/overload.test.js \
   integration/observability.test.js integration/recovery.test.js integration/backend.test.js \
   integration/aws.test.js)
+# issue 18's options: msgpack renderings and deflated twins are made on the edge for packets
+# the cluster thread encoded (API, Redis emitter) and freed by whichever thread drops them last
+(cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+  npx mocha --no-config --timeout 30000 --exit integration/msgpack.test.js integration/protocol-combos.test.js)
 # plain WebSocket clients: their broadcasts, backend calls and stream entries cross both threads
 # (the 30 s upstream load test runs in the release and ASan builds)
 (cd tests && SIO_BUILD_DIR="$PWD/../build-tsan" TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
