@@ -23,6 +23,7 @@
 
 #include <msgpack.h>
 
+#include "notepack_json.h"
 #include "sio_packet.h" /* sio_json_append: JavaScript's number formatting */
 
 /* Status values (all < 0 are failures). */
@@ -35,10 +36,6 @@ enum {
 
 /* Largest integer a JavaScript number holds exactly (2^53). */
 #define JS_SAFE_INT INT64_C(9007199254740992)
-/* Largest ECMAScript array index (2^32 - 2): such keys come first in an object. */
-#define JS_MAX_ARRAY_INDEX 4294967294u
-/* Recursion bound of the writer; jansson's parser stops at 2048 as well. */
-#define ENCODE_MAX_DEPTH 2048
 
 static const adapter_limits default_limits = {1024, 64, 64, 16u * 1024 * 1024};
 
@@ -974,110 +971,8 @@ int adapter_value_decode(const uint8_t *msg, size_t len, const adapter_limits *l
 
 /* ------------------------------------------------------------------ encoding */
 
-static int write_to_bytebuf(void *data, const char *buf, size_t len)
-{
-    return bytebuf_append(data, buf, len);
-}
-
-/* The writer: a packer into the output, and the binaries placeholders name. */
-typedef struct writer {
-    msgpack_packer pk;
-    const adapter_bin *bins;
-    size_t n_bins;
-} writer;
-
-static void writer_init(writer *w, bytebuf *out, const adapter_bin *bins, size_t n_bins)
-{
-    msgpack_packer_init(&w->pk, out, write_to_bytebuf);
-    w->bins = bins;
-    w->n_bins = n_bins;
-}
-
-static int put_str(writer *w, const char *s, size_t len)
-{
-    return msgpack_pack_str(&w->pk, len) || msgpack_pack_str_body(&w->pk, s, len) ? -1 : 0;
-}
-
-static int put_cstr(writer *w, const char *s)
-{
-    return put_str(w, s, strlen(s));
-}
-
-/* notepack: integral numbers take the smallest int form (-0 is 0), the rest
- * float64. Integral values beyond [-2^63, 2^64) stay float64, where notepack
- * would wrap them modulo 2^64. */
-static int put_real(writer *w, double d)
-{
-    if (!is_integral(d) || d < -9223372036854775808.0 || d >= 18446744073709551616.0)
-        return msgpack_pack_double(&w->pk, d);
-    if (d < 9223372036854775808.0)
-        return msgpack_pack_int64(&w->pk, (int64_t)d);
-    return msgpack_pack_uint64(&w->pk, (uint64_t)d);
-}
-
-static int put_value(writer *w, const json_t *v, int depth);
-
-static int put_array(writer *w, const json_t *v, int depth)
-{
-    size_t n = json_array_size(v);
-    if (n > UINT32_MAX || msgpack_pack_array(&w->pk, n))
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (put_value(w, json_array_get(v, i), depth + 1))
-            return -1;
-    return 0;
-}
-
-/* A member in JavaScript's own-key order: array indices ascending, then the other
- * keys in insertion order (rank 2^32 + position). */
-typedef struct member {
-    uint64_t rank;
-    void *iter;
-} member;
-
-static uint64_t key_rank(const char *key, size_t len, uint64_t position)
-{
-    uint64_t v = 0;
-    int index = len > 0 && len <= 10 && !(len > 1 && key[0] == '0');
-    for (size_t i = 0; index && i < len; i++) {
-        index = key[i] >= '0' && key[i] <= '9';
-        v = v * 10 + (uint64_t)(key[i] - '0');
-    }
-    return index && v <= JS_MAX_ARRAY_INDEX ? v : (UINT64_C(1) << 32) + position;
-}
-
-static int compare_members(const void *a, const void *b)
-{
-    uint64_t x = ((const member *)a)->rank, y = ((const member *)b)->rank;
-    return (x > y) - (x < y);
-}
-
-static member *ordered_members(json_t *obj, size_t n)
-{
-    member *m = malloc(n * sizeof(*m));
-    if (!m)
-        return NULL;
-    size_t i = 0;
-    for (void *it = json_object_iter(obj); it && i < n; it = json_object_iter_next(obj, it), i++)
-        m[i] = (member){key_rank(json_object_iter_key(it), json_object_iter_key_len(it), i), it};
-    qsort(m, n, sizeof(*m), compare_members);
-    return m;
-}
-
-static int put_members(writer *w, json_t *obj, size_t n, int depth)
-{
-    member *m = ordered_members(obj, n);
-    if (!m)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        void *it = m[i].iter;
-        rc = put_str(w, json_object_iter_key(it), json_object_iter_key_len(it)) ||
-             put_value(w, json_object_iter_value(it), depth + 1);
-    }
-    free(m);
-    return rc ? -1 : 0;
-}
+/* The writer: notepack's JSON writer, its placeholders naming the packet's binaries. */
+typedef notepack_writer writer;
 
 /* {"_placeholder": true, "num": i}: bins[i] as msgpack bin. */
 static int put_placeholder(writer *w, const json_t *obj)
@@ -1085,38 +980,20 @@ static int put_placeholder(writer *w, const json_t *obj)
     int64_t num;
     if (json_as_i64(json_object_get(obj, "num"), &num) || num < 0 || (uint64_t)num >= w->n_bins)
         return -1;
-    const adapter_bin *b = &w->bins[num];
+    const adapter_bin *b = &((const adapter_bin *)w->bins)[num];
     if (b->len > UINT32_MAX || msgpack_pack_bin(&w->pk, b->len))
         return -1;
     return msgpack_pack_bin_body(&w->pk, b->data, b->len) ? -1 : 0;
 }
 
-static int put_object(writer *w, const json_t *v, int depth)
+static void writer_init(writer *w, bytebuf *out, const adapter_bin *bins, size_t n_bins)
 {
-    json_t *obj = SIO_UNCONST(json_t *, v); /* jansson's iterators take non-const */
-    size_t n = json_object_size(obj);
-    if (json_is_true(json_object_get(obj, "_placeholder")))
-        return put_placeholder(w, obj);
-    if (n > UINT32_MAX || msgpack_pack_map(&w->pk, n))
-        return -1;
-    return n ? put_members(w, obj, n, depth) : 0;
+    notepack_writer_init(w, out, put_placeholder, bins, n_bins);
 }
 
-static int put_value(writer *w, const json_t *v, int depth)
+static int put_cstr(writer *w, const char *s)
 {
-    if (!v || depth > ENCODE_MAX_DEPTH)
-        return -1;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return put_object(w, v, depth);
-    case JSON_ARRAY: return put_array(w, v, depth);
-    case JSON_STRING: return put_str(w, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return msgpack_pack_int64(&w->pk, json_integer_value(v)) ? -1 : 0;
-    case JSON_REAL: return put_real(w, json_real_value(v)) ? -1 : 0;
-    case JSON_TRUE: return msgpack_pack_true(&w->pk) ? -1 : 0;
-    case JSON_FALSE: return msgpack_pack_false(&w->pk) ? -1 : 0;
-    case JSON_NULL: return msgpack_pack_nil(&w->pk) ? -1 : 0;
-    }
-    return -1;
+    return notepack_put_str(w, s, strlen(s));
 }
 
 /* {type, data, nsp[, id]}, as socket.io builds it and the adapter adds nsp. */
@@ -1125,7 +1002,7 @@ static int put_packet(writer *w, const adapter_packet *p)
     size_t n = 2 + (p->data != NULL) + (p->id >= 0);
     if (msgpack_pack_map(&w->pk, n) || put_cstr(w, "type") || msgpack_pack_int(&w->pk, p->type))
         return -1;
-    if (p->data && (put_cstr(w, "data") || put_value(w, p->data, 0)))
+    if (p->data && (put_cstr(w, "data") || notepack_put_json(w, p->data)))
         return -1;
     if (put_cstr(w, "nsp") || put_cstr(w, p->nsp ? p->nsp : "/"))
         return -1;
@@ -1227,7 +1104,7 @@ static int put_ack(writer *w, const char *request_id, const json_t *arg)
         msgpack_pack_int(&w->pk, ADAPTER_BROADCAST_ACK) || put_cstr(w, "requestId") ||
         put_cstr(w, request_id))
         return -1;
-    return arg && (put_cstr(w, "packet") || put_value(w, arg, 0)) ? -1 : 0;
+    return arg && (put_cstr(w, "packet") || notepack_put_json(w, arg)) ? -1 : 0;
 }
 
 int adapter_broadcast_ack_encode(const char *request_id, const json_t *arg,
@@ -1494,5 +1371,5 @@ int adapter_value_encode(const json_t *v, const adapter_bin *bins, size_t n_bins
     writer w;
     size_t mark = out->len;
     writer_init(&w, out, bins, n_bins);
-    return finish(out, mark, put_value(&w, v, 0));
+    return finish(out, mark, notepack_put_json(&w, v));
 }

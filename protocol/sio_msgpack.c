@@ -14,9 +14,9 @@
 
 #include <msgpack.h>
 
+#include "notepack_json.h"
+
 #define SIO_MAX_ACK_ID ((int64_t)9007199254740991) /* Number.MAX_SAFE_INTEGER */
-#define ENCODE_MAX_DEPTH 2048                       /* the text writer's bound */
-#define JS_MAX_ARRAY_INDEX 4294967294u
 #define JS_MAX_TIME_MS 8.64e15                      /* beyond: an invalid Date */
 
 static const sio_limits default_limits = {10, 256};
@@ -533,87 +533,9 @@ sio_status sio_msgpack_decode(const uint8_t *msg, size_t len, const sio_limits *
 
 /* ------------------------------------------------------------------ writing */
 
-typedef struct mp_writer {
-    msgpack_packer pk;
-    const sio_span *bins;
-    size_t n_bins;
-    int binary; /* BINARY_*: placeholders name bins (elsewhere they are plain maps) */
-} mp_writer;
-
-static int write_to_bytebuf(void *data, const char *buf, size_t len)
-{
-    return bytebuf_append(data, buf, len);
-}
-
-static int put_str(mp_writer *w, const char *s, size_t len)
-{
-    return msgpack_pack_str(&w->pk, len) || msgpack_pack_str_body(&w->pk, s, len) ? -1 : 0;
-}
-
-/* notepack: integral numbers in the smallest int form (-0 is 0), others float64.
- * Integral values beyond [-2^63, 2^64) stay float64 (notepack would wrap them). */
-static int put_real(mp_writer *w, double d)
-{
-    if (d != floor(d) || d < -9223372036854775808.0 || d >= 18446744073709551616.0)
-        return msgpack_pack_double(&w->pk, d);
-    if (d < 9223372036854775808.0)
-        return msgpack_pack_int64(&w->pk, (int64_t)d);
-    return msgpack_pack_uint64(&w->pk, (uint64_t)d);
-}
-
-static int put_value(mp_writer *w, const json_t *v, int depth);
-
-static int put_array(mp_writer *w, const json_t *v, int depth)
-{
-    size_t n = json_array_size(v);
-    if (n > UINT32_MAX || msgpack_pack_array(&w->pk, n))
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (put_value(w, json_array_get(v, i), depth + 1))
-            return -1;
-    return 0;
-}
-
-/* A member in JavaScript's own-key order: array indices ascending, then the
- * other keys in insertion order (rank 2^32 + position). */
-typedef struct member {
-    uint64_t rank;
-    void *iter;
-} member;
-
-static uint64_t key_rank(const char *key, size_t len, uint64_t position)
-{
-    uint64_t v = 0;
-    int index = len > 0 && len <= 10 && !(len > 1 && key[0] == '0');
-    for (size_t i = 0; index && i < len; i++) {
-        index = key[i] >= '0' && key[i] <= '9';
-        v = v * 10 + (uint64_t)(key[i] - '0');
-    }
-    return index && v <= JS_MAX_ARRAY_INDEX ? v : (UINT64_C(1) << 32) + position;
-}
-
-static int compare_members(const void *a, const void *b)
-{
-    uint64_t x = ((const member *)a)->rank, y = ((const member *)b)->rank;
-    return (x > y) - (x < y);
-}
-
-static int put_members(mp_writer *w, json_t *obj, size_t n, int depth)
-{
-    member *m = malloc(n * sizeof(*m));
-    if (!m)
-        return -1;
-    size_t i = 0;
-    for (void *it = json_object_iter(obj); it && i < n; it = json_object_iter_next(obj, it), i++)
-        m[i] = (member){key_rank(json_object_iter_key(it), json_object_iter_key_len(it), i), it};
-    qsort(m, i, sizeof(*m), compare_members);
-    int rc = 0;
-    for (size_t k = 0; k < i && rc == 0; k++)
-        rc = put_str(w, json_object_iter_key(m[k].iter), json_object_iter_key_len(m[k].iter)) ||
-             put_value(w, json_object_iter_value(m[k].iter), depth + 1);
-    free(m);
-    return rc ? -1 : 0;
-}
+/* notepack's JSON writer; in BINARY_* packets its placeholders name bins
+ * (elsewhere they are plain maps: no hook). */
+typedef notepack_writer mp_writer;
 
 /* {"_placeholder": true, "num": i}: bins[i] as a bin. */
 static int put_placeholder(mp_writer *w, const json_t *obj)
@@ -621,38 +543,15 @@ static int put_placeholder(mp_writer *w, const json_t *obj)
     int64_t num;
     if (!json_integral(json_object_get(obj, "num"), &num) || num < 0 || (uint64_t)num >= w->n_bins)
         return -1;
-    const sio_span *b = &w->bins[num];
+    const sio_span *b = &((const sio_span *)w->bins)[num];
     if (b->len > UINT32_MAX || msgpack_pack_bin(&w->pk, b->len))
         return -1;
     return msgpack_pack_bin_body(&w->pk, b->data, b->len) ? -1 : 0;
 }
 
-static int put_object(mp_writer *w, const json_t *v, int depth)
+static int put_str(mp_writer *w, const char *s, size_t len)
 {
-    json_t *obj = SIO_UNCONST(json_t *, v); /* jansson's iterators take non-const */
-    size_t n = json_object_size(obj);
-    if (w->binary && json_is_true(json_object_get(obj, "_placeholder")))
-        return put_placeholder(w, obj);
-    if (n > UINT32_MAX || msgpack_pack_map(&w->pk, n))
-        return -1;
-    return n ? put_members(w, obj, n, depth) : 0;
-}
-
-static int put_value(mp_writer *w, const json_t *v, int depth)
-{
-    if (!v || depth > ENCODE_MAX_DEPTH)
-        return -1;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return put_object(w, v, depth);
-    case JSON_ARRAY: return put_array(w, v, depth);
-    case JSON_STRING: return put_str(w, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: return msgpack_pack_int64(&w->pk, json_integer_value(v)) ? -1 : 0;
-    case JSON_REAL: return put_real(w, json_real_value(v)) ? -1 : 0;
-    case JSON_TRUE: return msgpack_pack_true(&w->pk) ? -1 : 0;
-    case JSON_FALSE: return msgpack_pack_false(&w->pk) ? -1 : 0;
-    case JSON_NULL: return msgpack_pack_nil(&w->pk) ? -1 : 0;
-    }
-    return -1;
+    return notepack_put_str(w, s, len);
 }
 
 /* {type, data, nsp[, id]}: socket.io's packet as notepack writes it. */
@@ -662,7 +561,7 @@ static int put_packet(mp_writer *w, const sio_packet *p)
     size_t n = 2 + (p->data != NULL) + (p->id >= 0);
     if (msgpack_pack_map(&w->pk, n) || put_str(w, "type", 4) || msgpack_pack_int(&w->pk, type))
         return -1;
-    if (p->data && (put_str(w, "data", 4) || put_value(w, p->data, 0)))
+    if (p->data && (put_str(w, "data", 4) || notepack_put_json(w, p->data)))
         return -1;
     const char *nsp = p->nsp && p->nsp[0] ? p->nsp : "/";
     if (put_str(w, "nsp", 3) || put_str(w, nsp, strlen(nsp)))
@@ -674,9 +573,9 @@ int sio_msgpack_encode(const sio_packet *p, const sio_span *bins, size_t n_bins,
 {
     if ((unsigned)p->type > SIO_BINARY_ACK)
         return -1;
-    mp_writer w = {.bins = bins, .n_bins = n_bins,
-                   .binary = p->type == SIO_BINARY_EVENT || p->type == SIO_BINARY_ACK};
-    msgpack_packer_init(&w.pk, out, write_to_bytebuf);
+    int binary = p->type == SIO_BINARY_EVENT || p->type == SIO_BINARY_ACK;
+    mp_writer w;
+    notepack_writer_init(&w, out, binary ? put_placeholder : NULL, bins, n_bins);
     size_t mark = out->len;
     if (put_packet(&w, p) == 0)
         return 0;
