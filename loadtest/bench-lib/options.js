@@ -79,7 +79,7 @@ async function caseRun(ctx, kind, name) {
   }
 }
 
-const HEADER = ['case', 'sio µs/delivery', 'Node µs/delivery', 'sio/Node', 'sio vs its baseline', 'Node vs its baseline',
+const HEADER = ['case', 'sio µs/delivery', 'Node µs/delivery', 'sio/Node', 'user µs sio · Node', 'sio vs its baseline', 'Node vs its baseline',
   'sio KB/conn', 'Node KB/conn', 'sio p99 ms', 'Node p99 ms', 'bytes/delivery sio · Node'];
 
 function rows(res) {
@@ -93,7 +93,7 @@ function rows(res) {
     const n = get(name, 'node');
     const x = (v) => (ok(v) ? `${f(v)}×` : '–');
     return [CASES[name].label, f(s.us_per_delivery), f(n.us_per_delivery), f(ratio(s.us_per_delivery, n.us_per_delivery), 3),
-      CASES[name].base ? x(vsBase(name, 'sio')) : 'baseline', CASES[name].base ? x(vsBase(name, 'node')) : 'baseline',
+      `${f(s.user_us)} · ${f(n.user_us)}`, CASES[name].base ? x(vsBase(name, 'sio')) : 'baseline', CASES[name].base ? x(vsBase(name, 'node')) : 'baseline',
       f(s.kb_per_connection), f(n.kb_per_connection), f(s.p99_ms), f(n.p99_ms),
       `${f(s.bytes_per_delivery, 0)} · ${f(n.bytes_per_delivery, 0)}`];
   });
@@ -125,7 +125,8 @@ function markdown(res, meta) {
     `CPU window from ${P.skip} s after publishing starts to 0.5 s before it ends; ${meta.cpuSource}. ` +
     'KB/conn: (RSS of both nodes 1 s before the measured run\'s publishing ends − on the fresh nodes, before the warm-up) ÷ clients, so it holds what a socket keeps with traffic flowing ' +
     '(compression contexts, buffers) and what the process kept of the warm-up (allocator arenas; for Node also JIT code and heap growth). "vs its baseline": the case\'s CPU per delivery ÷ that of plain WebSocket (long-polling for gzip) on the same kind. ' +
-    'bytes/delivery: what the clients received ÷ deliveries (compression shows there).', '',
+    'bytes/delivery: what the clients received ÷ deliveries (compression shows there; sio-bench pads with one repeated character, ' +
+    'so the compressed sizes are a best case, and Node\'s per-socket contexts gain most from it: each message repeats the last).', '',
     '- permessage-deflate: sio accepts it with `server_no_context_takeover; client_no_context_takeover` and compresses a broadcast once for all its recipients ' +
     '(the compressed frame is kept with the frame); Node\'s `ws` compresses per socket with a context per socket.',
     '- gzip: both compress each polling response (per session: responses differ).',
